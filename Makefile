@@ -1,0 +1,47 @@
+# One-command install, tests, demo and benchmarks. `make test` is what CI runs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch goes in first, pinned, so that no dependency resolution pulls a multi-GB CUDA build.
+# On a CUDA machine: make install TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench bench-vectors bench-encode bench-index clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH_SPEC)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/pytest -q
+
+demo: install
+	bash scripts/demo.sh
+
+bench: bench-vectors bench-encode bench-index
+
+bench-vectors: install
+	$(BIN)/python -m eval.bench.vectors
+
+bench-encode: $(VENV)/.bench-installed
+	$(BIN)/python -m eval.bench.encode
+
+bench-index: $(VENV)/.bench-installed
+	$(BIN)/python -m eval.bench.index
+
+clean:
+	rm -rf $(VENV) .cache
