@@ -1,0 +1,10 @@
+"""A Seismic inverted index for learned sparse vectors (numpy + Numba, no torch).
+
+Seismic: Bruch, Nardini, Rulli, Venturini, "Efficient Inverted Indexes for Approximate Retrieval
+over Learned Sparse Representations", SIGIR 2024. :class:`ExactIndex` is the exact baseline.
+"""
+
+from index.exact import ExactIndex
+from index.results import SearchResults
+
+__all__ = ["ExactIndex", "SearchResults"]
