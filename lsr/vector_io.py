@@ -147,7 +147,7 @@ def _metadata_of(parquet: pq.ParquetFile, path: Path) -> VectorMetadata:
     for name, expected in zip(SCHEMA.names, SCHEMA.types):
         if name not in schema.names:
             raise VectorFormatError(f"{path}: missing column {name!r}")
-        if not schema.field(name).type.equals(expected):
+        if not _same_type(schema.field(name).type, expected):
             raise VectorFormatError(
                 f"{path}: column {name!r} has type {schema.field(name).type}, expected {expected}"
             )
@@ -156,6 +156,13 @@ def _metadata_of(parquet: pq.ParquetFile, path: Path) -> VectorMetadata:
     except json.JSONDecodeError:
         raise VectorFormatError(f"{path}: lsr metadata is not valid JSON") from None
     return VectorMetadata.from_json(data, source=str(path))
+
+
+def _same_type(found: pa.DataType, expected: pa.DataType) -> bool:
+    """Type equality that ignores the name of a list's item field (Parquet writers differ)."""
+    if pa.types.is_list(expected):
+        return pa.types.is_list(found) and found.value_type.equals(expected.value_type)
+    return found.equals(expected)
 
 
 def iter_vectors(
