@@ -125,7 +125,8 @@ def _open(path: Path) -> pq.ParquetFile:
     if not path.exists():
         raise VectorFormatError(f"{path}: no such file")
     try:
-        return pq.ParquetFile(path)
+        # pre_buffer would cache every column chunk read so far: streaming would grow to the file size
+        return pq.ParquetFile(path, pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise VectorFormatError(f"{path}: not a readable Parquet file ({exc})") from None
 
