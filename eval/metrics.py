@@ -15,7 +15,8 @@ trec_eval's conventions are made explicit here rather than left to ranx's defaul
   trec_eval's ``ndcg_cut``), and grades of 0 or below contribute nothing.
 
 BEIR's ``ignore_identical_ids`` (drop a hit whose document id equals the query id) is
-:func:`drop_identical_ids`, applied by the caller where the dataset declares it.
+applied to the search results before they become a run
+(:func:`eval.runs.without_identical_ids`), so that run files and metrics agree.
 """
 
 from __future__ import annotations
@@ -61,20 +62,6 @@ def trec_eval_order(run: Mapping[str, Mapping[str, float]]) -> Run:
     return ordered
 
 
-def drop_identical_ids(run: Mapping[str, Mapping[str, float]], depth: int | None = None) -> Run:
-    """BEIR's ``ignore_identical_ids``: remove the hit whose document id is the query id, then
-    keep the ``depth`` best hits (search ``depth + 1`` so that ``depth`` remain)."""
-    kept: Run = {}
-    for query_id, hits in run.items():
-        ranking = sorted(
-            ((d, s) for d, s in hits.items() if d != query_id),
-            key=lambda hit: (hit[1], hit[0]),
-            reverse=True,
-        )
-        kept[query_id] = dict(ranking[:depth] if depth is not None else ranking)
-    return kept
-
-
 def evaluate(
     run: Mapping[str, Mapping[str, float]], qrels: Qrels, metrics: Sequence[str] = METRICS
 ) -> Evaluation:
@@ -83,7 +70,7 @@ def evaluate(
 
     if not qrels:
         raise ValueError("qrels are empty: nothing to evaluate against")
-    ranx_run = ranx.Run(trec_eval_order(_judged_queries_only(run, qrels)))
+    ranx_run = ranx.Run(trec_eval_order(judged_queries_only(run, qrels)))
     ranx_qrels = ranx.Qrels({q: dict(d) for q, d in qrels.items()})
     with warnings.catch_warnings():
         # ranx hashes ids to uint64 and casts them; equal ids stay equal, which is all it needs.
@@ -94,6 +81,6 @@ def evaluate(
     return Evaluation(means, per_query, len(qrels))
 
 
-def _judged_queries_only(run: Mapping[str, Mapping[str, float]], qrels: Qrels) -> Run:
-    """Runs keep unjudged queries (e.g. a split's other queries); ranx must not see them."""
+def judged_queries_only(run: Mapping[str, Mapping[str, float]], qrels: Qrels) -> Run:
+    """The run restricted to judged queries, each present (empty when the run lacks it)."""
     return {q: dict(run.get(q, {})) for q in qrels}

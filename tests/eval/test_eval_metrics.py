@@ -9,7 +9,7 @@ import pytest
 import pytrec_eval
 from conftest import SHARED_DATA, requires_shared
 
-from eval.metrics import METRICS, drop_identical_ids, evaluate, trec_eval_order
+from eval.metrics import METRICS, evaluate, trec_eval_order
 from lsr.datasets import load_dataset
 
 # ranx name -> pytrec_eval measure; MRR@10 is trec_eval's recip_rank over the top 10 only.
@@ -56,11 +56,6 @@ def test_map_divides_by_every_relevant_document():
     run = {"q": {"a": 3.0, "x": 2.0, "b": 1.0}}
     result = evaluate(run, {"q": {"a": 1, "b": 1, "c": 1}}, ["map@100"])
     assert result.means["map@100"] == pytest.approx((1 + 2 / 3) / 3)
-
-
-def test_drop_identical_ids_removes_the_query_itself_and_keeps_depth():
-    run = {"7": {"7": 9.0, "1": 5.0, "2": 4.0, "3": 3.0}}
-    assert drop_identical_ids(run, depth=2) == {"7": {"1": 5.0, "2": 4.0}}
 
 
 def _tied_run(qrels, doc_ids, seed=0):

@@ -1,0 +1,250 @@
+"""One evaluation: a model on a dataset with an index, from the corpus to the metrics.
+
+The steps are those a user would run by hand (``lsr encode``, ``lsr index build``, ``lsr index
+search``, trec_eval), composed with caching: the encoded corpus and the built index are kept under
+the cache (see :mod:`eval.cache`), so that a second evaluation only encodes and searches the
+queries. ``bm25`` names the BM25 encoder, fitted on the dataset's own corpus (its IDF statistics
+are the corpus's).
+
+Every query is encoded and searched alone and timed, to report per-query latency; the run itself
+comes from one batch search at depth 1000 (R@1000 needs it), and accuracy@10 compares a top-10
+batch search of the approximate index against the exact one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eval.approximation import accuracy_at_k
+from eval.cache import cache_root, entry_dir, fingerprint, slug
+from eval.latency import Latency
+from eval.metrics import evaluate
+from eval.report import EvalRecord
+from eval.runs import without_identical_ids
+from lsr.datasets import Dataset, load_dataset, split_spec
+from lsr.errors import InputError
+from lsr.vectors import SparseCollection
+
+BM25 = "bm25"
+INDEX_KINDS = ("exact", "seismic")
+RUN_DEPTH = 1000
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How to evaluate; the defaults are BEIR's (test split, depth 1000, the dataset's own
+    ``ignore_identical_ids``)."""
+
+    index: str = "exact"
+    build_params: Mapping[str, Any] = field(default_factory=dict)
+    search_params: Mapping[str, Any] = field(default_factory=dict)
+    ignore_identical_ids: bool | None = None
+    depth: int = RUN_DEPTH
+    data_dir: str | os.PathLike | None = None
+    cache_dir: str | os.PathLike | None = None
+    out_dir: str | os.PathLike | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.index not in INDEX_KINDS:
+            raise InputError(f"index must be one of {', '.join(INDEX_KINDS)}, got {self.index!r}")
+
+
+@dataclass
+class Prepared:
+    """Everything an evaluation needs before the queries: reused by a parameter sweep."""
+
+    model: str
+    model_name: str
+    dataset: Dataset
+    split: str
+    qrels: dict[str, dict[str, int]]
+    queries: SparseCollection
+    encode_seconds: list[float]
+    exact: Any
+    approximate: Any | None
+    ignore_identical_ids: bool
+
+
+def model_name(model: str) -> str:
+    """How a model is called in tables and file names: its folder or hub name."""
+    return BM25 if model == BM25 else Path(model.rstrip("/")).name
+
+
+def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
+    """Load the dataset, the encoder, the (cached) corpus vectors and indexes; encode queries."""
+    from index import ExactIndex
+
+    name, split = split_spec(dataset_spec)
+    dataset = load_dataset(name, options.data_dir)
+    split = split or dataset.default_split()
+    if split is None:
+        raise InputError(f"{dataset.name}: name a split ({', '.join(dataset.splits())})")
+    qrels = dataset.qrels(split)
+    texts = dataset.queries(split)
+    entry = entry_dir(cache_root(options.cache_dir), model, dataset)
+    encoder = _load_encoder(model, dataset, entry, options.progress)
+    collection = _corpus_vectors(encoder, dataset, entry, options.progress)
+    approximate = None
+    if options.index == "seismic":
+        approximate = _seismic_index(collection, entry, options.build_params, options.progress)
+    queries, seconds = encode_queries_timed(encoder, texts)
+    ignore = options.ignore_identical_ids
+    return Prepared(
+        model=model,
+        model_name=model_name(model),
+        dataset=dataset,
+        split=split,
+        qrels=qrels,
+        queries=queries,
+        encode_seconds=seconds,
+        exact=ExactIndex(collection),
+        approximate=approximate,
+        ignore_identical_ids=dataset.ignore_identical_ids if ignore is None else ignore,
+    )
+
+
+def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
+    """Search at depth, write the run, evaluate; time queries; compare with exact search."""
+    index = prepared.approximate if prepared.approximate is not None else prepared.exact
+    search_params = dict(options.search_params) if prepared.approximate is not None else {}
+    extra = 1 if prepared.ignore_identical_ids else 0
+    results = index.search_batch(prepared.queries, k=options.depth + extra, **search_params)
+    if prepared.ignore_identical_ids:
+        results = without_identical_ids(results, options.depth)
+    run_file = None
+    if options.out_dir is not None:
+        run_file = _run_path(options.out_dir, prepared, options.index)
+        results.write_trec(run_file, tag=slug(prepared.model_name))
+    evaluation = evaluate(results.to_dict(), prepared.qrels)
+    accuracy = None
+    if prepared.approximate is not None:
+        accuracy = accuracy_at_k(
+            prepared.approximate.search_batch(prepared.queries, k=10, **search_params),
+            prepared.exact.search_batch(prepared.queries, k=10),
+        )
+    return EvalRecord(
+        model=prepared.model_name,
+        dataset=prepared.dataset.name,
+        split=prepared.split,
+        index=options.index,
+        metrics=evaluation.means,
+        n_queries=evaluation.n_queries,
+        ignore_identical_ids=prepared.ignore_identical_ids,
+        encode_latency=Latency.from_seconds(prepared.encode_seconds),
+        search_latency=Latency.from_seconds(search_seconds(index, prepared.queries, search_params)),
+        accuracy_at_10=accuracy,
+        run_file=str(run_file) if run_file else None,
+        params={**options.build_params, **search_params} if prepared.approximate else {},
+    )
+
+
+def evaluate_model(model: str, dataset_spec: str, options: EvalOptions) -> EvalRecord:
+    """:func:`prepare` then :func:`run_evaluation`."""
+    return run_evaluation(prepare(model, dataset_spec, options), options)
+
+
+def _run_path(out_dir: str | os.PathLike, prepared: Prepared, index: str) -> Path:
+    return (
+        Path(out_dir)
+        / "runs"
+        / f"{slug(prepared.dataset.name)}.{slug(prepared.model_name)}.{index}.trec"
+    )
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def _timed(call: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    value = call()
+    return value, time.perf_counter() - start
+
+
+def encode_queries_timed(
+    encoder: Any, texts: Mapping[str, str]
+) -> tuple[SparseCollection, list[float]]:
+    """Encode queries one at a time (as a service would), timing each; the first call warms up
+    the model and is not counted."""
+    ids = list(texts)
+    if ids:
+        encoder.encode_queries([texts[ids[0]]], ids=[ids[0]])
+    parts, seconds = [], []
+    for query_id in ids:
+        part, elapsed = _timed(lambda q=query_id: encoder.encode_queries([texts[q]], ids=[q]))
+        parts.append(part)
+        seconds.append(elapsed)
+    if not parts:
+        raise InputError("no queries to evaluate")
+    return SparseCollection.concat(parts), seconds
+
+
+def search_seconds(
+    index: Any, queries: SparseCollection, search_params: Mapping[str, Any], k: int = 10
+) -> list[float]:
+    """Seconds of each query's top-k search, one query at a time (the first one warms up)."""
+    if len(queries):
+        index.search(*queries.row(0), k=k, **search_params)
+    return [
+        _timed(lambda i=i: index.search(*queries.row(i), k=k, **search_params))[1]
+        for i in range(len(queries))
+    ]
+
+
+# -- cached steps ------------------------------------------------------------------------------
+
+
+def _load_encoder(model: str, dataset: Dataset, entry: Path, progress: bool) -> Any:
+    from lsr.encoders import Bm25Encoder, load
+
+    if model != BM25:
+        return load(model)
+    saved = entry / "bm25"
+    if not saved.is_dir():
+        encoder = Bm25Encoder.fit(doc.full_text for doc in dataset.docs())
+        _save_dir_atomic(saved, encoder.save)
+    return load(str(saved))
+
+
+def _corpus_vectors(
+    encoder: Any, dataset: Dataset, entry: Path, progress: bool
+) -> SparseCollection:
+    from lsr.encoding import encode_to_parquet
+    from lsr.vector_io import read_vectors
+
+    path = entry / "docs.parquet"
+    if not path.is_file():
+        records = ((doc.id, doc.full_text) for doc in dataset.docs())
+        encode_to_parquet(encoder, records, path, side="documents", progress=progress)
+    return read_vectors(path)
+
+
+def _seismic_index(
+    collection: SparseCollection, entry: Path, build_params: Mapping[str, Any], progress: bool
+) -> Any:
+    from index import BuildConfig, SeismicIndex
+
+    config = BuildConfig(**build_params)
+    directory = entry / f"seismic-{fingerprint(config.to_json())}"
+    if not directory.is_dir():
+        index = SeismicIndex.build(collection, config, progress=progress)
+        _save_dir_atomic(directory, index.save)
+    return SeismicIndex.load(directory)
+
+
+def _save_dir_atomic(directory: Path, save: Callable[[Path], None]) -> None:
+    """Let ``save`` write a folder under a temporary name, then rename it into place."""
+    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        save(tmp)
+        os.replace(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
