@@ -31,9 +31,9 @@ def compare_runs(
     import ranx
 
     runs = []
-    for path in paths:
+    for path, name in zip(paths, run_names(paths)):
         run = trec_eval_order(judged_queries_only(read_trec_run(path), qrels))
-        runs.append(ranx.Run(run, name=Path(path).name))
+        runs.append(ranx.Run(run, name=name))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ranx.compare(
@@ -44,3 +44,13 @@ def compare_runs(
             max_p=max_p,
             make_comparable=True,
         )
+
+
+def run_names(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """Shortest distinct names: file names, with parent folders added until they differ."""
+    parts = [Path(p).resolve().parts for p in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        names = ["/".join(p[-depth:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [str(p) for p in paths]
