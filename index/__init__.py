@@ -4,7 +4,9 @@ Seismic: Bruch, Nardini, Rulli, Venturini, "Efficient Inverted Indexes for Appro
 over Learned Sparse Representations", SIGIR 2024. :class:`ExactIndex` is the exact baseline.
 """
 
+from index.config import BuildConfig, SearchParams
 from index.exact import ExactIndex
 from index.results import SearchResults
+from index.seismic import SeismicIndex
 
-__all__ = ["ExactIndex", "SearchResults"]
+__all__ = ["BuildConfig", "ExactIndex", "SearchParams", "SearchResults", "SeismicIndex"]

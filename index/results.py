@@ -25,12 +25,14 @@ class SearchResults:
 
     ``docs`` (int64) and ``scores`` (float32) are ``[n_queries, k]``; a row lists its hits in
     decreasing score, ties broken by lower collection position, then ``-1`` / ``0.0`` padding.
+    ``scored``, when the searcher reports it, is how many documents each query scored exactly.
     """
 
     query_ids: list[str]
     docs: np.ndarray
     scores: np.ndarray
     doc_ids: Sequence[str]
+    scored: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.query_ids = list(self.query_ids)

@@ -1,0 +1,149 @@
+"""An index directory on disk: one ``.npy`` file per array plus ``manifest.json``.
+
+The manifest records the format and its version, the build parameters and statistics, the
+vocabulary, and for every array its file, dtype, shape and SHA-256. Saving writes a sibling
+temporary directory and renames it into place, so a crash leaves either the old index or the
+new one, never half of one. Loading memory-maps the arrays (opening a 1M-document index reads
+only headers), checks that every file exists and matches the manifest's dtype and shape (which
+catches truncation and foreign files), and with ``verify=True`` also checks the checksums.
+Every failure is an :class:`~lsr.errors.IndexFormatError` naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lsr.errors import IndexFormatError
+
+FORMAT = "lsr-seismic-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def _checksum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def encode_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as UTF-8 bytes (uint8) and int64 offsets: memory-mappable, unlike a JSON list."""
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+class StringList(Sequence[str]):
+    """Read-only sequence over :func:`encode_strings` arrays, decoding items on access."""
+
+    def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
+        self._data = data
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return bytes(self._data[self._offsets[i] : self._offsets[i + 1]]).decode("utf-8")
+
+
+def save_arrays(
+    directory: str | os.PathLike, arrays: Mapping[str, np.ndarray], manifest: dict[str, Any]
+) -> None:
+    """Write ``arrays`` and the manifest into ``directory``, atomically."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
+    old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        entries = {}
+        for name, array in arrays.items():
+            path = tmp / f"{name}.npy"
+            np.save(path, np.ascontiguousarray(array), allow_pickle=False)
+            entries[name] = {
+                "file": path.name,
+                "dtype": np.dtype(array.dtype).str,
+                "shape": list(array.shape),
+                "sha256": _checksum(path),
+            }
+        full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest, "arrays": entries}
+        (tmp / MANIFEST).write_text(json.dumps(full, indent=1), encoding="utf-8")
+        if directory.exists():
+            if not (directory / MANIFEST).exists() and any(directory.iterdir()):
+                raise IndexFormatError(
+                    f"{directory}: exists and is not an lsr index; refusing to replace it"
+                )
+            directory.rename(old)
+        tmp.rename(directory)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of an index directory, checked to be ours and of a version we read."""
+    directory = Path(directory)
+    path = directory / MANIFEST
+    if not directory.is_dir():
+        raise IndexFormatError(f"{directory}: no such index directory")
+    if not path.exists():
+        raise IndexFormatError(f"{path}: missing; {directory} is not an lsr index")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexFormatError(f"{path}: not an lsr Seismic index manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{path}: index format version {manifest.get('format_version')!r}; "
+            f"this lsr reads version {FORMAT_VERSION} (rebuild the index)"
+        )
+    if not isinstance(manifest.get("arrays"), dict):
+        raise IndexFormatError(f"{path}: field 'arrays' missing")
+    return manifest
+
+
+def load_arrays(
+    directory: str | os.PathLike, mmap: bool = True, verify: bool = False
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Manifest and arrays of an index directory (see the module docstring for the checks)."""
+    directory = Path(directory)
+    manifest = read_manifest(directory)
+    arrays = {}
+    for name, entry in manifest["arrays"].items():
+        path = directory / str(entry.get("file", f"{name}.npy"))
+        if not path.exists():
+            raise IndexFormatError(f"{path}: missing array file of the index")
+        if verify and _checksum(path) != entry.get("sha256"):
+            raise IndexFormatError(f"{path}: checksum mismatch; the file is corrupted")
+        try:
+            array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise IndexFormatError(f"{path}: unreadable or truncated array file ({exc})") from None
+        if array.dtype.str != entry.get("dtype") or list(array.shape) != entry.get("shape"):
+            raise IndexFormatError(
+                f"{path}: holds {array.dtype.str} {list(array.shape)}, the manifest says "
+                f"{entry.get('dtype')} {entry.get('shape')}"
+            )
+        arrays[name] = array
+    return manifest, arrays

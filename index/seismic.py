@@ -1,0 +1,295 @@
+"""SeismicIndex: the forward index, the blocked posting lists, their summaries and an optional
+kNN graph, composed into one searchable, persistable object.
+
+Seismic: Bruch, Nardini, Rulli, Venturini, "Efficient Inverted Indexes for Approximate Retrieval
+over Learned Sparse Representations", SIGIR 2024. The build runs the phases of the paper in
+order (forward index, static pruning, blocking by clustering, summaries, optionally the kNN
+graph of CIKM 2024), each a parallel Numba kernel; search runs in parallel over queries.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import fields
+from typing import Any
+
+import numba
+import numpy as np
+from tqdm.auto import tqdm
+
+from index import persist
+from index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig, SearchParams
+from index.exact import ExactIndex
+from index.forward import HALF_TABLE, ForwardIndex
+from index.knn import build_knn_graph
+from index.postings import PostingLists, cluster
+from index.pruning import prune
+from index.queries import check_batch, single_query
+from index.results import SearchResults
+from index.search import search_batch as _search_batch
+from index.summary import Summaries, build_summaries
+from lsr.errors import IndexFormatError, InputError
+from lsr.vectors import SparseCollection, VectorMetadata
+
+PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph")
+
+
+class SeismicIndex:
+    """Approximate top-k retrieval by inner product over learned sparse vectors.
+
+    Build with :meth:`build`, open a saved one with :meth:`load`; :meth:`search_batch` and
+    :meth:`search` take the query-time parameters of the paper (``query_cut``,
+    ``heap_factor``, ``first_sorted``, ``n_knn``).
+    """
+
+    def __init__(
+        self,
+        doc_ids: Sequence[str],
+        metadata: VectorMetadata,
+        config: BuildConfig,
+        forward: ForwardIndex,
+        postings: PostingLists,
+        summaries: Summaries,
+        knn: np.ndarray,
+        stats: dict[str, Any],
+    ) -> None:
+        self.doc_ids = doc_ids
+        self.metadata = metadata
+        self.config = config
+        self.forward = forward
+        self.postings = postings
+        self.summaries = summaries
+        self.knn = knn
+        self.stats = stats
+        self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
+
+    # -- build ----------------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        collection: SparseCollection,
+        config: BuildConfig | None = None,
+        progress: bool = False,
+    ) -> SeismicIndex:
+        """Index ``collection`` (see :class:`~index.config.BuildConfig` for the parameters)."""
+        if not isinstance(collection, SparseCollection):
+            raise InputError(
+                f"collection must be a SparseCollection, got {type(collection).__name__}"
+            )
+        config = config or BuildConfig()
+        phases = PHASES if config.knn else PHASES[:-1]
+        timings: dict[str, float] = {}
+        bar = tqdm(total=len(phases), desc="building", unit="phase", disable=not progress)
+
+        @contextmanager
+        def phase(name: str):
+            bar.set_description(name)
+            start = time.perf_counter()
+            yield
+            timings[name] = round(time.perf_counter() - start, 3)
+            bar.update(1)
+
+        with bar:
+            with phase("forward index"):
+                forward = ForwardIndex.from_collection(collection, config.value_dtype)
+            with phase("pruning"):
+                list_offsets, list_docs = prune(
+                    forward, config.pruning, config.n_postings, config.max_fraction
+                )
+            config = config.resolved(len(list_docs), int(np.count_nonzero(np.diff(list_offsets))))
+            with phase("clustering"):
+                postings = cluster(
+                    forward, list_offsets, list_docs, config.centroid_fraction, config.doc_cut,
+                    config.min_cluster_size, config.seed,
+                )  # fmt: skip
+                del list_offsets, list_docs
+            with phase("summaries"):
+                summaries = build_summaries(forward, postings, config.summary_energy)
+            knn = np.zeros((len(collection), 0), dtype=np.int32)
+            index = cls(
+                collection.ids, collection.metadata, config, forward, postings, summaries, knn, {}
+            )
+            if config.knn:
+                with phase("knn graph"):
+                    index.knn = build_knn_graph(len(collection), config.knn, index._search_docs)
+        index.stats = {
+            "n_docs": len(collection),
+            "nnz": forward.nnz,
+            "postings": len(postings.post_docs),
+            "blocks": postings.n_blocks,
+            "summary_entries": summaries.n_entries,
+            "seconds": timings,
+            "bytes": index.nbytes(),
+        }
+        return index
+
+    def _search_docs(self, start: int, stop: int, k: int, query_cut: int, heap_factor: float):
+        """Documents ``start:stop`` searched as queries (the kNN graph's construction)."""
+        lo, hi = self.forward.indptr[start], self.forward.indptr[stop]
+        queries = (
+            self.forward.indptr[start : stop + 1] - lo,
+            self.forward.terms[lo:hi].astype(np.int32),
+            _weights(self.forward, lo, hi),
+        )
+        docs, _, _ = self._run(queries, SearchParams(k, query_cut, heap_factor))
+        return docs
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.forward.vocab_size
+
+    def search_batch(
+        self,
+        queries: SparseCollection,
+        k: int = 10,
+        query_cut: int = DEFAULT_QUERY_CUT,
+        heap_factor: float = DEFAULT_HEAP_FACTOR,
+        first_sorted: bool = False,
+        n_knn: int = 0,
+    ) -> SearchResults:
+        """Approximate top-k of every query, in parallel over queries.
+
+        ``scored`` of the result holds how many documents each query scored exactly.
+        """
+        params = SearchParams(k, query_cut, heap_factor, first_sorted, n_knn)
+        queries = check_batch(queries, self.vocab_size)
+        docs, scores, scored = self._run((queries.indptr, queries.indices, queries.values), params)
+        return SearchResults(queries.ids, docs, scores, self.doc_ids, scored=scored)
+
+    def search(
+        self,
+        term_ids: np.ndarray,
+        weights: np.ndarray,
+        k: int = 10,
+        query_cut: int = DEFAULT_QUERY_CUT,
+        heap_factor: float = DEFAULT_HEAP_FACTOR,
+        first_sorted: bool = False,
+        n_knn: int = 0,
+    ) -> tuple[list[str], np.ndarray]:
+        """Approximate top-k of one query: document ids and float32 scores, best first."""
+        query = single_query(term_ids, weights, self.vocab_size)
+        results = self.search_batch(query, k, query_cut, heap_factor, first_sorted, n_knn)
+        hits = results.docs[0] >= 0
+        return [self.doc_ids[d] for d in results.docs[0][hits]], results.scores[0][hits]
+
+    def _run(self, queries: tuple[np.ndarray, ...], params: SearchParams):
+        indptr, terms, weights = queries
+        n_queries = len(indptr) - 1
+        if n_queries == 0 or len(self) == 0:
+            empty = np.full((n_queries, params.k), -1, dtype=np.int64)
+            return empty, np.zeros(empty.shape, np.float32), np.zeros(n_queries, np.int64)
+        f, p, s = self.forward, self.postings, self.summaries
+        return _search_batch(
+            f.indptr, f.terms, f.values, HALF_TABLE,
+            p.list_block_ptr, p.block_ptr, p.post_docs,
+            s.list_comp_ptr, s.comp_terms, s.comp_entry_ptr, s.entry_block, s.entry_code,
+            s.block_min, s.block_scale, self.knn,
+            np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(terms, np.int32),
+            np.ascontiguousarray(weights, np.float32), params.k, params.query_cut,
+            np.float32(params.heap_factor), params.first_sorted, params.n_knn,
+            self.vocab_size, max(self._max_blocks, 1),
+            max(1, min(n_queries, 4 * numba.get_num_threads())),
+        )  # fmt: skip
+
+    def exact(self) -> ExactIndex:
+        """Exact search over this index's forward index (same stored weights, same scores)."""
+        return ExactIndex(self.forward.to_collection(list(self.doc_ids), self.metadata))
+
+    # -- sizes and persistence ------------------------------------------------------------------
+
+    def nbytes(self) -> dict[str, int]:
+        """Bytes of each part: forward index, posting lists, summaries, kNN graph, total."""
+        sizes = {
+            "forward": self.forward.nbytes,
+            "postings": self.postings.nbytes,
+            "summaries": self.summaries.nbytes,
+            "knn": self.knn.nbytes,
+        }
+        return {**sizes, "total": sum(sizes.values())}
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        id_bytes, id_offsets = persist.encode_strings(list(self.doc_ids))
+        arrays = {"doc_id_bytes": id_bytes, "doc_id_offsets": id_offsets}
+        arrays |= {f"forward.{n}": getattr(self.forward, n) for n in ("indptr", "terms", "values")}
+        for part in (self.postings, self.summaries):
+            arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
+        arrays["knn"] = self.knn
+        return arrays
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write the index to ``directory`` atomically (see :mod:`index.persist`)."""
+        manifest = {
+            "n_docs": len(self),
+            "vocab_size": self.vocab_size,
+            "value_dtype": self.forward.value_dtype,
+            "config": self.config.to_json(),
+            "stats": self.stats,
+            "vector_metadata": self.metadata.to_json(),
+        }
+        persist.save_arrays(directory, self._arrays(), manifest)
+
+    @classmethod
+    def load(
+        cls, directory: str | os.PathLike, mmap: bool = True, verify: bool = False
+    ) -> SeismicIndex:
+        """Open a saved index; arrays are memory-mapped unless ``mmap=False``.
+
+        ``verify=True`` also checks every file's checksum (reads the whole index).
+        """
+        manifest, arrays = persist.load_arrays(directory, mmap=mmap, verify=verify)
+        source = os.path.join(str(directory), persist.MANIFEST)
+        try:
+            config = BuildConfig.from_json(manifest["config"])
+            metadata = VectorMetadata.from_json(manifest["vector_metadata"], source)
+            forward = ForwardIndex(
+                arrays["forward.indptr"], arrays["forward.terms"], arrays["forward.values"],
+                manifest["value_dtype"], int(manifest["vocab_size"]),
+            )  # fmt: skip
+            postings = PostingLists(*(arrays[f.name] for f in fields(PostingLists)))
+            summaries = Summaries(*(arrays[f.name] for f in fields(Summaries)))
+            doc_ids = persist.StringList(arrays["doc_id_bytes"], arrays["doc_id_offsets"])
+            knn = arrays["knn"]
+        except KeyError as exc:
+            raise IndexFormatError(f"{source}: missing entry {exc.args[0]!r}") from None
+        except InputError as exc:
+            raise IndexFormatError(f"{source}: {exc}") from None
+        _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn)
+        return cls(doc_ids, metadata, config, forward, postings, summaries, knn, manifest["stats"])
+
+
+def _weights(forward: ForwardIndex, lo: int, hi: int) -> np.ndarray:
+    values = forward.values[lo:hi]
+    return HALF_TABLE[values] if forward.value_dtype == "float16" else values
+
+
+def _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn) -> None:
+    """O(1) checks that the arrays fit together (the kernels trust them without bounds checks)."""
+    n = int(manifest.get("n_docs", -1))
+    checks = [
+        ("doc_id_offsets", len(doc_ids) == n),
+        ("forward.indptr", len(forward.indptr) == n + 1),
+        ("forward.terms", len(forward.terms) == forward.nnz == len(forward.values)),
+        ("list_block_ptr", len(postings.list_block_ptr) == forward.vocab_size + 1),
+        ("block_ptr", int(postings.list_block_ptr[-1]) == postings.n_blocks),
+        ("post_docs", int(postings.block_ptr[-1]) == len(postings.post_docs)),
+        ("list_comp_ptr", len(summaries.list_comp_ptr) == forward.vocab_size + 1),
+        ("comp_terms", int(summaries.list_comp_ptr[-1]) == len(summaries.comp_terms)),
+        ("comp_entry_ptr", int(summaries.comp_entry_ptr[-1]) == summaries.n_entries),
+        ("entry_block", len(summaries.entry_block) == summaries.n_entries),
+        ("block_min", len(summaries.block_min) == postings.n_blocks == len(summaries.block_scale)),
+        ("knn", knn.ndim == 2 and knn.shape[0] == n),
+    ]
+    for name, ok in checks:
+        if not ok:
+            raise IndexFormatError(
+                f"{os.path.join(str(directory), name + '.npy')}: does not fit the rest of the index"
+            )
