@@ -29,6 +29,7 @@ from eval.report import EvalRecord
 from eval.runs import without_identical_ids
 from lsr.datasets import Dataset, load_dataset, split_spec
 from lsr.errors import InputError
+from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
 BM25 = "bm25"
@@ -69,6 +70,7 @@ class Prepared:
     encode_seconds: list[float]
     exact: Any
     approximate: Any | None
+    index_dir: Path | None
     ignore_identical_ids: bool
 
 
@@ -91,9 +93,11 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
     entry = entry_dir(cache_root(options.cache_dir), model, dataset)
     encoder = _load_encoder(model, dataset, entry, options.progress)
     collection = _corpus_vectors(encoder, dataset, entry, options.progress)
-    approximate = None
+    approximate, index_dir = None, None
     if options.index == "seismic":
-        approximate = _seismic_index(collection, entry, options.build_params, options.progress)
+        approximate, index_dir = _seismic_index(
+            collection, entry, options.build_params, options.progress
+        )
     queries, seconds = encode_queries_timed(encoder, texts)
     ignore = options.ignore_identical_ids
     return Prepared(
@@ -106,6 +110,7 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
         encode_seconds=seconds,
         exact=ExactIndex(collection),
         approximate=approximate,
+        index_dir=index_dir,
         ignore_identical_ids=dataset.ignore_identical_ids if ignore is None else ignore,
     )
 
@@ -120,8 +125,11 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
         results = without_identical_ids(results, options.depth)
     run_file = None
     if options.out_dir is not None:
-        run_file = _run_path(options.out_dir, prepared, options.index)
+        run_file = _output_path(options.out_dir, "runs", prepared, f"{options.index}.trec")
         results.write_trec(run_file, tag=slug(prepared.model_name))
+        write_vectors(
+            _output_path(options.out_dir, "queries", prepared, "parquet"), prepared.queries
+        )
     evaluation = evaluate(results.to_dict(), prepared.qrels)
     accuracy = None
     if prepared.approximate is not None:
@@ -141,6 +149,7 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
         search_latency=Latency.from_seconds(search_seconds(index, prepared.queries, search_params)),
         accuracy_at_10=accuracy,
         run_file=str(run_file) if run_file else None,
+        index_dir=str(prepared.index_dir) if prepared.index_dir else None,
         params={**options.build_params, **search_params} if prepared.approximate else {},
     )
 
@@ -150,12 +159,9 @@ def evaluate_model(model: str, dataset_spec: str, options: EvalOptions) -> EvalR
     return run_evaluation(prepare(model, dataset_spec, options), options)
 
 
-def _run_path(out_dir: str | os.PathLike, prepared: Prepared, index: str) -> Path:
-    return (
-        Path(out_dir)
-        / "runs"
-        / f"{slug(prepared.dataset.name)}.{slug(prepared.model_name)}.{index}.trec"
-    )
+def _output_path(out_dir: str | os.PathLike, kind: str, prepared: Prepared, suffix: str) -> Path:
+    name = f"{slug(prepared.dataset.name)}.{slug(prepared.model_name)}.{suffix}"
+    return Path(out_dir) / kind / name
 
 
 # -- timing ------------------------------------------------------------------------------------
@@ -216,7 +222,6 @@ def _corpus_vectors(
     encoder: Any, dataset: Dataset, entry: Path, progress: bool
 ) -> SparseCollection:
     from lsr.encoding import encode_to_parquet
-    from lsr.vector_io import read_vectors
 
     path = entry / "docs.parquet"
     if not path.is_file():
@@ -227,7 +232,7 @@ def _corpus_vectors(
 
 def _seismic_index(
     collection: SparseCollection, entry: Path, build_params: Mapping[str, Any], progress: bool
-) -> Any:
+) -> tuple[Any, Path]:
     from index import BuildConfig, SeismicIndex
 
     config = BuildConfig(**build_params)
@@ -235,7 +240,7 @@ def _seismic_index(
     if not directory.is_dir():
         index = SeismicIndex.build(collection, config, progress=progress)
         _save_dir_atomic(directory, index.save)
-    return SeismicIndex.load(directory)
+    return SeismicIndex.load(directory), directory
 
 
 def _save_dir_atomic(directory: Path, save: Callable[[Path], None]) -> None:

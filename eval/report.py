@@ -34,6 +34,7 @@ class EvalRecord:
     search_latency: Latency
     accuracy_at_10: float | None = None
     run_file: str | None = None
+    index_dir: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -56,6 +57,7 @@ class EvalRecord:
                 "search": self.search_latency.to_json(),
             },
             "run_file": self.run_file,
+            "index_dir": self.index_dir,
             "params": self.params,
         }
 
