@@ -48,10 +48,18 @@ class LazyGroup(click.Group):
             if name in BUILTIN_COMMANDS:
                 rows.append((name, BUILTIN_COMMANDS[name][1]))
             else:
-                command = self.get_command(ctx, name)
-                rows.append((name, command.get_short_help_str() if command else ""))
+                rows.append((name, _plugin_help(self, ctx, name)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _plugin_help(group: LazyGroup, ctx: click.Context, name: str) -> str:
+    """A plugin's one-line help; a plugin that fails to import must not break `lsr --help`."""
+    try:
+        command = group.get_command(ctx, name)
+    except Exception as exc:  # any import error of a third-party plugin
+        return f"(unavailable: {exc})"
+    return command.get_short_help_str() if command else ""
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
