@@ -74,15 +74,16 @@ class ForwardIndex:
     ) -> ForwardIndex:
         if value_dtype not in VALUE_DTYPES:
             raise InputError(f"value_dtype must be one of {VALUE_DTYPES}, got {value_dtype!r}")
-        values = collection.values.astype(value_dtype)
         if value_dtype == "float16":
-            overflow = np.isinf(values)
-            if overflow.any():
+            too_large = collection.values > np.finfo(np.float16).max
+            if too_large.any():
                 raise InputError(
-                    f"weight {float(collection.values[overflow][0])} overflows float16; "
+                    f"weight {float(collection.values[too_large][0])} overflows float16; "
                     "build with value_dtype='float32'"
                 )
-            values = values.view(np.uint16)
+            values = collection.values.astype(np.float16).view(np.uint16)
+        else:
+            values = collection.values.astype(np.float32)
         return cls(
             indptr=np.ascontiguousarray(collection.indptr, dtype=np.int64),
             terms=collection.indices.astype(term_dtype(collection.vocab_size)),

@@ -1,0 +1,125 @@
+"""Saving and loading an index: bit-for-bit round trips and clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import fields
+
+import numpy as np
+import pytest
+from index_data import random_collection
+
+from index import BuildConfig, SeismicIndex
+from index.persist import MANIFEST
+from lsr.errors import IndexFormatError
+
+
+@pytest.fixture(scope="module")
+def index():
+    return SeismicIndex.build(random_collection(300, seed=31), BuildConfig(knn=3))
+
+
+@pytest.fixture
+def saved(index, tmp_path):
+    path = tmp_path / "idx"
+    index.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mmap", [True, False])
+def test_round_trip_is_bit_for_bit(index, saved, mmap):
+    loaded = SeismicIndex.load(saved, mmap=mmap, verify=True)
+    assert list(loaded.doc_ids) == list(index.doc_ids)
+    assert loaded.config == index.config
+    assert loaded.metadata == index.metadata
+    for name in ("indptr", "terms", "values"):
+        np.testing.assert_array_equal(getattr(loaded.forward, name), getattr(index.forward, name))
+    for part in ("postings", "summaries"):
+        for f in fields(getattr(index, part)):
+            expected = getattr(getattr(index, part), f.name)
+            got = getattr(getattr(loaded, part), f.name)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(loaded.knn, index.knn)
+
+
+def test_loaded_index_searches_identically(index, saved):
+    queries = random_collection(10, seed=32, prefix="q")
+    before = index.search_batch(queries, k=5, n_knn=2)
+    after = SeismicIndex.load(saved).search_batch(queries, k=5, n_knn=2)
+    np.testing.assert_array_equal(before.docs, after.docs)
+    np.testing.assert_array_equal(before.scores, after.scores)
+    assert before.to_dict() == after.to_dict()
+
+
+def test_save_replaces_an_existing_index_and_leaves_no_temporary(index, saved):
+    index.save(saved)
+    assert [p.name for p in saved.parent.iterdir()] == ["idx"]
+    SeismicIndex.load(saved)
+
+
+def test_save_refuses_to_replace_a_foreign_directory(index, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(IndexFormatError, match="not an lsr index"):
+        index.save(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(IndexFormatError, match="no such index directory"):
+        SeismicIndex.load(tmp_path / "nope")
+
+
+def test_foreign_directory(tmp_path):
+    (tmp_path / "data.npy").write_bytes(b"x")
+    with pytest.raises(IndexFormatError, match=re.escape("manifest.json: missing")):
+        SeismicIndex.load(tmp_path)
+
+
+def test_foreign_manifest(saved):
+    (saved / MANIFEST).write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(
+        IndexFormatError, match=re.escape("manifest.json: not an lsr Seismic index")
+    ):
+        SeismicIndex.load(saved)
+
+
+def test_newer_format_version(saved):
+    manifest = json.loads((saved / MANIFEST).read_text())
+    manifest["format_version"] = 99
+    (saved / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError, match="version 99"):
+        SeismicIndex.load(saved)
+
+
+def test_truncated_array_file(saved):
+    path = saved / "post_docs.npy"
+    path.write_bytes(path.read_bytes()[:-7])
+    with pytest.raises(IndexFormatError, match=re.escape("post_docs.npy")):
+        SeismicIndex.load(saved)
+
+
+def test_missing_array_file(saved):
+    (saved / "block_min.npy").unlink()
+    with pytest.raises(IndexFormatError, match=re.escape("block_min.npy: missing")):
+        SeismicIndex.load(saved)
+
+
+def test_corrupted_array_file_is_caught_by_verify(saved):
+    path = saved / "entry_code.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=re.escape("entry_code.npy: checksum mismatch")):
+        SeismicIndex.load(saved, verify=True)
+
+
+def test_array_swapped_from_another_index(saved, tmp_path):
+    other = SeismicIndex.build(random_collection(50, seed=33))
+    other.save(tmp_path / "other")
+    (saved / "forward.indptr.npy").write_bytes(
+        (tmp_path / "other" / "forward.indptr.npy").read_bytes()
+    )
+    with pytest.raises(IndexFormatError, match=re.escape("forward.indptr.npy")):
+        SeismicIndex.load(saved)

@@ -1,0 +1,140 @@
+"""SeismicIndex search against exact search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from index_data import random_collection
+
+from index import BuildConfig, ExactIndex, SeismicIndex
+from lsr.errors import InputError
+
+NO_PRUNING = BuildConfig(n_postings=10_000, value_dtype="float32", centroid_fraction=0.2)
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return random_collection(600, vocab_size=120, mean_nnz=15, seed=21)
+
+
+@pytest.fixture(scope="module")
+def queries():
+    return random_collection(40, vocab_size=120, mean_nnz=8, seed=22, prefix="q")
+
+
+@pytest.fixture(scope="module")
+def unpruned(docs):
+    return SeismicIndex.build(docs, NO_PRUNING)
+
+
+@pytest.fixture(scope="module")
+def default_index(docs):
+    return SeismicIndex.build(docs, BuildConfig(n_postings=20, knn=5))
+
+
+def test_without_pruning_or_skipping_the_index_is_exact(unpruned, docs, queries):
+    exact = ExactIndex(docs).search_batch(queries, k=10)
+    results = unpruned.search_batch(queries, k=10, query_cut=1000, heap_factor=0.0)
+    np.testing.assert_array_equal(results.docs, exact.docs)
+    np.testing.assert_array_equal(results.scores, exact.scores)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    k=st.integers(1, 20),
+    query_cut=st.integers(1, 12),
+    heap_factor=st.floats(0.1, 1.5),
+    first_sorted=st.booleans(),
+    n_knn=st.integers(0, 5),
+)
+def test_every_result_has_its_exact_score(
+    default_index, queries, k, query_cut, heap_factor, first_sorted, n_knn
+):
+    """Pruned, skipping, float16: whatever is returned is scored exactly, best first."""
+    exact = default_index.exact()
+    results = default_index.search_batch(queries, k, query_cut, heap_factor, first_sorted, n_knn)
+    full = exact.search_batch(queries, k=len(default_index))
+    for q in range(len(queries)):
+        truth = {d: s for d, s in zip(full.docs[q], full.scores[q]) if d >= 0}
+        hits = results.docs[q][results.docs[q] >= 0]
+        assert len(set(hits.tolist())) == len(hits)
+        for d, s in zip(hits, results.scores[q]):
+            assert s == truth[d]
+        ranked = [(-s, d) for d, s in zip(hits, results.scores[q][: len(hits)])]
+        assert ranked == sorted(ranked)
+
+
+def test_results_present_in_the_exact_top_k_have_exact_scores(default_index, queries):
+    exact = default_index.exact().search_batch(queries, k=10)
+    results = default_index.search_batch(queries, k=10)
+    for q in range(len(queries)):
+        truth = dict(zip(exact.docs[q].tolist(), exact.scores[q].tolist()))
+        for d, s in zip(results.docs[q].tolist(), results.scores[q].tolist()):
+            if d in truth:
+                assert s == truth[d]
+
+
+def test_default_parameters_are_accurate(default_index, queries):
+    exact = default_index.exact().search_batch(queries, k=10)
+    results = default_index.search_batch(queries, k=10)
+    overlap = [len(set(a) & set(b)) / 10 for a, b in zip(results.docs, exact.docs)]
+    assert np.mean(overlap) >= 0.95
+
+
+def test_knn_graph_excludes_the_document_itself(default_index):
+    graph = default_index.knn
+    assert graph.shape == (len(default_index), 5)
+    assert not (graph == np.arange(len(default_index))[:, None]).any()
+    assert graph.max() < len(default_index)
+
+
+def test_single_query_matches_batch(default_index, queries):
+    batch = default_index.search_batch(queries, k=5)
+    for q in range(3):
+        ids, scores = default_index.search(*queries.row(q), k=5)
+        assert ids == [doc_id for doc_id, _ in batch.hits(q)]
+        np.testing.assert_array_equal(scores, batch.scores[q][: len(ids)])
+
+
+def test_scored_counts_are_reported(unpruned, queries):
+    results = unpruned.search_batch(queries, k=10, query_cut=1000, heap_factor=0.0)
+    assert results.scored is not None and (results.scored > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("k", 0), ("query_cut", 0), ("heap_factor", -0.5), ("n_knn", -1), ("first_sorted", "yes")],
+)
+def test_bad_search_parameters_name_the_parameter(unpruned, queries, option, value):
+    with pytest.raises(InputError, match=option):
+        unpruned.search_batch(queries, **{option: value})
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("n_postings", 0),
+        ("centroid_fraction", 1.5),
+        ("summary_energy", 0.0),
+        ("doc_cut", 0),
+        ("pruning", "random"),
+        ("value_dtype", "float64"),
+        ("knn", -2),
+        ("max_fraction", 0),
+    ],
+)
+def test_bad_build_parameters_name_the_parameter(option, value):
+    with pytest.raises(InputError, match=option):
+        BuildConfig(**{option: value})
+
+
+def test_queries_from_another_vocabulary_are_refused(unpruned):
+    with pytest.raises(InputError, match="vocab_size"):
+        unpruned.search_batch(random_collection(2, vocab_size=99, prefix="q"))
+
+
+def test_empty_query_returns_padding(unpruned):
+    ids, scores = unpruned.search(np.array([], np.int32), np.array([], np.float32), k=3)
+    assert ids == [] and len(scores) == 0

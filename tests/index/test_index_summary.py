@@ -1,0 +1,121 @@
+"""Summaries: energy-cut coordinate-wise maxima, uint8 quantization, term-major scoring."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from index_data import dense, random_collection
+
+from index.config import BuildConfig
+from index.forward import HALF_TABLE, ForwardIndex
+from index.seismic import SeismicIndex
+from index.summary import block_summary, energy_prefix, quantize, score_summaries
+
+
+def reference_summary(matrix, docs, energy):
+    """Plain numpy: coordinate-wise max, then the shortest by-value prefix reaching ``energy``
+    (sums in float32, by decreasing value, as the index computes them)."""
+    maximum = matrix[docs].max(axis=0).astype(np.float32)
+    order = sorted(np.flatnonzero(maximum), key=lambda t: (-maximum[t], t))
+    total = np.float32(0.0)
+    for t in order:
+        total += maximum[t]
+    acc, kept = np.float32(0.0), []
+    for t in order:
+        kept.append(t)
+        acc += maximum[t]
+        if acc >= total * np.float32(energy):
+            break
+    return np.sort(kept), maximum
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 1000), size=st.integers(1, 8), energy=st.floats(0.05, 1.0))
+def test_block_summary_matches_numpy(seed, size, energy):
+    collection = random_collection(10, vocab_size=30, mean_nnz=6, seed=seed)
+    forward = ForwardIndex.from_collection(collection, "float32")
+    docs = np.random.default_rng(seed).choice(10, size=size, replace=False)
+    best = np.full(30, -1.0, np.float32)
+    touched = np.empty(forward.nnz, np.int64)
+    terms, weights = block_summary(
+        docs, forward.indptr, forward.terms, forward.values, HALF_TABLE, energy, best, touched
+    )
+    expected_terms, maximum = reference_summary(dense(collection), docs, energy)
+    assert terms.tolist() == expected_terms.tolist()
+    np.testing.assert_array_equal(weights, maximum[terms])
+    assert (best == -1.0).all()
+
+
+def test_energy_prefix_keeps_the_crossing_entry():
+    weights = np.array([4.0, 3.0, 2.0, 1.0], np.float32)  # total 10
+    assert energy_prefix(weights, 0.4) == 1  # 4 >= 4
+    assert energy_prefix(weights, 0.41) == 2  # 4 < 4.1, 7 >= 4.1
+    assert energy_prefix(weights, 1.0) == 4
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0.25, 100.0, width=32), min_size=1, max_size=50))
+def test_quantization_error_is_at_most_half_a_step(values):
+    values = np.array(values, np.float32)
+    codes, low, scale = quantize(values)
+    assert low == values.min()
+    assert scale == pytest.approx((values.max() - values.min()) / 255, rel=1e-6)
+    restored = codes.astype(np.float32) * scale + low
+    assert np.all(np.abs(restored - values) <= scale / 2 * 1.001 + 1e-6)
+
+
+def test_quantization_of_equal_values_is_exact():
+    codes, low, scale = quantize(np.array([2.5, 2.5], np.float32))
+    assert codes.tolist() == [0, 0] and low == 2.5 and scale == 0
+
+
+@pytest.fixture(scope="module")
+def index():
+    collection = random_collection(300, vocab_size=60, mean_nnz=10, seed=7)
+    return SeismicIndex.build(collection, BuildConfig(centroid_fraction=0.2, value_dtype="float32"))
+
+
+def dequantized_summaries(index, t):
+    """Dense [blocks, vocab] matrix of list ``t``'s summaries, decoded with numpy."""
+    s, p = index.summaries, index.postings
+    b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
+    matrix = np.zeros((b1 - b0, index.vocab_size), np.float32)
+    for c in range(s.list_comp_ptr[t], s.list_comp_ptr[t + 1]):
+        for e in range(s.comp_entry_ptr[c], s.comp_entry_ptr[c + 1]):
+            b = s.entry_block[e]
+            value = np.float32(s.entry_code[e]) * s.block_scale[b0 + b] + s.block_min[b0 + b]
+            matrix[b, s.comp_terms[c]] = value
+    return matrix
+
+
+def test_score_summaries_equals_dense_product(index):
+    rng = np.random.default_rng(0)
+    q_terms = np.sort(rng.choice(60, size=12, replace=False)).astype(np.int32)
+    q_weights = rng.random(12).astype(np.float32)
+    query = np.zeros(60, np.float32)
+    query[q_terms] = q_weights
+    s, p = index.summaries, index.postings
+    for t in range(5):
+        b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
+        out = np.empty(b1 - b0, np.float32)
+        score_summaries(
+            b0, b1, s.list_comp_ptr[t], s.list_comp_ptr[t + 1], s.comp_terms, s.comp_entry_ptr,
+            s.entry_block, s.entry_code, s.block_min, s.block_scale, q_terms, q_weights, out,
+        )  # fmt: skip
+        np.testing.assert_allclose(out, dequantized_summaries(index, t) @ query, rtol=1e-5)
+
+
+def test_summaries_approximate_the_block_maxima(index):
+    matrix = dense(index.forward.to_collection(list(index.doc_ids), index.metadata))
+    p = index.postings
+    t = 0
+    summaries = dequantized_summaries(index, t)
+    for b in range(p.list_block_ptr[t], p.list_block_ptr[t + 1]):
+        docs = p.post_docs[p.block_ptr[b] : p.block_ptr[b + 1]].astype(np.int64)
+        kept, maximum = reference_summary(matrix, docs, index.config.summary_energy)
+        row = summaries[b - p.list_block_ptr[t]]
+        step = index.summaries.block_scale[b]
+        assert set(np.flatnonzero(row)) == set(kept)
+        np.testing.assert_allclose(row[kept], maximum[kept], atol=step / 2 + 1e-6)
