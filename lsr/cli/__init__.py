@@ -22,6 +22,7 @@ BUILTIN_COMMANDS = {
         "lsr.cli.vectors:vectors",
         "Convert sparse-vector files and print their statistics.",
     ),
+    "index": ("lsr.cli.index:index", "Build, inspect and search a Seismic inverted index."),
 }
 
 

@@ -1,0 +1,210 @@
+"""``lsr index``: build a Seismic index from a vector file, search it, describe it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
+
+
+@click.group()
+def index() -> None:
+    """Seismic inverted indexes over learned sparse vectors (Parquet files from `lsr encode`)."""
+
+
+def _mib(n_bytes: int) -> str:
+    return f"{n_bytes / 2**20:,.1f} MiB"
+
+
+@index.command()
+@click.argument("vectors", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("index_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--pruning",
+    type=click.Choice(["global_threshold", "fixed_size"]),
+    default=BuildConfig.pruning,
+    show_default=True,
+    help="global_threshold keeps the n_postings x vocabulary largest entries of the collection; "
+    "fixed_size keeps the n_postings largest entries of every posting list.",
+)
+@click.option(
+    "--n-postings",
+    type=int,
+    default=BuildConfig.n_postings,
+    show_default=True,
+    help="Postings kept per list (on average, for global_threshold).",
+)
+@click.option(
+    "--max-fraction",
+    type=float,
+    default=BuildConfig.max_fraction,
+    show_default=True,
+    help="global_threshold: no list keeps more than n_postings x max_fraction entries.",
+)
+@click.option(
+    "--centroid-fraction",
+    type=float,
+    default=None,
+    help="Blocks per list as a fraction of its length [default: chosen from the collection's "
+    "size, see index/config.py; the reference uses 0.1].",
+)
+@click.option(
+    "--min-cluster-size",
+    type=int,
+    default=BuildConfig.min_cluster_size,
+    show_default=True,
+    help="Clusters of at most this many documents are dissolved and reassigned.",
+)
+@click.option(
+    "--summary-energy",
+    type=float,
+    default=BuildConfig.summary_energy,
+    show_default=True,
+    help="Fraction of a block summary's L1 mass its kept entries must hold.",
+)
+@click.option(
+    "--doc-cut",
+    type=int,
+    default=BuildConfig.doc_cut,
+    show_default=True,
+    help="Entries of each document used to assign it to a centroid.",
+)
+@click.option(
+    "--value-dtype",
+    type=click.Choice(["float16", "float32"]),
+    default=BuildConfig.value_dtype,
+    show_default=True,
+    help="Storage type of the forward index's weights.",
+)
+@click.option(
+    "--knn",
+    type=int,
+    default=BuildConfig.knn,
+    show_default=True,
+    help="Neighbours per document in the kNN graph (0: no graph).",
+)
+@click.option("--seed", type=int, default=BuildConfig.seed, show_default=True)
+def build(vectors: Path, index_dir: Path, **options) -> None:
+    """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
+    from index.seismic import SeismicIndex
+    from lsr.vector_io import read_vectors
+
+    config = BuildConfig(**options)
+    start = time.perf_counter()
+    collection = read_vectors(vectors)
+    click.echo(f"read {len(collection):,} vectors ({collection.nnz:,} non-zeros) from {vectors}")
+    built = SeismicIndex.build(collection, config, progress=True)
+    built.save(index_dir)
+    elapsed = time.perf_counter() - start
+    sizes = built.nbytes()
+    click.echo(
+        f"wrote {index_dir}: {_mib(sizes['total'])} "
+        f"({sizes['total'] / sizes['forward']:.2f}x the forward index of {_mib(sizes['forward'])}), "
+        f"{built.stats['blocks']:,} blocks, centroid_fraction {built.config.centroid_fraction:.4g}, "
+        f"in {elapsed:.1f} s"
+    )
+
+
+@index.command()
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--k", type=int, default=10, show_default=True, help="Results per query.")
+@click.option(
+    "--query-cut",
+    type=int,
+    default=DEFAULT_QUERY_CUT,
+    show_default=True,
+    help="Posting lists visited: those of the query's largest entries.",
+)
+@click.option(
+    "--heap-factor",
+    type=float,
+    default=DEFAULT_HEAP_FACTOR,
+    show_default=True,
+    help="Skip a block when its summary score is below heap_factor x the k-th best score; "
+    "lower is more accurate and slower.",
+)
+@click.option(
+    "--first-sorted",
+    is_flag=True,
+    help="Visit the first list's blocks by decreasing summary score.",
+)
+@click.option(
+    "--n-knn", type=int, default=0, show_default=True, help="Expand results via the kNN graph."
+)
+@click.option("--exact", is_flag=True, help="Exact search over the index's forward index instead.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="TREC run file to write.",
+)
+@click.option("--tag", default=None, help="Run tag of the TREC file [default: seismic or exact].")
+def search(
+    index_dir: Path,
+    queries: Path,
+    k: int,
+    query_cut: int,
+    heap_factor: float,
+    first_sorted: bool,
+    n_knn: int,
+    exact: bool,
+    out: Path,
+    tag: str | None,
+) -> None:
+    """Search INDEX_DIR with the QUERIES vector file (Parquet); write a TREC run to --out."""
+    from index.seismic import SeismicIndex
+    from lsr.vector_io import read_vectors
+
+    loaded = SeismicIndex.load(index_dir)
+    collection = read_vectors(queries)
+    start = time.perf_counter()
+    if exact:
+        results = loaded.exact().search_batch(collection, k=k)
+    else:
+        results = loaded.search_batch(collection, k, query_cut, heap_factor, first_sorted, n_knn)
+    elapsed = time.perf_counter() - start
+    results.write_trec(out, tag=tag or ("exact" if exact else "seismic"))
+    per_query = 1000 * elapsed / max(len(collection), 1)
+    click.echo(
+        f"searched {len(collection):,} queries in {elapsed:.2f} s ({per_query:.3f} ms/query); "
+        f"wrote {out}"
+    )
+
+
+@index.command()
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
+@click.option("--verify", is_flag=True, help="Also check every file's checksum.")
+def info(index_dir: Path, as_json: bool, verify: bool) -> None:
+    """Print an index's parameters, sizes and build statistics."""
+    from index.seismic import SeismicIndex
+
+    loaded = SeismicIndex.load(index_dir, verify=verify)
+    summary = {
+        "documents": len(loaded),
+        "vocab_size": loaded.vocab_size,
+        "config": loaded.config.to_json(),
+        "bytes": loaded.nbytes(),
+        "stats": loaded.stats,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    sizes = summary["bytes"]
+    click.echo(f"{index_dir}: {len(loaded):,} documents, vocabulary {loaded.vocab_size:,}")
+    for name, value in loaded.config.to_json().items():
+        click.echo(f"  {name:>18}  {value}")
+    for name in ("forward", "postings", "summaries", "knn", "total"):
+        click.echo(f"  {name + ' bytes':>18}  {_mib(sizes[name])}")
+    click.echo(f"  {'total / forward':>18}  {sizes['total'] / max(sizes['forward'], 1):.2f}x")
+    for name in ("postings", "blocks", "summary_entries"):
+        click.echo(f"  {name:>18}  {loaded.stats.get(name, 0):,}")
+    seconds = loaded.stats.get("seconds", {})
+    click.echo(f"  {'build seconds':>18}  " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
+    if verify:
+        click.echo("  checksums OK")
