@@ -11,14 +11,14 @@ its file and line number.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
+from lsr import jsonl
 from lsr.errors import DatasetError, where
 
 # Classic collections number queries and documents independently from 1, so a query id equal to
@@ -75,35 +75,11 @@ class Dataset:
 # -- BEIR folders -----------------------------------------------------------------------------
 
 
-def _open_text(path: Path) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def _find_file(folder: Path, stem: str) -> Path | None:
     for name in (f"{stem}.jsonl", f"{stem}.jsonl.gz"):
         if (folder / name).is_file():
             return folder / name
     return None
-
-
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line; a bad line raises naming file and line."""
-    try:
-        with _open_text(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetError(f"{where(path, number)}: invalid JSON ({exc.msg})") from None
-                if not isinstance(record, dict):
-                    raise DatasetError(f"{where(path, number)}: expected a JSON object")
-                yield number, record
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc})") from None
 
 
 def _record_id(record: dict[str, Any], path: Path, number: int) -> str:
@@ -129,7 +105,7 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
     """Judgements from a BEIR TSV (``query-id, corpus-id, score`` with a header) or a TREC
     qrels file (``qid iteration docid relevance``)."""
     qrels: dict[str, dict[str, int]] = {}
-    with _open_text(path) as handle:
+    with jsonl.open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields:
@@ -180,7 +156,7 @@ class BeirFolder(Dataset):
 
     def docs(self) -> Iterator[Document]:
         path = self.corpus_path
-        for number, record in iter_jsonl(path):
+        for number, record in jsonl.iter_jsonl(path, DatasetError):
             yield Document(
                 _record_id(record, path, number),
                 _record_text(record, "title", path, number),
@@ -188,7 +164,7 @@ class BeirFolder(Dataset):
             )
 
     def doc_count(self) -> int:
-        with _open_text(self.corpus_path) as handle:
+        with jsonl.open_text(self.corpus_path) as handle:
             return sum(1 for line in handle if line.strip())
 
     def queries(self, split: str | None = None) -> dict[str, str]:
@@ -197,7 +173,7 @@ class BeirFolder(Dataset):
             raise DatasetError(f"{self.folder}: no queries.jsonl or queries.jsonl.gz")
         queries = {
             _record_id(record, path, number): _record_text(record, "text", path, number)
-            for number, record in iter_jsonl(path)
+            for number, record in jsonl.iter_jsonl(path, DatasetError)
         }
         if split is None:
             return queries
@@ -347,7 +323,7 @@ def iter_texts(source: str | Path, data_dir: str | Path | None = None) -> Iterat
         if path.suffix == ".parquet":
             yield from _parquet_texts(path)
             return
-        for number, record in iter_jsonl(path):
+        for number, record in jsonl.iter_jsonl(path, DatasetError):
             doc = Document(
                 _record_id(record, path, number),
                 _record_text(record, "title", path, number),

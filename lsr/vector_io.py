@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lsr.errors import VectorFormatError, where
+from lsr.jsonl import iter_jsonl
 from lsr.vectors import SparseCollection, VectorMetadata
 
 METADATA_KEY = b"lsr"
@@ -234,24 +235,6 @@ def read_vocabulary(path: str | os.PathLike) -> list[str]:
         return [line.rstrip("\n") for line in handle]
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    if not path.exists():
-        raise VectorFormatError(f"{path}: no such file")
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise VectorFormatError(
-                    f"{where(path, number)}: invalid JSON ({exc.msg})"
-                ) from None
-            if not isinstance(record, dict):
-                raise VectorFormatError(f"{where(path, number)}: expected a JSON object")
-            yield number, record
-
-
 def _check_record(record: dict[str, Any], path: Path, number: int) -> tuple[str, dict[str, float]]:
     doc_id = record.get("id")
     if doc_id is None:
@@ -287,7 +270,7 @@ def read_jsonl(
     lookup = {t: i for i, t in enumerate(tokens)}
     ids: list[str] = []
     rows: list[tuple[list[int], list[float]]] = []
-    for number, record in _jsonl_records(path):
+    for number, record in iter_jsonl(path, VectorFormatError):
         doc_id, vector = _check_record(record, path, number)
         term_ids = []
         for token in vector:
