@@ -1,0 +1,423 @@
+"""``make bench-index``: our Seismic index against pyseismic-lsr, the official Rust Seismic.
+
+Both systems get the same vectors, the same build parameters and the same queries, and are
+measured in the same run, on one thread each (Numba and Rayon both pinned to one thread):
+
+- build time and peak memory, each build in its own process (``eval.bench.build_worker``);
+- index bytes on disk, also as a multiple of the forward index (u16 term ids + f16 values);
+- accuracy@10 (recall of the exact top-10, Bruch et al., SIGIR 2024, section 5.1) with mean and
+  p99 latency per query over a ``query_cut x heap_factor`` sweep, single-query calls
+  (our ``search`` against its ``search``, interleaved query by query so that background load
+  hits both alike) and batch calls (our ``search_batch`` against its ``batch_search``);
+- exact search: our ``ExactIndex`` and scipy's CSR product as references.
+
+Ratios are ours / peer (below 1: we are faster or smaller). The report starts with the command
+that made it. Data: ``scifact`` (splade-tiny vectors, ``eval.bench.real_vectors``) and
+``synthetic`` (``eval.bench.synthetic``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+
+import click
+import numpy as np
+
+from eval.bench import exact_reference, report
+from eval.bench.build_worker import run_build
+from eval.bench.peer_seismic import PeerSeismic, prepare_queries
+from lsr.vector_io import read_vectors, write_vectors
+from lsr.vectors import SparseCollection
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache" / "bench"
+SHARED = ROOT.parent / "shared"
+K = 10
+
+
+@dataclass
+class BenchData:
+    """A collection and its queries, with the Parquet file the build processes read."""
+
+    name: str
+    docs: SparseCollection
+    queries: SparseCollection
+    docs_path: Path
+
+
+def load_data(name: str, n_docs: int, n_queries: int, seed: int) -> BenchData:
+    if name == "scifact":
+        from eval.bench.real_vectors import load_encoded
+
+        data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
+        docs, queries = load_encoded(data_dir, model_dir, CACHE)
+        docs_path = CACHE / f"scifact-{model_dir.name}-docs.parquet"
+        return BenchData("scifact", docs, queries.slice(0, n_queries), docs_path)
+    return _synthetic(n_docs, n_queries, seed)
+
+
+def _synthetic(n_docs: int, n_queries: int, seed: int) -> BenchData:
+    from eval.bench.synthetic import SyntheticConfig, generate
+
+    config = SyntheticConfig(seed=seed)
+    stem = f"synthetic-{n_docs}-{n_queries}-{config.fingerprint()}"
+    docs_path, queries_path = CACHE / f"{stem}-docs.parquet", CACHE / f"{stem}-queries.parquet"
+    if not docs_path.exists() or not queries_path.exists():
+        docs, queries = generate(n_docs, n_queries, config, progress=True)
+        write_vectors(queries_path, queries)
+        write_vectors(docs_path, docs)
+        return BenchData(stem, docs, queries, docs_path)
+    return BenchData(stem, read_vectors(docs_path), read_vectors(queries_path), docs_path)
+
+
+# -- the two systems behind one interface ---------------------------------------------------------
+
+
+class Ours:
+    """Our SeismicIndex, opened from its saved directory (memory-mapped, as users open it)."""
+
+    def __init__(self, path: Path, queries: SparseCollection, first_sorted: bool) -> None:
+        from index import SeismicIndex
+
+        self.index = SeismicIndex.load(path, mmap=True)
+        self.queries = queries
+        self.rows = [queries.row(i) for i in range(len(queries))]
+        self.first_sorted = first_sorted
+
+    def search(self, i: int, query_cut: int, heap_factor: float) -> list[str]:
+        term_ids, weights = self.rows[i]
+        ids, _ = self.index.search(
+            term_ids, weights, K, query_cut, heap_factor, first_sorted=self.first_sorted
+        )
+        return ids
+
+    def batch(self, query_cut: int, heap_factor: float):
+        return self.index.search_batch(
+            self.queries, K, query_cut, heap_factor, first_sorted=self.first_sorted
+        )
+
+    def batch_ids(self, results) -> list[list[str]]:
+        doc_ids = self.index.doc_ids
+        return [[doc_ids[d] for d in row if d >= 0] for row in results.docs]
+
+    def nbytes(self) -> dict[str, int]:
+        return self.index.nbytes()
+
+
+class Peer:
+    """pyseismic-lsr's SeismicIndex, loaded from its saved file."""
+
+    def __init__(self, path: Path, queries: SparseCollection, first_sorted: bool) -> None:
+        self.index = PeerSeismic.load(path)
+        self.queries = prepare_queries(queries)
+        self.first_sorted = first_sorted
+
+    def search(self, i: int, query_cut: int, heap_factor: float) -> list[str]:
+        return self.index.search(self.queries, i, K, query_cut, heap_factor, self.first_sorted)
+
+    def batch(self, query_cut: int, heap_factor: float):
+        return self.index.batch_search(self.queries, K, query_cut, heap_factor, self.first_sorted)
+
+    def batch_ids(self, results) -> list[list[str]]:
+        return results
+
+    def nbytes(self) -> dict[str, int]:
+        return {}
+
+
+SYSTEMS = {"ours": Ours, "peer": Peer}
+
+
+@dataclass
+class SystemSpec:
+    """One index to build and measure: a label, which implementation, its build parameters."""
+
+    label: str
+    kind: str
+    params: dict[str, Any]
+    build: dict[str, Any] = field(default_factory=dict)
+
+
+# -- measurements ---------------------------------------------------------------------------------
+
+
+def recall(found: list[list[str]], truth: list[set[str]]) -> float:
+    """Mean over queries of |found ∩ exact top-k| / |exact top-k| (queries with no match skipped)."""
+    shares = [len(truth[i].intersection(ids)) / len(truth[i]) for i, ids in enumerate(found)
+              if truth[i]]  # fmt: skip
+    return float(np.mean(shares)) if shares else 1.0
+
+
+def latency_stats(seconds: np.ndarray) -> dict[str, float]:
+    micros = seconds * 1e6
+    return {"mean_us": float(micros.mean()), "p99_us": float(np.percentile(micros, 99))}
+
+
+def sweep_point(systems: dict, truth, query_cut: int, heap_factor: float, repeats: int) -> dict:
+    """All systems at one (query_cut, heap_factor): single-query and batch latency, recall."""
+    labels = list(systems)
+    n = len(truth)
+    seconds = {label: np.empty(n) for label in labels}
+    found = {label: [] for label in labels}
+    gc.disable()
+    try:
+        for i in range(n):
+            for label in labels if i % 2 == 0 else labels[::-1]:
+                start = time.perf_counter()
+                ids = systems[label].search(i, query_cut, heap_factor)
+                seconds[label][i] = time.perf_counter() - start
+                found[label].append(ids)
+        batch_seconds = {label: np.inf for label in labels}
+        batch_found = {}
+        for r in range(repeats):
+            for label in labels if r % 2 == 0 else labels[::-1]:
+                start = time.perf_counter()
+                results = systems[label].batch(query_cut, heap_factor)
+                batch_seconds[label] = min(batch_seconds[label], time.perf_counter() - start)
+                batch_found[label] = results
+    finally:
+        gc.enable()
+    point = {"query_cut": query_cut, "heap_factor": heap_factor}
+    for label in labels:
+        batch_ids = systems[label].batch_ids(batch_found[label])
+        point[label] = {
+            "recall": recall(found[label], truth),
+            **latency_stats(seconds[label]),
+            "batch_recall": recall(batch_ids, truth),
+            "batch_mean_us": batch_seconds[label] / n * 1e6,
+        }
+    return point
+
+
+def fastest_at(points: list[dict], label: str, target: float, mode: str) -> dict | None:
+    """The sweep point with the lowest mean latency whose recall reaches ``target``."""
+    key, recall_key = (
+        ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
+    )
+    ok = [p for p in points if p[label][recall_key] >= target]
+    if not ok:
+        return None
+    best = min(ok, key=lambda p: p[label][key])
+    return {"query_cut": best["query_cut"], "heap_factor": best["heap_factor"],
+            "recall": best[label][recall_key], "mean_us": best[label][key]}  # fmt: skip
+
+
+def exact_latencies(data: BenchData, n_queries: int) -> dict[str, Any]:
+    """Exact search per query: scipy CSR product and our ExactIndex (single and batch), 1 thread."""
+    from index import ExactIndex
+
+    subset = data.queries.slice(0, n_queries)
+    csr = exact_reference.csr_latencies(data.docs, subset, K)
+    exact = ExactIndex(data.docs)
+    rows = [subset.row(i) for i in range(len(subset))]
+    exact.search(*rows[0], k=K)  # compile outside the timing
+    ours = np.empty(len(rows))
+    for i, (term_ids, weights) in enumerate(rows):
+        start = time.perf_counter()
+        exact.search(term_ids, weights, k=K)
+        ours[i] = time.perf_counter() - start
+    start = time.perf_counter()
+    exact.search_batch(subset, k=K)
+    batch = time.perf_counter() - start
+    return {
+        "queries": len(rows),
+        "scipy_csr": latency_stats(csr),
+        "exact_index": latency_stats(ours),
+        "exact_index_batch_mean_us": batch / len(rows) * 1e6,
+    }
+
+
+def exact_agreement(data: BenchData, truth: list[set[str]], n_queries: int) -> float:
+    """Recall of our ExactIndex against scipy's top-10: 1.0 unless ties or rounding differ."""
+    from index import ExactIndex
+
+    results = ExactIndex(data.docs).search_batch(data.queries.slice(0, n_queries), k=K)
+    ids = [[data.docs.ids[d] for d in row if d >= 0] for row in results.docs]
+    return recall(ids, truth[:n_queries])
+
+
+def bench_dataset(data: BenchData, options: dict[str, Any], work: Path) -> dict[str, Any]:
+    click.echo(f"== {data.name}: {len(data.docs):,} documents, {len(data.queries):,} queries")
+    truth = _truth(data)
+    stats = report.data_stats(data.docs, data.queries)
+    specs = _specs(options)
+    work.mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        click.echo(f"building {spec.label} ({spec.kind}) {spec.params}")
+        spec.build = run_build(spec.kind, data.docs_path, spec.params, work / spec.label)
+        click.echo(f"  {spec.build['build_s']:.1f} s, {spec.build['index_bytes'] / 2**20:.1f} MiB")
+    n_exact = min(options["exact_queries"], len(data.queries))
+    exact = exact_latencies(data, n_exact)
+    exact["agreement_with_scipy"] = exact_agreement(data, truth, n_exact)
+    gc.collect()
+    systems = {s.label: SYSTEMS[s.kind](Path(s.build["path"]), data.queries,
+                                        options["first_sorted"]) for s in specs}  # fmt: skip
+    for spec in specs:
+        spec.build["nbytes"] = systems[spec.label].nbytes()
+    sweep_point(systems, truth, options["query_cuts"][0], options["heap_factors"][0], 1)  # warm-up
+    points = []
+    for query_cut in options["query_cuts"]:
+        for heap_factor in options["heap_factors"]:
+            point = sweep_point(systems, truth, query_cut, heap_factor, options["repeats"])
+            click.echo(report.point_line(point, list(systems)))
+            points.append(point)
+    return {
+        "data": data.name,
+        "stats": stats,
+        "systems": [
+            {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
+        ],
+        "exact": exact,
+        "sweep": points,
+        "summary": report.summary(points, specs, exact, stats, fastest_at),
+    }
+
+
+def _truth(data: BenchData) -> list[set[str]]:
+    path = CACHE / f"truth-{data.name}-{len(data.queries)}.json"
+    if path.exists():
+        return [set(ids) for ids in json.loads(path.read_text())]
+    positions = exact_reference.ground_truth(data.docs, data.queries, K)
+    ids = [[data.docs.ids[p] for p in row] for row in positions]
+    path.write_text(json.dumps(ids))
+    return [set(row) for row in ids]
+
+
+def _specs(options: dict[str, Any]) -> list[SystemSpec]:
+    params = {name: options[name] for name in
+              ("n_postings", "centroid_fraction", "min_cluster_size", "summary_energy",
+               "max_fraction", "doc_cut")}  # fmt: skip
+    specs = [SystemSpec("pyseismic-lsr", "peer", params), SystemSpec("lsr", "ours", params)]
+    if options["ours_defaults"]:
+        own = {k: v for k, v in params.items() if k != "centroid_fraction"}
+        specs.append(SystemSpec("lsr-auto", "ours", own))
+    return specs
+
+
+def _floats(text: str) -> list[float]:
+    return [float(x) for x in text.split(",")]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data",
+    "datasets",
+    multiple=True,
+    type=click.Choice(["scifact", "synthetic"]),
+    help="Collections to measure (repeatable). Default: scifact and synthetic.",
+)
+@click.option("--n-docs", default=1_000_000, show_default=True, help="Synthetic collection size.")
+@click.option(
+    "--n-queries",
+    default=1000,
+    show_default=True,
+    help="Queries per collection (scifact has 300 test queries).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic generator.")
+@click.option(
+    "--query-cut",
+    "query_cuts",
+    default="3,5,10,20",
+    show_default=True,
+    callback=lambda c, p, v: _ints(v),
+    help="query_cut values of the sweep.",
+)
+@click.option(
+    "--heap-factor",
+    "heap_factors",
+    default="0.7,0.8,0.9,1.0",
+    show_default=True,
+    callback=lambda c, p, v: _floats(v),
+    help="heap_factor values of the sweep.",
+)
+@click.option(
+    "--first-sorted/--no-first-sorted",
+    default=False,
+    show_default=True,
+    help="Visit the first list's blocks best-first (the peer's `sorted`).",
+)
+@click.option("--n-postings", default=3500, show_default=True)
+@click.option("--centroid-fraction", default=0.1, show_default=True)
+@click.option("--min-cluster-size", default=2, show_default=True)
+@click.option("--summary-energy", default=0.4, show_default=True)
+@click.option("--max-fraction", default=1.5, show_default=True)
+@click.option("--doc-cut", default=15, show_default=True)
+@click.option(
+    "--ours-defaults/--no-ours-defaults",
+    default=True,
+    show_default=True,
+    help="Also build ours with its own centroid_fraction rule (label lsr-auto).",
+)
+@click.option(
+    "--exact-queries",
+    default=100,
+    show_default=True,
+    help="Queries timed for exact search (a 1M-document CSR product is slow).",
+)
+@click.option(
+    "--repeats",
+    default=3,
+    show_default=True,
+    help="Batch calls per sweep point; the fastest counts.",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Smaller run: scifact and 100,000 synthetic documents, 300 queries.",
+)
+@click.option(
+    "--out",
+    default="reports/bench-index",
+    show_default=True,
+    help="Report path without suffix: writes OUT.json and OUT.md.",
+)
+def main(**options: Any) -> None:
+    """Benchmark our Seismic index against pyseismic-lsr (same data, parameters, one thread)."""
+    if options["quick"]:
+        options["n_docs"] = min(options["n_docs"], 100_000)
+        options["n_queries"] = min(options["n_queries"], 300)
+    datasets = options["datasets"] or ("scifact", "synthetic")
+    command = "python -m eval.bench.index " + shlex.join(sys.argv[1:])
+    CACHE.mkdir(parents=True, exist_ok=True)
+    work = CACHE / "indexes"
+    started = time.perf_counter()
+    results = []
+    for name in datasets:
+        data = load_data(name, options["n_docs"], options["n_queries"], options["seed"])
+        results.append(bench_dataset(data, options, work / data.name))
+        del data
+        gc.collect()
+    payload = {
+        "command": command,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "options": {k: v for k, v in options.items() if k != "datasets"} | {"datasets": datasets},
+        "seconds": time.perf_counter() - started,
+        "results": results,
+    }
+    out = Path(options["out"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
+    out.with_suffix(".md").write_text(report.markdown(payload))
+    click.echo(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Statistics, ratios and the Markdown report of the index benchmark (``eval.bench.index``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from lsr.vectors import SparseCollection
+
+TARGETS = (0.95, 0.99)
+PEER = "pyseismic-lsr"
+
+
+def forward_bytes(docs: SparseCollection) -> int:
+    """Size of a forward index of u16 term ids and f16 values with u64 offsets (both systems'
+    layout for a 30,522-term vocabulary): the yardstick of index sizes."""
+    return docs.nnz * 4 + (len(docs) + 1) * 8
+
+
+def data_stats(docs: SparseCollection, queries: SparseCollection) -> dict[str, Any]:
+    """What makes a collection easy or hard for Seismic: lengths, skew, query concentration."""
+    df = np.bincount(docs.indices, minlength=docs.vocab_size) / max(len(docs), 1)
+    return {
+        "n_docs": len(docs),
+        "n_queries": len(queries),
+        "doc_nnz_mean": float(docs.lengths().mean()),
+        "doc_nnz_p5_p95": [float(x) for x in np.percentile(docs.lengths(), [5, 95])],
+        "query_nnz_mean": float(queries.lengths().mean()),
+        "terms_used": int(np.count_nonzero(df)),
+        "terms_in_half_of_docs": int(np.count_nonzero(df >= 0.5)),
+        "query_top3_mass": _top_mass(queries, 3),
+        "query_top10_mass": _top_mass(queries, 10),
+        "forward_bytes": forward_bytes(docs),
+    }
+
+
+def _top_mass(queries: SparseCollection, n: int) -> float:
+    """Mean share of a query's L1 mass in its ``n`` largest weights (high: query_cut n suffices)."""
+    shares = []
+    for _, _, weights in queries.rows():
+        if len(weights):
+            top = np.sort(weights)[::-1][:n]
+            shares.append(top.sum() / weights.sum())
+    return float(np.mean(shares)) if shares else 0.0
+
+
+def point_line(point: dict[str, Any], labels: list[str]) -> str:
+    parts = [f"qc={point['query_cut']:>3} hf={point['heap_factor']:.2f}"]
+    for label in labels:
+        r = point[label]
+        parts.append(f"{label}: R={r['recall']:.3f} {r['mean_us']:8.1f}us "
+                     f"p99 {r['p99_us']:8.1f} batch {r['batch_mean_us']:8.1f}us")  # fmt: skip
+    return " | ".join(parts)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def summary(points, specs, exact, stats, fastest_at: Callable) -> dict[str, Any]:
+    """Ours / peer ratios: latency at each recall target, build time, memory, size; exact speedup."""
+    peer = next(s for s in specs if s.label == PEER)
+    out: dict[str, Any] = {}
+    for spec in specs:
+        if spec.label == PEER:
+            continue
+        entry: dict[str, Any] = {
+            "build_time_ratio": spec.build["build_s"] / peer.build["build_s"],
+            "peak_memory_ratio": spec.build["peak_rss_bytes"] / peer.build["peak_rss_bytes"],
+            "index_bytes_ratio": spec.build["index_bytes"] / peer.build["index_bytes"],
+            "index_over_forward": spec.build["index_bytes"] / stats["forward_bytes"],
+            "peer_index_over_forward": peer.build["index_bytes"] / stats["forward_bytes"],
+        }
+        for target in TARGETS:
+            for mode in ("single", "batch"):
+                ours = fastest_at(points, spec.label, target, mode)
+                theirs = fastest_at(points, PEER, target, mode)
+                entry[f"at_{target}_{mode}"] = {
+                    "ours": ours,
+                    "peer": theirs,
+                    "latency_ratio": _ratio(ours and ours["mean_us"], theirs and theirs["mean_us"]),
+                }
+            ours = entry[f"at_{target}_single"]["ours"]
+            entry[f"exact_speedup_at_{target}"] = _ratio(
+                exact["exact_index"]["mean_us"], ours and ours["mean_us"]
+            )
+            entry[f"scipy_speedup_at_{target}"] = _ratio(
+                exact["scipy_csr"]["mean_us"], ours and ours["mean_us"]
+            )
+        out[spec.label] = entry
+    return out
+
+
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    lines = [
+        "# Index benchmark: lsr Seismic vs pyseismic-lsr 0.5.4",
+        "",
+        f"Command: `{payload['command']}`  ",
+        f"Date: {payload['date']}; machine: {payload['machine']['platform']}, "
+        f"{payload['machine']['cpus']} CPUs (shared with other jobs: compare ratios, not absolute "
+        f"times); total {payload['seconds'] / 60:.1f} min. One thread per system.",
+        "",
+        "Ratios are ours / pyseismic-lsr: below 1 we are faster or smaller. Latencies in "
+        "microseconds per query; `single` is one `search` call per query, `batch` one "
+        "`search_batch`/`batch_search` call for all queries (fastest of the repeats).",
+    ]
+    for result in payload["results"]:
+        lines += _dataset_section(result)
+    return "\n".join(lines) + "\n"
+
+
+def _dataset_section(result: dict[str, Any]) -> list[str]:
+    s = result["stats"]
+    lines = [
+        "",
+        f"## {result['data']}",
+        "",
+        f"{s['n_docs']:,} documents ({s['doc_nnz_mean']:.0f} non-zeros on average, 5-95%: "
+        f"{s['doc_nnz_p5_p95'][0]:.0f}-{s['doc_nnz_p5_p95'][1]:.0f}), {s['n_queries']:,} queries "
+        f"({s['query_nnz_mean']:.0f} non-zeros; top-3 terms hold {s['query_top3_mass']:.0%} of a "
+        f"query's L1 mass, top-10 {s['query_top10_mass']:.0%}); {s['terms_used']:,} terms used, "
+        f"{s['terms_in_half_of_docs']} in half the documents or more. Forward index (u16+f16): "
+        f"{s['forward_bytes'] / 2**20:.1f} MiB.",
+        "",
+        "### Build",
+        "",
+        "| system | parameters | build s | peak RSS MiB (input MiB) | index MiB | index / forward |",
+        "|---|---|---|---|---|---|",
+    ]
+    for system in result["systems"]:
+        b = system["build"]
+        params = ", ".join(f"{k}={v}" for k, v in system["params"].items())
+        lines.append(
+            f"| {system['label']} | {params} | {b['build_s']:.1f} | "
+            f"{b['peak_rss_bytes'] / 2**20:.0f} ({b['input_rss_bytes'] / 2**20:.0f}) | "
+            f"{b['index_bytes'] / 2**20:.1f} | {b['index_bytes'] / s['forward_bytes']:.2f} |"
+        )
+    for system in result["systems"]:
+        parts = system["build"].get("space") or system["build"].get("nbytes") or {}
+        if parts:
+            detail = ", ".join(f"{k} {v / 2**20:.1f}" for k, v in parts.items())
+            lines.append(f"\n{system['label']} in memory (MiB): {detail}.")
+    e = result["exact"]
+    lines += [
+        "",
+        "### Exact search (one thread)",
+        "",
+        f"Over {e['queries']} queries: scipy CSR product + top-k {e['scipy_csr']['mean_us']:.0f} "
+        f"us mean (p99 {e['scipy_csr']['p99_us']:.0f}); our ExactIndex.search "
+        f"{e['exact_index']['mean_us']:.0f} us mean (p99 {e['exact_index']['p99_us']:.0f}), "
+        f"search_batch {e['exact_index_batch_mean_us']:.0f} us per query. ExactIndex top-10 "
+        f"agrees with scipy's at recall {e['agreement_with_scipy']:.4f}.",
+        "",
+        "### Recall-latency sweep",
+        "",
+    ]
+    labels = [system["label"] for system in result["systems"]]
+    header = "| query_cut | heap_factor | " + " | ".join(
+        f"{label} R@10 | {label} mean | {label} p99 | {label} batch" for label in labels
+    )
+    lines += [header + " |", "|" + "---|" * (2 + 4 * len(labels))]
+    for p in result["sweep"]:
+        cells = [str(p["query_cut"]), f"{p['heap_factor']:.2f}"]
+        for label in labels:
+            r = p[label]
+            cells += [f"{r['recall']:.3f}", f"{r['mean_us']:.0f}", f"{r['p99_us']:.0f}",
+                      f"{r['batch_mean_us']:.0f}"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "### Ratios (ours / pyseismic-lsr)", ""]
+    for label, entry in result["summary"].items():
+        lines.append(
+            f"- **{label}**: build time x{_fmt(entry['build_time_ratio'])}, peak memory "
+            f"x{_fmt(entry['peak_memory_ratio'])}, index bytes x{_fmt(entry['index_bytes_ratio'])} "
+            f"(index / forward: ours {_fmt(entry['index_over_forward'])}, peer "
+            f"{_fmt(entry['peer_index_over_forward'])})."
+        )
+        for target in TARGETS:
+            for mode in ("single", "batch"):
+                at = entry[f"at_{target}_{mode}"]
+                lines.append(
+                    f"  - recall >= {target} ({mode}): ours {_where(at['ours'])}, peer "
+                    f"{_where(at['peer'])}: latency x{_fmt(at['latency_ratio'])}"
+                )
+            lines.append(
+                f"  - exact speedup at recall >= {target}: ExactIndex / ours "
+                f"x{_fmt(entry[f'exact_speedup_at_{target}'], '.1f')}, scipy CSR / ours "
+                f"x{_fmt(entry[f'scipy_speedup_at_{target}'], '.1f')}"
+            )
+    return lines
+
+
+def _where(at: dict[str, Any] | None) -> str:
+    if at is None:
+        return "never reached"
+    return (f"{at['mean_us']:.0f} us (qc={at['query_cut']}, hf={at['heap_factor']}, "
+            f"R={at['recall']:.3f})")  # fmt: skip
