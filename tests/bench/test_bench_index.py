@@ -1,0 +1,102 @@
+"""The benchmark harness: recall, operating points, one sweep point over both systems, the report."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eval.bench import report
+from eval.bench.build_worker import run_build
+from eval.bench.exact_reference import ground_truth
+from eval.bench.index import (
+    BenchData,
+    Ours,
+    Peer,
+    SystemSpec,
+    fastest_at,
+    latency_stats,
+    recall,
+    sweep_point,
+)
+from eval.bench.synthetic import SyntheticConfig, generate
+from lsr.vector_io import write_vectors
+
+PARAMS = {"n_postings": 10_000, "centroid_fraction": 0.1}
+
+
+def test_recall_counts_the_exact_top_k_found():
+    truth = [{"a", "b"}, {"c"}, set()]
+    assert recall([["a", "x"], ["c"], ["z"]], truth) == pytest.approx(0.75)
+
+
+def test_latency_stats_in_microseconds():
+    stats = latency_stats(np.array([1e-6] * 99 + [1e-3]))
+    assert stats["mean_us"] == pytest.approx(10.99)
+    assert 1.0 < stats["p99_us"] <= 1000.0
+
+
+def _point(qc, ours, peer):
+    entry = lambda r, us: {"recall": r, "mean_us": us, "batch_recall": r, "batch_mean_us": us}  # noqa: E731
+    return {"query_cut": qc, "heap_factor": 0.9, "lsr": entry(*ours), "peer": entry(*peer)}
+
+
+def test_fastest_at_picks_the_cheapest_point_reaching_the_target():
+    points = [_point(3, (0.90, 10), (0.96, 20)), _point(5, (0.97, 30), (0.99, 40))]
+    assert fastest_at(points, "lsr", 0.95, "single")["query_cut"] == 5
+    assert fastest_at(points, "peer", 0.95, "batch")["mean_us"] == 20
+    assert fastest_at(points, "lsr", 0.999, "single") is None
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    work = tmp_path_factory.mktemp("bench")
+    docs, queries = generate(300, 12, SyntheticConfig(vocab_size=800, n_topics=3))
+    write_vectors(work / "docs.parquet", docs)
+    data = BenchData("tiny", docs, queries, work / "docs.parquet")
+    specs = [SystemSpec("pyseismic-lsr", "peer", PARAMS), SystemSpec("lsr", "ours", PARAMS)]
+    for spec in specs:
+        spec.build = run_build(spec.kind, data.docs_path, spec.params, work / spec.label)
+    systems = {
+        "pyseismic-lsr": Peer(specs[0].build["path"], queries, False),
+        "lsr": Ours(specs[1].build["path"], queries, False),
+    }
+    truth = [{docs.ids[p] for p in row} for row in ground_truth(docs, queries, progress=False)]
+    return data, specs, systems, truth
+
+
+def test_exhaustive_point_finds_the_exact_top_k_on_both_systems(bench):
+    _, _, systems, truth = bench
+    point = sweep_point(systems, truth, query_cut=1000, heap_factor=0.0, repeats=1)
+    for label in systems:
+        assert point[label]["recall"] == pytest.approx(1.0)
+        assert point[label]["batch_recall"] == pytest.approx(1.0)
+        assert point[label]["mean_us"] > 0 and point[label]["batch_mean_us"] > 0
+
+
+def test_report_renders_every_system(bench):
+    data, specs, systems, truth = bench
+    points = [sweep_point(systems, truth, 5, 0.9, 1)]
+    stats = report.data_stats(data.docs, data.queries)
+    exact = {
+        "queries": 1,
+        "scipy_csr": {"mean_us": 100.0, "p99_us": 100.0},
+        "exact_index": {"mean_us": 50.0, "p99_us": 50.0},
+        "exact_index_batch_mean_us": 40.0,
+        "agreement_with_scipy": 1.0,
+    }
+    result = {
+        "data": data.name,
+        "stats": stats,
+        "systems": [
+            {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
+        ],
+        "exact": exact,
+        "sweep": points,
+        "summary": report.summary(points, specs, exact, stats, fastest_at),
+    }
+    payload = {"command": "python -m eval.bench.index --quick", "date": "today", "seconds": 1.0,
+               "machine": {"platform": "linux", "cpus": 2}, "results": [result]}  # fmt: skip
+    text = report.markdown(payload)
+    assert text.count("python -m eval.bench.index --quick") == 1
+    assert "| pyseismic-lsr |" in text and "| lsr |" in text
+    assert "build time x" in text
