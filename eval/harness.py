@@ -117,8 +117,11 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
 
 def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
     """Search at depth, write the run, evaluate; time queries; compare with exact search."""
-    index = prepared.approximate if prepared.approximate is not None else prepared.exact
-    search_params = dict(options.search_params) if prepared.approximate is not None else {}
+    approximate = options.index == "seismic"
+    if approximate and prepared.approximate is None:
+        raise InputError("prepare() was called without the Seismic index")
+    index = prepared.approximate if approximate else prepared.exact
+    search_params = dict(options.search_params) if approximate else {}
     extra = 1 if prepared.ignore_identical_ids else 0
     results = index.search_batch(prepared.queries, k=options.depth + extra, **search_params)
     if prepared.ignore_identical_ids:
@@ -132,7 +135,7 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
         )
     evaluation = evaluate(results.to_dict(), prepared.qrels)
     accuracy = None
-    if prepared.approximate is not None:
+    if approximate:
         accuracy = accuracy_at_k(
             prepared.approximate.search_batch(prepared.queries, k=10, **search_params),
             prepared.exact.search_batch(prepared.queries, k=10),
@@ -149,8 +152,8 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
         search_latency=Latency.from_seconds(search_seconds(index, prepared.queries, search_params)),
         accuracy_at_10=accuracy,
         run_file=str(run_file) if run_file else None,
-        index_dir=str(prepared.index_dir) if prepared.index_dir else None,
-        params={**options.build_params, **search_params} if prepared.approximate else {},
+        index_dir=str(prepared.index_dir) if approximate else None,
+        params={**options.build_params, **search_params} if approximate else {},
     )
 
 
