@@ -41,7 +41,7 @@ bench-encode: $(VENV)/.bench-installed
 	$(BIN)/python -m eval.bench.encode
 
 bench-index: $(VENV)/.bench-installed
-	$(BIN)/python -m eval.bench.index
+	$(BIN)/python -m eval.bench.index --quick  # full: python -m eval.bench.index --data synthetic --n-docs 1000000
 
 clean:
 	rm -rf $(VENV) .cache
