@@ -23,6 +23,10 @@ BUILTIN_COMMANDS = {
         "Convert sparse-vector files and print their statistics.",
     ),
     "index": ("lsr.cli.index:index", "Build, inspect and search a Seismic inverted index."),
+    "encode": (
+        "lsr.cli.encode:encode",
+        "Encode a corpus or queries into sparse vectors (Parquet).",
+    ),
 }
 
 
