@@ -139,6 +139,12 @@ def parse_sweep(texts: tuple[str, ...]) -> dict[str, list[Any]]:
     help="Report folder: runs/*.trec, metrics.json, report.md (default reports/eval-TIMESTAMP).",
 )
 @click.option("--depth", default=1000, show_default=True, help="Hits per query in the run.")
+@click.option(
+    "--latency-queries",
+    default=100,
+    show_default=True,
+    help="Queries encoded one at a time to time encoding (0: all); every search is timed.",
+)
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
 @click.pass_context
 def eval_command(ctx: click.Context, **options: Any) -> None:
@@ -173,6 +179,7 @@ def _run(
     cache_dir: Path | None,
     out: Path | None,
     depth: int,
+    latency_queries: int,
     progress: bool,
 ) -> None:
     from eval.harness import EvalOptions, prepare, run_evaluation
@@ -194,6 +201,7 @@ def _run(
         search_params=search,
         ignore_identical_ids=ignore_identical_ids,
         depth=depth,
+        latency_queries=latency_queries or None,
         data_dir=data_dir,
         cache_dir=cache_dir,
         out_dir=out,
