@@ -64,14 +64,16 @@ def test_second_preparation_reuses_the_encoded_corpus(scifact_slice, tmp_path):
 
 
 def test_splade_tiny_with_seismic_reports_accuracy_against_exact(scifact_slice, tmp_path):
+    cache, out = tmp_path / "cache", tmp_path / "out"
     options = EvalOptions(
-        index="seismic", cache_dir=tmp_path / "cache", out_dir=tmp_path / "out", progress=False
+        index="seismic", cache_dir=cache, out_dir=out, latency_queries=3, progress=False
     )
     prepared = prepare(str(SPLADE_TINY), str(scifact_slice), options)
     seismic = run_evaluation(prepared, options)
-    exact = run_evaluation(prepared, EvalOptions(cache_dir=tmp_path / "cache", progress=False))
+    exact = run_evaluation(prepared, EvalOptions(cache_dir=cache, progress=False))
     assert 0.0 <= seismic.accuracy_at_10 <= 1.0
     assert exact.accuracy_at_10 is None
     assert seismic.metrics["ndcg@10"] == pytest.approx(exact.metrics["ndcg@10"], abs=0.05)
     assert seismic.search_latency.n == 20
+    assert seismic.encode_latency.n == 3
     assert seismic.index_dir is not None
