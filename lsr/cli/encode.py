@@ -1,0 +1,165 @@
+"""``lsr encode``: a corpus or a query set into a Parquet file of sparse vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lsr.errors import InputError
+
+
+@click.command()
+@click.option(
+    "--model",
+    "model",
+    required=True,
+    help="Model folder or hub id (a SPLADE masked LM, or a folder saved by lsr with lsr.json), "
+    "or 'bm25' to fit BM25 on --corpus.",
+)
+@click.option(
+    "--corpus",
+    help="Documents to encode: a BEIR folder, a dataset name under the data dir (scifact), an "
+    "ir-datasets id (beir/scifact), or a .jsonl/.jsonl.gz/.parquet file of {_id, title, text}. "
+    "BEIR documents are encoded as title + ' ' + text.",
+)
+@click.option(
+    "--queries",
+    help="Queries to encode instead: a dataset (optionally with its split, scifact/test) or a "
+    ".jsonl/.parquet file of {_id, text}.",
+)
+@click.option("--split", help="Query split (test, dev, train); default: every query.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output .parquet.")
+@click.option("--batch-size", type=int, help="Texts per model batch (default 32).")
+@click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+@click.option(
+    "--max-length",
+    type=int,
+    help="Maximum tokens per text, for the side being encoded (defaults: queries 64, documents 256).",
+)
+@click.option("--top-k", type=int, help="Keep only the k largest weights of each vector.")
+@click.option("--threshold", type=float, help="Drop weights at or below this value.")
+@click.option(
+    "--inference-free",
+    is_flag=True,
+    help="Build an inference-free encoder: SPLADE documents, idf-weighted query tokens, the idf "
+    "table computed on --corpus (save it with --save-model).",
+)
+@click.option(
+    "--save-model",
+    type=click.Path(path_type=Path),
+    help="Save the encoder (with what it fitted on --corpus: BM25 statistics, idf table) here; "
+    "pass it as --model to encode the queries.",
+)
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Where dataset names are found.")
+@click.option(
+    "--chunk-size", type=int, default=1024, show_default=True, help="Texts per resumable chunk."
+)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def encode(
+    model: str,
+    corpus: str | None,
+    queries: str | None,
+    split: str | None,
+    out: Path,
+    batch_size: int | None,
+    threads: int | None,
+    max_length: int | None,
+    top_k: int | None,
+    threshold: float | None,
+    inference_free: bool,
+    save_model: Path | None,
+    data_dir: Path | None,
+    chunk_size: int,
+    no_progress: bool,
+) -> None:
+    """Encode a corpus (--corpus) or queries (--queries) into sparse vectors (Parquet).
+
+    Batches are sorted by length, the output is written in chunks so that an interrupted run
+    resumes where it stopped, and the final file appears only when complete.
+
+    \b
+      lsr encode --model ../shared/models/splade-tiny --corpus scifact --out docs.parquet
+      lsr encode --model ../shared/models/splade-tiny --queries scifact/test --out queries.parquet
+      lsr encode --model bm25 --corpus scifact --out bm25-docs.parquet --save-model bm25-scifact
+      lsr encode --model bm25-scifact --queries scifact --split test --out bm25-queries.parquet
+    """
+    from lsr.encoding import encode_to_parquet
+
+    if (corpus is None) == (queries is None):
+        raise InputError("give exactly one of --corpus and --queries")
+    if split is not None and queries is None:
+        raise InputError("--split applies to --queries")
+    side = "documents" if corpus is not None else "queries"
+    if side == "queries" and (model == "bm25" or inference_free):
+        raise InputError(
+            "BM25 and inference-free encoders are fitted on a corpus: run with --corpus SRC "
+            "--save-model DIR first, then encode the queries with --model DIR"
+        )
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    options = _encoder_options(side, batch_size, max_length, top_k, threshold)
+    encoder = _build_encoder(model, corpus, data_dir, inference_free, options, not no_progress)
+    if save_model is not None:
+        encoder.save(save_model)
+        click.echo(f"saved the {encoder.kind} encoder to {save_model}", err=True)
+    records, total = _records(corpus, queries, split, data_dir)
+    path = encode_to_parquet(
+        encoder,
+        records,
+        out,
+        side=side,
+        chunk_size=chunk_size,
+        total=total,
+        progress=not no_progress,
+        run_name=f"{model} {corpus or queries} {split or ''}".strip(),
+    )
+    click.echo(f"wrote {side} vectors to {path}")
+
+
+def _encoder_options(side, batch_size, max_length, top_k, threshold) -> dict[str, object]:
+    length_option = "document_max_length" if side == "documents" else "query_max_length"
+    given = {
+        "batch_size": batch_size,
+        length_option: max_length,
+        "top_k": top_k,
+        "threshold": threshold,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _build_encoder(model, corpus, data_dir, inference_free, options, progress):
+    from lsr.datasets import iter_texts
+    from lsr.encoders import Bm25Encoder, InferenceFreeEncoder, SpladeEncoder, load
+
+    if model == "bm25":
+        if options:
+            raise InputError(f"options {', '.join(options)} do not apply to BM25")
+        texts = (text for _, text in iter_texts(corpus, data_dir))
+        return Bm25Encoder.fit(texts, progress=progress)
+    encoder = load(model, **options)
+    if inference_free:
+        if not isinstance(encoder, SpladeEncoder):
+            raise InputError(f"--inference-free needs a SPLADE model, {model} is {encoder.kind}")
+        texts = (text for _, text in iter_texts(corpus, data_dir))
+        return InferenceFreeEncoder.fit(encoder, texts, progress=progress)
+    return encoder
+
+
+def _records(corpus, queries, split, data_dir):
+    """(id, text) records and their number when known."""
+    from lsr.datasets import iter_texts, load_dataset, split_spec
+
+    if corpus is not None:
+        if Path(corpus).is_file():
+            return iter_texts(corpus, data_dir), None
+        return iter_texts(corpus, data_dir), load_dataset(corpus, data_dir).doc_count()
+    if Path(queries).is_file():
+        if split is not None:
+            raise InputError("--split applies to dataset queries, not to a query file")
+        return iter_texts(queries, data_dir), None
+    name, spec_split = split_spec(queries)
+    selected = load_dataset(name, data_dir).queries(split or spec_split)
+    return list(selected.items()), len(selected)

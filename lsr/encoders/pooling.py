@@ -1,0 +1,133 @@
+"""SPLADE max pooling over the vocabulary projection, computed without the full logits tensor.
+
+SPLADE (Formal et al., SPLADE v2, 2021, eq. 1-2) weights vocabulary term j of a text as
+
+    w_j = max_i log(1 + ReLU(logit_ij)),    logit_ij = <t_i, e_j> + b_j,
+
+over the text's non-padding positions i, where t_i is the MLM head's transformed hidden state
+and (e_j, b_j) the output embedding and bias of term j. The projection (hidden x vocabulary per
+token: 128 x 30,522 for splade-tiny) is nearly all of the cost, so this module computes the same
+weights with three exact rewrites:
+
+1. ``log(1 + ReLU(x))`` is monotone non-decreasing, so it commutes with the max: pool the raw
+   logits, then apply the activation once per (text, term) instead of once per (token, term).
+2. The bias does not depend on i, so it is added after the max.
+3. The projection runs in vocabulary chunks, so a chunk's (tokens x chunk) block stays in cache
+   and the (batch x length x vocabulary) float32 tensor is never materialised. Padding positions
+   are replaced by a copy of the text's first state: a duplicate cannot change a max, and the
+   block can be max-reduced as a regular (batch, length, chunk) array. Batches are sorted by
+   length upstream, so the duplicated positions cost little.
+
+Optionally (``screen=True``), a bfloat16 projection, about twice as fast on CPUs with bf16 dot
+products, first finds the terms whose maximum logit can be positive; only those are recomputed
+in float32. The screen is exact, not approximate: with unit roundoff u = 2^-8, rounding both
+operands and the result to bfloat16 changes a dot product by at most about 3u |t_i| |e_j|
+(Cauchy-Schwarz bounds the sum of |t_ik e_jk|; Higham, Accuracy and Stability of Numerical
+Algorithms, 2002, ch. 3), so a term whose screened maximum is below -8u max_i |t_i| |e_j| (a
+margin of more than twice the bound) cannot have a positive logit, and its weight is exactly 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+DEFAULT_CHUNK = 2048
+# Twice the rounding bound of a bf16 dot product (3u, u = 2^-8), so the screen never drops a
+# term whose float32 logit is positive.
+SCREEN_MARGIN = 8 * 2.0**-8
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The MLM head's output layer, with what the fast paths precompute from it once."""
+
+    weight_t: torch.Tensor  # (hidden, vocabulary), float32, transposed once for the matmuls
+    bias: torch.Tensor  # (vocabulary,), float32
+    weight_t_bf16: torch.Tensor  # (hidden, vocabulary), for the screen
+    weight_norms: torch.Tensor  # (vocabulary,), |e_j|, for the screen's margin
+
+    @property
+    def vocab_size(self) -> int:
+        return self.weight_t.shape[1]
+
+    @classmethod
+    def of(cls, layer: torch.nn.Linear) -> Projection:
+        weight = layer.weight.detach().float().contiguous()
+        bias = layer.bias
+        bias = torch.zeros(weight.shape[0]) if bias is None else bias.detach().float()
+        weight_t = weight.T.contiguous()
+        return cls(
+            weight_t=weight_t,
+            bias=bias.contiguous(),
+            weight_t_bf16=weight_t.to(torch.bfloat16),
+            weight_norms=torch.linalg.vector_norm(weight, dim=1),
+        )
+
+
+def splade_activation(max_logits: torch.Tensor) -> torch.Tensor:
+    """``log(1 + ReLU(x))`` (SPLADE's saturation), applied once to the pooled logits."""
+    return torch.log1p(torch.relu(max_logits))
+
+
+def _padding_as_duplicates(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Replace every padding state by the text's first state (a duplicate leaves a max unchanged)."""
+    return torch.where(mask.unsqueeze(-1), states, states[:, :1])
+
+
+def _chunked_max(states: torch.Tensor, weight_t: torch.Tensor, chunk: int) -> torch.Tensor:
+    """``max_i <states_bi, weight_t[:, j]>`` for every text b and term j, a vocabulary chunk at a time."""
+    batch, length, hidden = states.shape
+    flat = states.reshape(batch * length, hidden)
+    out = torch.empty(batch, weight_t.shape[1], dtype=states.dtype)
+    for start in range(0, weight_t.shape[1], chunk):
+        block = flat @ weight_t[:, start : start + chunk]
+        out[:, start : start + chunk] = block.view(batch, length, -1).amax(dim=1)
+    return out
+
+
+def max_logits(
+    states: torch.Tensor,
+    mask: torch.Tensor,
+    projection: Projection,
+    chunk: int = DEFAULT_CHUNK,
+    screen: bool = False,
+) -> torch.Tensor:
+    """``max_i logit_ij`` over the non-padding positions of each text, shape (batch, vocabulary).
+
+    ``states`` are the MLM head's transformed states (batch, length, hidden), float32; ``mask``
+    marks real tokens (batch, length), every text having at least one. With ``screen`` the
+    entries whose maximum is certainly not positive are 0 instead of their (negative) value,
+    which changes nothing after :func:`splade_activation`.
+    """
+    states = _padding_as_duplicates(states, mask.bool())
+    if not screen:
+        return _chunked_max(states, projection.weight_t, chunk) + projection.bias
+    return _screened_max(states, projection, chunk)
+
+
+def _screened_max(states: torch.Tensor, projection: Projection, chunk: int) -> torch.Tensor:
+    approximate = _chunked_max(states.to(torch.bfloat16), projection.weight_t_bf16, chunk).float()
+    token_norms = torch.linalg.vector_norm(states, dim=-1).amax(dim=1)  # (batch,)
+    margin = SCREEN_MARGIN * token_norms[:, None] * projection.weight_norms[None, :]
+    candidates = (approximate + projection.bias + margin > 0).any(dim=0).nonzero().squeeze(1)
+    out = torch.zeros_like(approximate)
+    if len(candidates):
+        exact = _chunked_max(states, projection.weight_t[:, candidates], chunk)
+        out[:, candidates] = exact + projection.bias[candidates]
+    return out
+
+
+def prune(weights: torch.Tensor, top_k: int | None, threshold: float) -> torch.Tensor:
+    """Zero the weights at or below ``threshold``, then all but the ``top_k`` largest per row.
+
+    Top-k pruning of document vectors is the usual way to make SPLADE cheaper to index and search
+    (e.g. Formal et al., SPLADE v2, 2021; Bruch et al., Seismic, SIGIR 2024, keep the top terms).
+    """
+    if threshold > 0:
+        weights = torch.where(weights > threshold, weights, 0.0)
+    if top_k is not None and top_k < weights.shape[1]:
+        kept = torch.topk(weights, top_k, dim=1)
+        weights = torch.zeros_like(weights).scatter_(1, kept.indices, kept.values)
+    return weights

@@ -1,0 +1,137 @@
+"""Encode a stream of (id, text) records into a Parquet vector file, resumably.
+
+Records are encoded in chunks of ``chunk_size``; each chunk is written as its own Parquet file in
+a hidden folder beside the output (``.NAME.parts/part-000000.parquet``, each written atomically),
+so a run that is killed resumes at the first missing chunk instead of starting over. When every
+chunk is there they are merged into the output under a temporary name, renamed into place, and
+the folder is removed: the output name never holds a half-written file. Within a chunk the
+encoder sorts texts by length, so batches carry little padding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from tqdm.auto import tqdm
+
+from lsr.encoders.base import Encoder
+from lsr.errors import InputError, VectorFormatError
+from lsr.vector_io import VectorWriter, read_metadata, read_vectors, write_vectors
+
+CHUNK_SIZE = 1024
+MANIFEST = "manifest.json"
+
+
+def parts_folder(out: Path) -> Path:
+    """Where the chunks of ``out`` live until the final file is complete."""
+    return out.with_name(f".{out.name}.parts")
+
+
+def encode_to_parquet(
+    encoder: Encoder,
+    records: Iterable[tuple[str, str]],
+    out: str | os.PathLike,
+    side: Literal["documents", "queries"] = "documents",
+    chunk_size: int = CHUNK_SIZE,
+    total: int | None = None,
+    threads: int | None = None,
+    progress: bool = True,
+    run_name: str = "",
+) -> Path:
+    """Encode ``records`` with ``encoder`` into the vector file ``out``; return its path.
+
+    ``run_name`` (e.g. the model and source) is recorded with the chunks: chunks left by a run
+    with a different name, side or chunk size are discarded rather than mixed in.
+    """
+    if side not in ("documents", "queries"):
+        raise InputError(f"side must be 'documents' or 'queries', got {side!r}")
+    if not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if threads is not None:
+        _set_threads(threads)
+    out = Path(out)
+    folder = parts_folder(out)
+    _prepare_parts(
+        folder, {"run": run_name, "side": side, "chunk_size": chunk_size, "kind": encoder.kind}
+    )
+    bar = tqdm(
+        total=total, unit="docs", desc=f"encoding {side}", disable=not progress, smoothing=0.1
+    )
+    parts = []
+    with bar:
+        for number, chunk in enumerate(_chunks(records, chunk_size)):
+            part = folder / f"part-{number:06d}.parquet"
+            if not _complete(part, len(chunk)):
+                ids = [doc_id for doc_id, _ in chunk]
+                texts = [text for _, text in chunk]
+                write_vectors(part, _encode(encoder, texts, ids, side, progress))
+            parts.append(part)
+            bar.update(len(chunk))
+    if not parts:
+        write_vectors(out, _encode(encoder, [], [], side, False))
+    else:
+        _merge(parts, out)
+    shutil.rmtree(folder, ignore_errors=True)
+    return out
+
+
+def _set_threads(threads: int) -> None:
+    if not isinstance(threads, int) or threads <= 0:
+        raise InputError(f"threads must be a positive integer, got {threads!r}")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _encode(encoder: Encoder, texts: list[str], ids: list[str], side: str, progress: bool):
+    if side == "queries":
+        return encoder.encode_queries(texts, ids)
+    return encoder.encode_documents(texts, ids, progress=progress)
+
+
+def _chunks(records: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _prepare_parts(folder: Path, manifest: dict[str, object]) -> None:
+    """Keep the chunks of an interrupted run of the same job; discard anything else."""
+    path = folder / MANIFEST
+    if folder.is_dir():
+        try:
+            same = json.loads(path.read_text(encoding="utf-8")) == manifest
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if same:
+            return
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _complete(part: Path, expected_rows: int) -> bool:
+    """Whether a chunk file from an earlier run is there whole (a torn file is redone)."""
+    if not part.is_file():
+        return False
+    try:
+        read_metadata(part)
+        return pq.ParquetFile(part).metadata.num_rows == expected_rows
+    except (VectorFormatError, OSError, pa.ArrowException):
+        return False
+
+
+def _merge(parts: list[Path], out: Path) -> None:
+    first = read_vectors(parts[0])
+    with VectorWriter(out, first.metadata) as writer:
+        writer.write(first)
+        for part in parts[1:]:
+            writer.write(read_vectors(part))

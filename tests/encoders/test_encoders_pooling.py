@@ -1,0 +1,59 @@
+"""The fast SPLADE pooling against the plain formula, on random states and projections."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lsr.encoders.pooling import Projection, max_logits, prune, splade_activation
+
+
+def reference_weights(states, mask, layer):
+    """naver/splade: max over positions of log(1 + ReLU(logits)) * mask, logits materialised."""
+    logits = layer(states)
+    return torch.max(torch.log1p(torch.relu(logits)) * mask.unsqueeze(-1), dim=1).values
+
+
+@pytest.fixture
+def batch():
+    generator = torch.Generator().manual_seed(1)
+    states = torch.randn(5, 9, 16, generator=generator)
+    lengths = [9, 7, 3, 1, 5]
+    mask = torch.zeros(5, 9, dtype=torch.long)
+    for row, length in enumerate(lengths):
+        mask[row, :length] = 1
+    layer = torch.nn.Linear(16, 300)
+    with torch.no_grad():
+        layer.bias.normal_(0.0, 1.0, generator=generator)
+    return states, mask, layer
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_chunked_pooling_matches_the_formula(batch, chunk):
+    states, mask, layer = batch
+    fast = splade_activation(max_logits(states, mask, Projection.of(layer), chunk=chunk))
+    with torch.no_grad():
+        expected = reference_weights(states, mask, layer)
+    assert torch.allclose(fast, expected, atol=1e-5)
+
+
+def test_padding_states_do_not_leak_into_the_max(batch):
+    states, mask, layer = batch
+    poisoned = torch.where(mask.bool().unsqueeze(-1), states, torch.full_like(states, 50.0))
+    projection = Projection.of(layer)
+    assert torch.equal(max_logits(poisoned, mask, projection), max_logits(states, mask, projection))
+
+
+def test_bf16_screen_gives_the_float32_weights(batch):
+    states, mask, layer = batch
+    projection = Projection.of(layer)
+    exact = splade_activation(max_logits(states, mask, projection, screen=False))
+    screened = splade_activation(max_logits(states, mask, projection, screen=True))
+    assert torch.allclose(screened, exact, atol=1e-5)
+    assert torch.equal(screened > 0, exact > 0)
+
+
+def test_prune_keeps_the_top_k_above_the_threshold():
+    weights = torch.tensor([[0.1, 0.9, 0.5, 0.3], [0.0, 0.2, 0.05, 0.0]])
+    pruned = prune(weights, top_k=2, threshold=0.1)
+    assert torch.equal(pruned, torch.tensor([[0.0, 0.9, 0.5, 0.0], [0.0, 0.2, 0.0, 0.0]]))

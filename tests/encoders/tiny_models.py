@@ -1,0 +1,55 @@
+"""A tiny random BERT masked LM with a small word-piece vocabulary, for the encoder tests.
+
+Built here rather than downloaded so that the encoder tests run anywhere, in seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import BertConfig, BertForMaskedLM, BertModel, BertTokenizer
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = (
+    "what causes breast cancer in women the a of and is to tumor cell cells gene protein risk "
+    "study patients disease treatment effect effects blood heart brain mouse human high low "
+    "increase decrease"
+).split()
+PIECES = ["##s", "##ing", "##ed", "##er"]
+VOCABULARY = SPECIAL + WORDS + PIECES + list("abcdefghijklmnopqrstuvwxyz")
+
+
+def _tokenizer():
+    return BertTokenizer(vocab={token: i for i, token in enumerate(VOCABULARY)})
+
+
+def _config() -> BertConfig:
+    return BertConfig(
+        vocab_size=len(VOCABULARY),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+
+
+def build_tiny_bert(folder: Path) -> Path:
+    """Save a random BertForMaskedLM + tokenizer (Hugging Face layout, no lsr.json) in folder."""
+    torch.manual_seed(0)
+    model = BertForMaskedLM(_config()).eval()
+    # Random init gives mostly negative logits; a positive bias makes SPLADE vectors non-trivial.
+    with torch.no_grad():
+        model.cls.predictions.decoder.bias.normal_(0.5, 1.0)
+    model.save_pretrained(folder)
+    _tokenizer().save_pretrained(folder)
+    return folder
+
+
+def build_headless_bert(folder: Path) -> Path:
+    """Save a BertModel without the masked-LM head (like a sentence-transformers model)."""
+    torch.manual_seed(0)
+    BertModel(_config()).save_pretrained(folder)
+    _tokenizer().save_pretrained(folder)
+    return folder
