@@ -63,9 +63,7 @@ def test_bm25_is_fitted_saved_and_reused_for_queries(corpus, queries, tmp_path):
 def test_splade_corpus_with_max_length(corpus, tmp_path):
     model = build_tiny_bert(tmp_path / "tiny")
     out = tmp_path / "d.parquet"
-    result = run(
-        "--model", model, "--corpus", corpus, "--out", out, "--max-length", 4, "--threads", 1
-    )
+    result = run("--model", model, "--corpus", corpus, "--out", out, "--max-length", 4)
     assert result.exit_code == 0, result.output
     expected = load(model, document_max_length=4).encode_documents(
         ["Cancer cells grow", "cancer risk in women", "Heart"]
