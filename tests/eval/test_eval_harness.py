@@ -77,3 +77,12 @@ def test_splade_tiny_with_seismic_reports_accuracy_against_exact(scifact_slice, 
     assert seismic.search_latency.n == 20
     assert seismic.encode_latency.n == 3
     assert seismic.index_dir is not None
+
+
+def test_identical_ids_follow_the_dataset_unless_overridden(scifact_slice, tmp_path):
+    vaswani = write_slice(tmp_path / "data" / "vaswani", name="vaswani", n_queries=5)
+    options = EvalOptions(cache_dir=tmp_path / "cache", progress=False)
+    assert prepare("bm25", str(scifact_slice), options).ignore_identical_ids
+    assert not prepare("bm25", str(vaswani), options).ignore_identical_ids
+    keep = EvalOptions(cache_dir=tmp_path / "cache", ignore_identical_ids=False, progress=False)
+    assert not prepare("bm25", str(scifact_slice), keep).ignore_identical_ids
