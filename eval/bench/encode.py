@@ -103,6 +103,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--latency-threads",
+        type=int,
+        default=1,
+        help="threads for single-query latency (a server runs requests side by side)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-encode")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -126,6 +132,7 @@ def main() -> None:
 
     splade = ours["lsr (bf16 screen)"]
     inference_free = InferenceFreeEncoder.fit(splade, corpus)
+    torch.set_num_threads(args.latency_threads)
     with torch.inference_mode():
         latency = {
             "lsr SPLADE encode_queries([q])": latencies_us(
@@ -144,6 +151,7 @@ def main() -> None:
         "python -m eval.bench.encode "
         + ("--full" if args.full else f"--docs {args.docs}")
         + f" --threads {args.threads} --repeats {args.repeats}"
+        + f" --latency-threads {args.latency_threads}"
     )
     result = {
         "command": command,
@@ -152,6 +160,7 @@ def main() -> None:
         "n_docs": len(texts),
         "n_queries": len(queries),
         "threads": args.threads,
+        "latency_threads": args.latency_threads,
         "batch_size": args.batch_size,
         "max_length": args.max_length,
         "seconds": times,
@@ -191,7 +200,8 @@ def render(result: dict) -> str:
         "",
         f"Same vectors (every weight within {MAX_DIFF:g}): {result['same_vectors']}",
         "",
-        f"Single-query latency over the {result['n_queries']} test queries:",
+        f"Single-query latency over the {result['n_queries']} test queries, "
+        f"{result['latency_threads']} thread(s):",
         "",
         "| path | p50 | p99 |",
         "|---|---:|---:|",
