@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -307,6 +308,23 @@ def _specs(options: dict[str, Any]) -> list[SystemSpec]:
     return specs
 
 
+def _write(out: Path, payload: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
+    out.with_suffix(".md").write_text(report.markdown(payload))
+
+
+def _commit() -> str:
+    """The checkout measured: HEAD, marked ``+dirty`` when index/ has uncommitted changes."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--", "index") else "")
+
+
 def _floats(text: str) -> list[float]:
     return [float(x) for x in text.split(",")]
 
@@ -380,7 +398,7 @@ def _ints(text: str) -> list[int]:
 @click.option(
     "--quick",
     is_flag=True,
-    help="Smaller run: scifact and 100,000 synthetic documents, 300 queries.",
+    help="Smaller run: scifact and 50,000 synthetic documents, 300 queries.",
 )
 @click.option(
     "--out",
@@ -391,31 +409,30 @@ def _ints(text: str) -> list[int]:
 def main(**options: Any) -> None:
     """Benchmark our Seismic index against pyseismic-lsr (same data, parameters, one thread)."""
     if options["quick"]:
-        options["n_docs"] = min(options["n_docs"], 100_000)
+        options["n_docs"] = min(options["n_docs"], 50_000)
         options["n_queries"] = min(options["n_queries"], 300)
     datasets = options["datasets"] or ("scifact", "synthetic")
     command = "python -m eval.bench.index " + shlex.join(sys.argv[1:])
     CACHE.mkdir(parents=True, exist_ok=True)
     work = CACHE / "indexes"
     started = time.perf_counter()
-    results = []
-    for name in datasets:
-        data = load_data(name, options["n_docs"], options["n_queries"], options["seed"])
-        results.append(bench_dataset(data, options, work / data.name))
-        del data
-        gc.collect()
     payload = {
         "command": command,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "commit": _commit(),
         "options": {k: v for k, v in options.items() if k != "datasets"} | {"datasets": datasets},
-        "seconds": time.perf_counter() - started,
-        "results": results,
+        "results": [],
     }
     out = Path(options["out"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
-    out.with_suffix(".md").write_text(report.markdown(payload))
+    for name in datasets:
+        data = load_data(name, options["n_docs"], options["n_queries"], options["seed"])
+        payload["results"].append(bench_dataset(data, options, work / data.name))
+        del data
+        gc.collect()
+        # Written after every collection, so that a long run interrupted later keeps its results.
+        payload["seconds"] = time.perf_counter() - started
+        _write(out, payload)
     click.echo(out.with_suffix(".md").read_text())
 
 

@@ -102,7 +102,7 @@ def markdown(payload: dict[str, Any]) -> str:
         "# Index benchmark: lsr Seismic vs pyseismic-lsr 0.5.4",
         "",
         f"Command: `{payload['command']}`  ",
-        f"Date: {payload['date']}; machine: {payload['machine']['platform']}, "
+        f"Date: {payload['date']}; lsr commit {payload.get('commit', 'unknown')}; machine: {payload['machine']['platform']}, "
         f"{payload['machine']['cpus']} CPUs (shared with other jobs: compare ratios, not absolute "
         f"times); total {payload['seconds'] / 60:.1f} min. One thread per system.",
         "",
