@@ -56,7 +56,11 @@ class Projection:
     def of(cls, layer: torch.nn.Linear) -> Projection:
         weight = layer.weight.detach().float().contiguous()
         bias = layer.bias
-        bias = torch.zeros(weight.shape[0]) if bias is None else bias.detach().float()
+        bias = (
+            torch.zeros(weight.shape[0], device=weight.device)
+            if bias is None
+            else bias.detach().float()
+        )
         weight_t = weight.T.contiguous()
         return cls(
             weight_t=weight_t,
@@ -80,7 +84,7 @@ def _chunked_max(states: torch.Tensor, weight_t: torch.Tensor, chunk: int) -> to
     """``max_i <states_bi, weight_t[:, j]>`` for every text b and term j, a vocabulary chunk at a time."""
     batch, length, hidden = states.shape
     flat = states.reshape(batch * length, hidden)
-    out = torch.empty(batch, weight_t.shape[1], dtype=states.dtype)
+    out = torch.empty(batch, weight_t.shape[1], dtype=states.dtype, device=states.device)
     for start in range(0, weight_t.shape[1], chunk):
         block = flat @ weight_t[:, start : start + chunk]
         out[:, start : start + chunk] = block.view(batch, length, -1).amax(dim=1)

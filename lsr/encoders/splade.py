@@ -56,6 +56,7 @@ class SpladeEncoder:
     ``top_k`` and ``threshold`` prune every output vector (weights <= threshold dropped, then
     all but the top_k largest). ``screen`` turns on the exact bfloat16 screen of
     :mod:`lsr.encoders.pooling`; ``None`` turns it on where the CPU has bf16 dot products.
+    ``device`` is a torch device ("cpu", "cuda"); the default is the CPU.
     """
 
     kind = "splade"
@@ -71,6 +72,7 @@ class SpladeEncoder:
         batch_size: int = BATCH_SIZE,
         screen: bool | None = None,
         name: str | None = None,
+        device: str | None = None,
     ) -> None:
         for label, value in (
             ("query_max_length", query_max_length),
@@ -80,14 +82,16 @@ class SpladeEncoder:
             if not isinstance(value, int) or value <= 0:
                 raise InputError(f"{label} must be a positive integer, got {value!r}")
         check_pruning(top_k, threshold)
-        self.model = model.eval()
+        self.device = torch.device(device or "cpu")
+        self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.query_max_length = query_max_length
         self.document_max_length = document_max_length
         self.top_k = top_k
         self.threshold = float(threshold)
         self.batch_size = batch_size
-        self.screen = bf16_screen_available() if screen is None else bool(screen)
+        on_cpu = self.device.type == "cpu"
+        self.screen = (on_cpu and bf16_screen_available()) if screen is None else bool(screen)
         self.name = name or getattr(model, "name_or_path", "") or "splade"
         self._decoder_slot = _decoder_slot(model)
         self.projection = Projection.of(getattr(*self._decoder_slot))
@@ -177,6 +181,7 @@ class SpladeEncoder:
     def weights(self, token_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
         input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         with torch.inference_mode(), _detached(self._decoder_slot):
             states = self.model(input_ids=input_ids, attention_mask=mask).logits
         pooled = max_logits(states.float(), mask, self.projection, DEFAULT_CHUNK, self.screen)
@@ -197,7 +202,7 @@ def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor,
 
 
 def _sparse_rows(weights: torch.Tensor) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    dense = weights.numpy()
+    dense = weights.cpu().numpy()
     for row in dense:
         terms = np.flatnonzero(row)
         yield terms, row[terms]
