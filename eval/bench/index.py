@@ -203,19 +203,6 @@ def sweep_point(systems: dict, truth, query_cut: int, heap_factor: float, repeat
     return point
 
 
-def fastest_at(points: list[dict], label: str, target: float, mode: str) -> dict | None:
-    """The sweep point with the lowest mean latency whose recall reaches ``target``."""
-    key, recall_key = (
-        ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
-    )
-    ok = [p for p in points if p[label][recall_key] >= target]
-    if not ok:
-        return None
-    best = min(ok, key=lambda p: p[label][key])
-    return {"query_cut": best["query_cut"], "heap_factor": best["heap_factor"],
-            "recall": best[label][recall_key], "mean_us": best[label][key]}  # fmt: skip
-
-
 def exact_latencies(data: BenchData, n_queries: int) -> dict[str, Any]:
     """Exact search per query: scipy CSR product and our ExactIndex (single and batch), 1 thread."""
     from index import ExactIndex
@@ -275,15 +262,16 @@ def bench_dataset(data: BenchData, options: dict[str, Any], work: Path) -> dict[
             point = sweep_point(systems, truth, query_cut, heap_factor, options["repeats"])
             click.echo(report.point_line(point, list(systems)))
             points.append(point)
+    built = [
+        {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
+    ]
     return {
         "data": data.name,
         "stats": stats,
-        "systems": [
-            {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
-        ],
+        "systems": built,
         "exact": exact,
         "sweep": points,
-        "summary": report.summary(points, specs, exact, stats, fastest_at),
+        "summary": report.summary(points, built, exact, stats),
     }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,23 +61,28 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def summary(points, specs, exact, stats, fastest_at: Callable) -> dict[str, Any]:
-    """Ours / peer ratios: latency at each recall target, build time, memory, size; exact speedup."""
-    peer = next(s for s in specs if s.label == PEER)
+def summary(points, systems, exact, stats) -> dict[str, Any]:
+    """Ours / peer ratios: latency at each recall target, build time, memory, size; exact speedup.
+
+    ``systems`` are the report's entries (``label`` and ``build`` measurements each).
+    """
+    peer = next(s["build"] for s in systems if s["label"] == PEER)
     out: dict[str, Any] = {}
-    for spec in specs:
-        if spec.label == PEER:
+    for system in systems:
+        if system["label"] == PEER:
             continue
+        label, build = system["label"], system["build"]
         entry: dict[str, Any] = {
-            "build_time_ratio": spec.build["build_s"] / peer.build["build_s"],
-            "peak_memory_ratio": spec.build["peak_rss_bytes"] / peer.build["peak_rss_bytes"],
-            "index_bytes_ratio": spec.build["index_bytes"] / peer.build["index_bytes"],
-            "index_over_forward": spec.build["index_bytes"] / stats["forward_bytes"],
-            "peer_index_over_forward": peer.build["index_bytes"] / stats["forward_bytes"],
+            "build_time_ratio": build["build_s"] / peer["build_s"],
+            "build_cpu_ratio": _ratio(build.get("build_cpu_s"), peer.get("build_cpu_s")),
+            "peak_memory_ratio": build["peak_rss_bytes"] / peer["peak_rss_bytes"],
+            "index_bytes_ratio": build["index_bytes"] / peer["index_bytes"],
+            "index_over_forward": build["index_bytes"] / stats["forward_bytes"],
+            "peer_index_over_forward": peer["index_bytes"] / stats["forward_bytes"],
         }
         for target in TARGETS:
             for mode in ("single", "batch"):
-                ours = fastest_at(points, spec.label, target, mode)
+                ours = fastest_at(points, label, target, mode)
                 theirs = fastest_at(points, PEER, target, mode)
                 entry[f"at_{target}_{mode}"] = {
                     "ours": ours,
@@ -89,8 +96,21 @@ def summary(points, specs, exact, stats, fastest_at: Callable) -> dict[str, Any]
             entry[f"scipy_speedup_at_{target}"] = _ratio(
                 exact["scipy_csr"]["mean_us"], ours and ours["mean_us"]
             )
-        out[spec.label] = entry
+        out[label] = entry
     return out
+
+
+def fastest_at(points: list[dict], label: str, target: float, mode: str) -> dict | None:
+    """The sweep point with the lowest mean latency whose recall reaches ``target``."""
+    key, recall_key = (
+        ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
+    )
+    ok = [p for p in points if p[label][recall_key] >= target]
+    if not ok:
+        return None
+    best = min(ok, key=lambda p: p[label][key])
+    return {"query_cut": best["query_cut"], "heap_factor": best["heap_factor"],
+            "recall": best[label][recall_key], "mean_us": best[label][key]}  # fmt: skip
 
 
 def _fmt(value: float | None, spec: str = ".2f") -> str:
@@ -130,14 +150,14 @@ def _dataset_section(result: dict[str, Any]) -> list[str]:
         "",
         "### Build",
         "",
-        "| system | parameters | build s | peak RSS MiB (input MiB) | index MiB | index / forward |",
+        "| system | parameters | build s (CPU s) | peak RSS MiB (input MiB) | index MiB | index / forward |",
         "|---|---|---|---|---|---|",
     ]
     for system in result["systems"]:
         b = system["build"]
         params = ", ".join(f"{k}={v}" for k, v in system["params"].items())
         lines.append(
-            f"| {system['label']} | {params} | {b['build_s']:.1f} | "
+            f"| {system['label']} | {params} | {b['build_s']:.1f} ({_fmt(b.get('build_cpu_s'), '.1f')}) | "
             f"{b['peak_rss_bytes'] / 2**20:.0f} ({b['input_rss_bytes'] / 2**20:.0f}) | "
             f"{b['index_bytes'] / 2**20:.1f} | {b['index_bytes'] / s['forward_bytes']:.2f} |"
         )
@@ -175,7 +195,8 @@ def _dataset_section(result: dict[str, Any]) -> list[str]:
     lines += ["", "### Ratios (ours / pyseismic-lsr)", ""]
     for label, entry in result["summary"].items():
         lines.append(
-            f"- **{label}**: build time x{_fmt(entry['build_time_ratio'])}, peak memory "
+            f"- **{label}**: build time x{_fmt(entry['build_time_ratio'])} (CPU time "
+            f"x{_fmt(entry.get('build_cpu_ratio'))}), peak memory "
             f"x{_fmt(entry['peak_memory_ratio'])}, index bytes x{_fmt(entry['index_bytes_ratio'])} "
             f"(index / forward: ours {_fmt(entry['index_over_forward'])}, peer "
             f"{_fmt(entry['peer_index_over_forward'])})."
@@ -200,3 +221,18 @@ def _where(at: dict[str, Any] | None) -> str:
         return "never reached"
     return (f"{at['mean_us']:.0f} us (qc={at['query_cut']}, hf={at['heap_factor']}, "
             f"R={at['recall']:.3f})")  # fmt: skip
+
+
+def rerender(json_path: Path) -> None:
+    """Recompute the ratios and rewrite the Markdown of a saved report (same measurements)."""
+    payload = json.loads(json_path.read_text())
+    for result in payload["results"]:
+        result["summary"] = summary(
+            result["sweep"], result["systems"], result["exact"], result["stats"]
+        )
+    json_path.write_text(json.dumps(payload, indent=1) + "\n")
+    json_path.with_suffix(".md").write_text(markdown(payload))
+
+
+if __name__ == "__main__":
+    rerender(Path(sys.argv[1]))

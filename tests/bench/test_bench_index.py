@@ -13,7 +13,6 @@ from eval.bench.index import (
     Ours,
     Peer,
     SystemSpec,
-    fastest_at,
     latency_stats,
     recall,
     sweep_point,
@@ -33,18 +32,6 @@ def test_latency_stats_in_microseconds():
     stats = latency_stats(np.array([1e-6] * 99 + [1e-3]))
     assert stats["mean_us"] == pytest.approx(10.99)
     assert 1.0 < stats["p99_us"] <= 1000.0
-
-
-def _point(qc, ours, peer):
-    entry = lambda r, us: {"recall": r, "mean_us": us, "batch_recall": r, "batch_mean_us": us}  # noqa: E731
-    return {"query_cut": qc, "heap_factor": 0.9, "lsr": entry(*ours), "peer": entry(*peer)}
-
-
-def test_fastest_at_picks_the_cheapest_point_reaching_the_target():
-    points = [_point(3, (0.90, 10), (0.96, 20)), _point(5, (0.97, 30), (0.99, 40))]
-    assert fastest_at(points, "lsr", 0.95, "single")["query_cut"] == 5
-    assert fastest_at(points, "peer", 0.95, "batch")["mean_us"] == 20
-    assert fastest_at(points, "lsr", 0.999, "single") is None
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +71,16 @@ def test_report_renders_every_system(bench):
         "exact_index_batch_mean_us": 40.0,
         "agreement_with_scipy": 1.0,
     }
+    built = [
+        {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
+    ]
     result = {
         "data": data.name,
         "stats": stats,
-        "systems": [
-            {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
-        ],
+        "systems": built,
         "exact": exact,
         "sweep": points,
-        "summary": report.summary(points, specs, exact, stats, fastest_at),
+        "summary": report.summary(points, built, exact, stats),
     }
     payload = {"command": "python -m eval.bench.index --quick", "date": "today", "seconds": 1.0,
                "machine": {"platform": "linux", "cpus": 2}, "results": [result]}  # fmt: skip
