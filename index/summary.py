@@ -45,24 +45,63 @@ def quantize(values):
     return codes, low, scale
 
 
+#: Value buckets of :func:`energy_cut`: the entries of one bucket are the only ones sorted.
+ENERGY_BUCKETS = 256
+
+
 @njit(nogil=True, cache=True)
-def energy_prefix(weights, summary_energy):
-    """How many of ``weights`` (sorted by decreasing value) the summary keeps."""
+def energy_cut(weights, summary_energy):
+    """Positions of the summary's kept entries: the largest weights, by decreasing value, up to
+    and including the one whose running sum reaches ``summary_energy`` of the total.
+
+    Sorting a whole block (thousands of entries) per summary would dominate the build, so the
+    weights are first bucketed by value: buckets above the crossing one are kept whole and only
+    the crossing bucket is sorted (ties: first position first). Sums are float32, so a weight
+    exactly at the boundary may fall either side of it, by rounding.
+    """
+    n = len(weights)
+    top = np.float32(0.0)
     total = np.float32(0.0)
     for w in weights:
         total += w
+        top = max(top, w)
     until = total * np.float32(summary_energy)
+    if not top > 0:  # only float16 underflow gives zero weights: nothing to order
+        return np.arange(n)
+    bucket = np.empty(n, dtype=np.int64)
+    bucket_sum = np.zeros(ENERGY_BUCKETS, dtype=np.float32)
+    for i in range(n):
+        bucket[i] = min(ENERGY_BUCKETS - 1, int(weights[i] / top * ENERGY_BUCKETS))
+        bucket_sum[bucket[i]] += weights[i]
     acc = np.float32(0.0)
-    for i in range(len(weights)):
-        acc += weights[i]
-        if not acc < until:
-            return i + 1
-    return len(weights)
+    crossing = -1
+    for b in range(ENERGY_BUCKETS - 1, -1, -1):
+        if acc + bucket_sum[b] >= until:
+            crossing = b
+            break
+        acc += bucket_sum[b]
+    kept = np.empty(n, dtype=np.int64)
+    n_kept = 0
+    for i in range(n):
+        if bucket[i] > crossing:
+            kept[n_kept] = i
+            n_kept += 1
+    for b in range(crossing, -1, -1):
+        members = np.flatnonzero(bucket == b)
+        order = np.argsort(-weights[members], kind="mergesort")
+        for m in members[order]:
+            kept[n_kept] = m
+            n_kept += 1
+            acc += weights[m]
+            if not acc < until:
+                return kept[:n_kept]
+    return kept[:n_kept]
 
 
 @njit(nogil=True, cache=True)
 def block_summary(docs, indptr, terms, values, table, summary_energy, best, touched):
-    """Terms (increasing) and float32 values of a block's energy-cut coordinate-wise maximum.
+    """Terms and float32 values of a block's energy-cut coordinate-wise maximum (terms in order
+    of first appearance).
 
     ``best`` is vocabulary-sized scratch holding -1 everywhere (restored on exit); ``touched``
     has room for every entry of the block.
@@ -77,14 +116,12 @@ def block_summary(docs, indptr, terms, values, table, summary_energy, best, touc
             w = decode(values, table, p)
             if w > best[t]:
                 best[t] = w
-    components = np.sort(touched[:n_touched])
+    components = touched[:n_touched]
     weights = np.empty(n_touched, dtype=np.float32)
     for i in range(n_touched):
         weights[i] = best[components[i]]
         best[components[i]] = -1.0
-    # Decreasing value, ties by increasing term: a stable sort of term-ordered entries.
-    order = np.argsort(-weights, kind="mergesort")
-    kept = np.sort(order[: energy_prefix(weights[order], summary_energy)])
+    kept = energy_cut(weights, summary_energy)
     return components[kept], weights[kept]
 
 

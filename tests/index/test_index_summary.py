@@ -11,7 +11,7 @@ from index_data import dense, random_collection
 from index.config import BuildConfig
 from index.forward import HALF_TABLE, ForwardIndex
 from index.seismic import SeismicIndex
-from index.summary import block_summary, energy_prefix, quantize, score_summaries
+from index.summary import block_summary, energy_cut, quantize, score_summaries
 
 
 def reference_summary(matrix, docs, energy):
@@ -43,16 +43,35 @@ def test_block_summary_matches_numpy(seed, size, energy):
         docs, forward.indptr, forward.terms, forward.values, HALF_TABLE, energy, best, touched
     )
     expected_terms, maximum = reference_summary(dense(collection), docs, energy)
-    assert terms.tolist() == expected_terms.tolist()
+    # The boundary entry may differ by float32 rounding of the running sums; nothing else.
+    assert len(set(terms.tolist()) ^ set(expected_terms.tolist())) <= 1
     np.testing.assert_array_equal(weights, maximum[terms])
     assert (best == -1.0).all()
 
 
-def test_energy_prefix_keeps_the_crossing_entry():
-    weights = np.array([4.0, 3.0, 2.0, 1.0], np.float32)  # total 10
-    assert energy_prefix(weights, 0.4) == 1  # 4 >= 4
-    assert energy_prefix(weights, 0.41) == 2  # 4 < 4.1, 7 >= 4.1
-    assert energy_prefix(weights, 1.0) == 4
+def test_energy_cut_keeps_the_crossing_entry():
+    weights = np.array([2.0, 4.0, 1.0, 3.0], np.float32)  # total 10
+    assert energy_cut(weights, 0.4).tolist() == [1]  # 4 >= 4
+    assert sorted(energy_cut(weights, 0.41).tolist()) == [1, 3]  # 4 < 4.1, 4 + 3 >= 4.1
+    assert sorted(energy_cut(weights, 1.0).tolist()) == [0, 1, 2, 3]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(0.25, 100.0, width=32), min_size=1, max_size=300),
+    st.floats(0.01, 1.0),
+)
+def test_energy_cut_is_the_shortest_prefix_by_value(values, energy):
+    weights = np.array(values, np.float32)
+    kept = energy_cut(weights, energy)
+    dropped = np.setdiff1d(np.arange(len(weights)), kept)
+    assert len(set(kept.tolist())) == len(kept)
+    if len(dropped):
+        assert weights[kept].min() >= weights[dropped].max()
+    total = float(weights.astype(np.float64).sum())
+    kept_sum = float(weights[kept].astype(np.float64).sum())
+    assert kept_sum >= energy * total * (1 - 1e-5)
+    assert kept_sum - float(weights[kept].min()) < energy * total * (1 + 1e-5)
 
 
 @settings(max_examples=50, deadline=None)

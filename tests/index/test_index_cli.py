@@ -1,0 +1,62 @@
+"""`lsr index build | search | info` on a small real vector file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from index_data import random_collection
+
+from index import SeismicIndex
+from lsr.cli import cli
+from lsr.vector_io import write_vectors
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_vectors(root / "docs.parquet", random_collection(200, seed=41))
+    write_vectors(root / "queries.parquet", random_collection(5, seed=42, prefix="q"))
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(files):
+    result = CliRunner().invoke(
+        cli,
+        ["index", "build", str(files / "docs.parquet"), str(files / "idx"), "--n-postings", "50"],
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_build_reports_size_and_time(built, files):
+    assert "x the forward index" in built.output
+    assert SeismicIndex.load(files / "idx").config.n_postings == 50
+
+
+@pytest.mark.parametrize("extra", [[], ["--exact"], ["--first-sorted", "--query-cut", "3"]])
+def test_search_writes_a_trec_run(built, files, extra):
+    out = files / "run.trec"
+    args = ["index", "search", str(files / "idx"), str(files / "queries.parquet"), "--k", "3"]
+    result = CliRunner().invoke(cli, [*args, "--out", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in out.read_text().splitlines()]
+    assert {line[0] for line in lines} <= {f"q{i}" for i in range(5)}
+    assert all(len(line) == 6 and line[1] == "Q0" and 1 <= int(line[3]) <= 3 for line in lines)
+
+
+def test_info_prints_json(built, files):
+    result = CliRunner().invoke(cli, ["index", "info", str(files / "idx"), "--json", "--verify"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["documents"] == 200
+    assert summary["config"]["n_postings"] == 50
+
+
+def test_bad_parameter_is_named(files):
+    args = ["index", "build", str(files / "docs.parquet"), str(files / "bad"), "--doc-cut", "0"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0
+    assert "doc_cut" in str(result.exception)
