@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lsr.encoders.pooling import Projection, max_logits, prune, splade_activation
+from lsr.encoders.pooling import (
+    Projection,
+    _candidate_columns,
+    max_logits,
+    prune,
+    splade_activation,
+)
 
 
 def reference_weights(states, mask, layer):
@@ -57,3 +63,18 @@ def test_prune_keeps_the_top_k_above_the_threshold():
     weights = torch.tensor([[0.1, 0.9, 0.5, 0.3], [0.0, 0.2, 0.05, 0.0]])
     pruned = prune(weights, top_k=2, threshold=0.1)
     assert torch.equal(pruned, torch.tensor([[0.0, 0.9, 0.5, 0.0], [0.0, 0.2, 0.0, 0.0]]))
+
+
+def test_screen_with_no_positive_logit_gives_zeros(batch):
+    states, mask, layer = batch
+    with torch.no_grad():
+        layer.bias.fill_(-1e4)
+    projection = Projection.of(layer)
+    assert torch.equal(
+        splade_activation(max_logits(states, mask, projection, screen=True)), torch.zeros(5, 300)
+    )
+
+
+def test_candidate_columns_pad_short_rows_with_a_column_of_their_own():
+    candidates = torch.tensor([[False, True, False, True], [False, False, True, False]])
+    assert _candidate_columns(candidates).tolist() == [[1, 3], [2, 2]]
