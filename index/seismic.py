@@ -100,7 +100,6 @@ class SeismicIndex:
                 list_offsets, list_docs = prune(
                     forward, config.pruning, config.n_postings, config.max_fraction
                 )
-            config = config.resolved(len(list_docs), int(np.count_nonzero(np.diff(list_offsets))))
             with phase("clustering"):
                 postings = cluster(
                     forward, list_offsets, list_docs, config.centroid_fraction, config.doc_cut,

@@ -48,9 +48,9 @@ def _mib(n_bytes: int) -> str:
 @click.option(
     "--centroid-fraction",
     type=float,
-    default=None,
-    help="Blocks per list as a fraction of its length [default: chosen from the collection's "
-    "size, see index/config.py; the reference uses 0.1].",
+    default=BuildConfig.centroid_fraction,
+    show_default=True,
+    help="Blocks per list as a fraction of its length (clusters of the shallow k-means).",
 )
 @click.option(
     "--min-cluster-size",
