@@ -82,3 +82,25 @@ def test_corpus_and_queries_together_is_an_error(corpus, queries, tmp_path):
         "--model", "bm25", "--corpus", corpus, "--queries", queries, "--out", tmp_path / "x.parquet"
     )
     assert isinstance(result.exception, InputError)
+
+
+def test_inference_free_idf_is_fitted_on_the_corpus(corpus, queries, tmp_path):
+    model = build_tiny_bert(tmp_path / "tiny")
+    saved = tmp_path / "inference-free"
+    result = run(
+        "--model",
+        model,
+        "--inference-free",
+        "--corpus",
+        corpus,
+        "--out",
+        tmp_path / "d.parquet",
+        "--save-model",
+        saved,
+    )
+    assert result.exit_code == 0, result.output
+    result = run("--model", saved, "--queries", queries, "--out", tmp_path / "q.parquet")
+    assert result.exit_code == 0, result.output
+    query = read_vectors(tmp_path / "q.parquet")
+    assert query.metadata.provenance["encoder"] == "inference-free"
+    assert set(query.to_dict(0)) == {"cancer", "cells"}
