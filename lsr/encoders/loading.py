@@ -26,16 +26,16 @@ def load(path_or_id: str | os.PathLike, **options: Any) -> Encoder:
     loads as a :class:`SpladeEncoder` over the masked LM it holds.
     """
     record = read_config(path_or_id) if Path(path_or_id).is_dir() else None
-    if record is None:
-        return SpladeEncoder.load(path_or_id, **options)
-    kind = record["kind"]
+    kind, saved = (
+        (SpladeEncoder.kind, {}) if record is None else (record["kind"], record["options"])
+    )
     if kind not in ENCODERS:
         raise ModelError(
             f"{Path(path_or_id) / CONFIG_FILE}: unknown encoder kind {kind!r}; "
             f"expected one of {', '.join(ENCODERS)}"
         )
     try:
-        return ENCODERS[kind].load(path_or_id, **{**record["options"], **options})
+        return ENCODERS[kind].load(path_or_id, **{**saved, **options})
     except TypeError as exc:
         raise InputError(
             f"{path_or_id}: an option does not apply to a {kind} encoder ({exc})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,9 @@ class SpladeEncoder:
         self.screen = (on_cpu and bf16_screen_available()) if screen is None else bool(screen)
         self.name = name or getattr(model, "name_or_path", "") or "splade"
         self._decoder_slot = _decoder_slot(model)
+        # The projection is detached from the model only inside a forward pass; the lock keeps
+        # concurrent calls (a server's worker threads) from seeing each other's swap.
+        self._forward_lock = threading.Lock()
         self.projection = Projection.of(getattr(*self._decoder_slot))
         self.vocab_size = self.projection.vocab_size
         self.vocabulary = _vocabulary(tokenizer, self.vocab_size)
@@ -182,7 +186,7 @@ class SpladeEncoder:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
         input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-        with torch.inference_mode(), _detached(self._decoder_slot):
+        with torch.inference_mode(), self._forward_lock, _detached(self._decoder_slot):
             states = self.model(input_ids=input_ids, attention_mask=mask).logits
         pooled = max_logits(states.float(), mask, self.projection, DEFAULT_CHUNK, self.screen)
         return prune(splade_activation(pooled), self.top_k, self.threshold)

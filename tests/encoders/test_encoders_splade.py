@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -136,3 +138,13 @@ def test_splade_tiny_expands_the_reference_query():
     for token, weight in expected.items():
         assert vector[token] == pytest.approx(weight, abs=0.01)
     assert len(vector) == 11
+
+
+def test_concurrent_calls_give_the_same_vectors(tiny_bert_dir):
+    encoder = SpladeEncoder.load(tiny_bert_dir)
+    expected = dense(encoder.encode_documents(TEXTS), encoder.vocab_size)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: encoder.encode_documents(TEXTS), range(8)))
+    for result in results:
+        assert np.abs(dense(result, encoder.vocab_size) - expected).max() < 1e-6
+    assert isinstance(encoder.model.get_output_embeddings(), torch.nn.Linear)
