@@ -49,6 +49,11 @@ def quantize(values):
 ENERGY_BUCKETS = 256
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _bucket(weight, scale):
+    return min(ENERGY_BUCKETS - 1, np.int64(weight * scale))
+
+
 @njit(nogil=True, cache=True)
 def energy_cut(weights, summary_energy):
     """Positions of the summary's kept entries: the largest weights, by decreasing value, up to
@@ -68,28 +73,32 @@ def energy_cut(weights, summary_energy):
     until = total * np.float32(summary_energy)
     if not top > 0:  # only float16 underflow gives zero weights: nothing to order
         return np.arange(n)
-    bucket = np.empty(n, dtype=np.int64)
+    scale = np.float32(ENERGY_BUCKETS) / top
     bucket_sum = np.zeros(ENERGY_BUCKETS, dtype=np.float32)
-    for i in range(n):
-        bucket[i] = min(ENERGY_BUCKETS - 1, int(weights[i] / top * ENERGY_BUCKETS))
-        bucket_sum[bucket[i]] += weights[i]
+    for w in weights:
+        bucket_sum[_bucket(w, scale)] += w
     acc = np.float32(0.0)
-    crossing = -1
-    for b in range(ENERGY_BUCKETS - 1, -1, -1):
-        if acc + bucket_sum[b] >= until:
-            crossing = b
-            break
-        acc += bucket_sum[b]
+    crossing = ENERGY_BUCKETS - 1
+    while crossing > 0 and acc + bucket_sum[crossing] < until:
+        acc += bucket_sum[crossing]
+        crossing -= 1
     kept = np.empty(n, dtype=np.int64)
     n_kept = 0
     for i in range(n):
-        if bucket[i] > crossing:
+        if _bucket(weights[i], scale) > crossing:
             kept[n_kept] = i
             n_kept += 1
+    # Float rounding may leave the running sum short of ``until`` after the crossing bucket:
+    # then the next buckets down are taken the same way.
     for b in range(crossing, -1, -1):
-        members = np.flatnonzero(bucket == b)
-        order = np.argsort(-weights[members], kind="mergesort")
-        for m in members[order]:
+        members = np.empty(n, dtype=np.int64)
+        n_members = 0
+        for i in range(n):
+            if _bucket(weights[i], scale) == b:
+                members[n_members] = i
+                n_members += 1
+        members = members[:n_members]
+        for m in members[np.argsort(-weights[members], kind="mergesort")]:
             kept[n_kept] = m
             n_kept += 1
             acc += weights[m]
