@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lsr.encoders.pooling import (
     Projection,
@@ -78,3 +80,24 @@ def test_screen_with_no_positive_logit_gives_zeros(batch):
 def test_candidate_columns_pad_short_rows_with_a_column_of_their_own():
     candidates = torch.tensor([[False, True, False, True], [False, False, True, False]])
     assert _candidate_columns(candidates).tolist() == [[1, 3], [2, 2]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    vocab=st.integers(1, 200),
+    chunk=st.integers(1, 64),
+    screen=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_pooling_matches_the_formula_for_any_shape(lengths, vocab, chunk, screen, seed):
+    generator = torch.Generator().manual_seed(seed)
+    states = torch.randn(len(lengths), max(lengths), 8, generator=generator)
+    mask = (torch.arange(max(lengths))[None, :] < torch.tensor(lengths)[:, None]).long()
+    layer = torch.nn.Linear(8, vocab)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, 1.0, generator=generator)
+        layer.bias.normal_(0.0, 2.0, generator=generator)
+        expected = reference_weights(states, mask, layer)
+    fast = splade_activation(max_logits(states, mask, Projection.of(layer), chunk, screen))
+    assert torch.allclose(fast, expected, atol=1e-5)
