@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from tqdm.auto import tqdm
 from lsr.encoders.base import Encoder
 from lsr.errors import InputError, VectorFormatError
 from lsr.vector_io import VectorWriter, read_metadata, read_vectors, write_vectors
+from lsr.vectors import SparseCollection
 
 CHUNK_SIZE = 1024
 MANIFEST = "manifest.json"
@@ -72,13 +74,15 @@ def encode_to_parquet(
             if not _complete(part, len(chunk)):
                 ids = [doc_id for doc_id, _ in chunk]
                 texts = [text for _, text in chunk]
-                write_vectors(part, _encode(encoder, texts, ids, side, progress))
+                write_vectors(
+                    part, _without_vocabulary(_encode(encoder, texts, ids, side, progress))
+                )
             parts.append(part)
             bar.update(len(chunk))
     if not parts:
         write_vectors(out, _encode(encoder, [], [], side, False))
     else:
-        _merge(parts, out)
+        _merge(parts, out, encoder.vocabulary)
     shutil.rmtree(folder, ignore_errors=True)
     return out
 
@@ -129,9 +133,15 @@ def _complete(part: Path, expected_rows: int) -> bool:
         return False
 
 
-def _merge(parts: list[Path], out: Path) -> None:
+def _without_vocabulary(collection: SparseCollection) -> SparseCollection:
+    """A chunk's copy of the vocabulary (30,522 tokens for BERT) is left to the final file."""
+    return replace(collection, metadata=replace(collection.metadata, vocabulary=None))
+
+
+def _merge(parts: list[Path], out: Path, vocabulary: Sequence[str]) -> None:
     first = read_vectors(parts[0])
-    with VectorWriter(out, first.metadata) as writer:
+    metadata = replace(first.metadata, vocabulary=tuple(vocabulary))
+    with VectorWriter(out, metadata) as writer:
         writer.write(first)
         for part in parts[1:]:
             writer.write(read_vectors(part))

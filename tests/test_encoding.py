@@ -93,3 +93,8 @@ def test_queries_side_uses_the_query_encoder(bm25, tmp_path):
 def test_bad_side_is_an_input_error(bm25, tmp_path):
     with pytest.raises(InputError, match="side must be"):
         encode_to_parquet(bm25, RECORDS, tmp_path / "v.parquet", side="both")
+
+
+def test_the_output_carries_the_encoder_vocabulary(bm25, tmp_path):
+    out = encode_to_parquet(bm25, RECORDS, tmp_path / "v.parquet", chunk_size=5, progress=False)
+    assert read_vectors(out).metadata.vocabulary == tuple(bm25.vocabulary)
