@@ -75,4 +75,4 @@ def dataset_identity(dataset: Dataset) -> dict[str, Any]:
 def entry_dir(root: Path, model: str, dataset: Dataset) -> Path:
     """The folder holding a model's encoded corpus and indexes for a dataset."""
     key = fingerprint({"model": model_identity(model), "dataset": dataset_identity(dataset)})
-    return root / f"{slug(dataset.name)}" / f"{slug(model)}-{key}"
+    return root / slug(dataset.name) / f"{slug(Path(model.rstrip('/')).name)}-{key}"
