@@ -104,28 +104,31 @@ class ExactIndex:
         """Exact top-k of every query, in parallel over queries."""
         k = check_k(k)
         queries = check_batch(queries, self.vocab_size)
-        if len(queries) == 0 or len(self) == 0:
-            docs = np.full((len(queries), k), -1, dtype=np.int64)
-            return SearchResults(queries.ids, docs, np.zeros(docs.shape, np.float32), self.doc_ids)
-        docs, scores = _search_batch(
-            self.offsets,
-            self.post_docs,
-            self.post_values,
-            len(self),
-            queries.indptr,
-            queries.indices,
-            queries.values,
-            k,
-            # One accumulator per chunk of queries, not per query: zeroing n_docs floats per
-            # query would cost more than a short query's search.
-            min(len(queries), 4 * numba.get_num_threads()),
-        )
+        docs, scores = self._run(queries.indptr, queries.indices, queries.values, k)
         return SearchResults(queries.ids, docs, scores, self.doc_ids)
 
     def search(
         self, term_ids: np.ndarray, weights: np.ndarray, k: int = 10
     ) -> tuple[list[str], np.ndarray]:
         """Exact top-k of one query: document ids and float32 scores, best first."""
-        results = self.search_batch(single_query(term_ids, weights, self.vocab_size), k)
-        hits = results.docs[0] >= 0
-        return [self.doc_ids[d] for d in results.docs[0][hits]], results.scores[0][hits]
+        docs, scores = self._run(*single_query(term_ids, weights, self.vocab_size), check_k(k))
+        hits = docs[0] >= 0
+        return [self.doc_ids[d] for d in docs[0][hits]], scores[0][hits]
+
+    def _run(self, indptr, terms, weights, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n_queries = len(indptr) - 1
+        if n_queries == 0 or len(self) == 0:
+            return np.full((n_queries, k), -1, np.int64), np.zeros((n_queries, k), np.float32)
+        return _search_batch(
+            self.offsets,
+            self.post_docs,
+            self.post_values,
+            len(self),
+            indptr,
+            terms,
+            weights,
+            k,
+            # One accumulator per chunk of queries, not per query: zeroing n_docs floats per
+            # query would cost more than a short query's search.
+            min(n_queries, 4 * numba.get_num_threads()),
+        )

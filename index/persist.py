@@ -145,5 +145,6 @@ def load_arrays(
                 f"{path}: holds {array.dtype.str} {list(array.shape)}, the manifest says "
                 f"{entry.get('dtype')} {entry.get('shape')}"
             )
-        arrays[name] = array
+        # A plain ndarray view of the map: Numba dispatches on subclasses (np.memmap) slowly.
+        arrays[name] = np.asarray(array)
     return manifest, arrays

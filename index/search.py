@@ -127,6 +127,31 @@ def search_one(
     return n_visited
 
 
+@njit(nogil=True, cache=True)
+def _search_chunk(
+    chunk, n_chunks, indptr, terms, values, table,
+    list_block_ptr, block_ptr, post_docs,
+    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
+    knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
+    vocab_size, max_blocks, out_docs, out_scores, scored,
+):  # fmt: skip
+    """Queries ``chunk::n_chunks`` of the batch, with one set of scratch arrays."""
+    n_docs = len(indptr) - 1
+    q_dense = np.zeros(vocab_size, dtype=np.float32)
+    visited = np.zeros(n_docs, dtype=np.bool_)
+    visited_list = np.empty(n_docs, dtype=np.int32)
+    block_scores = np.empty(max_blocks, dtype=np.float32)
+    for q in range(chunk, len(q_indptr) - 1, n_chunks):
+        lo, hi = q_indptr[q], q_indptr[q + 1]
+        scored[q] = search_one(
+            indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+            list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
+            block_scale, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut, heap_factor,
+            first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs[q],
+            out_scores[q],
+        )  # fmt: skip
+
+
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
     indptr, terms, values, table,
@@ -135,27 +160,40 @@ def search_batch(
     knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
     vocab_size, max_blocks, n_chunks,
 ):  # fmt: skip
-    """Top-k of every query, in parallel over chunks of queries (scratch allocated per chunk).
-
-    Returns the result matrices and the number of documents scored per query.
-    """
-    n_docs = len(indptr) - 1
+    """Top-k of every query, in parallel over ``n_chunks`` chunks of queries (scratch arrays
+    allocated per chunk). Returns the result matrices and the documents scored per query."""
     n_queries = len(q_indptr) - 1
     out_docs = np.empty((n_queries, k), dtype=np.int64)
     out_scores = np.empty((n_queries, k), dtype=np.float32)
     scored = np.zeros(n_queries, dtype=np.int64)
     for chunk in prange(n_chunks):
-        q_dense = np.zeros(vocab_size, dtype=np.float32)
-        visited = np.zeros(n_docs, dtype=np.bool_)
-        visited_list = np.empty(n_docs, dtype=np.int32)
-        block_scores = np.empty(max_blocks, dtype=np.float32)
-        for q in range(chunk, n_queries, n_chunks):
-            lo, hi = q_indptr[q], q_indptr[q + 1]
-            scored[q] = search_one(
-                indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
-                list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
-                block_scale, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut, heap_factor,
-                first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs[q],
-                out_scores[q],
-            )  # fmt: skip
+        _search_chunk(
+            chunk, n_chunks, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+            list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
+            block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
+            first_sorted, n_knn, vocab_size, max_blocks, out_docs, out_scores, scored,
+        )  # fmt: skip
+    return out_docs, out_scores, scored
+
+
+@njit(nogil=True, cache=True)
+def search_serial(
+    indptr, terms, values, table,
+    list_block_ptr, block_ptr, post_docs,
+    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
+    knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
+    vocab_size, max_blocks, n_chunks,
+):  # fmt: skip
+    """:func:`search_batch` on the calling thread: no parallel launch for a single query or a
+    single thread (``n_chunks`` is ignored; it keeps the signatures interchangeable)."""
+    n_queries = len(q_indptr) - 1
+    out_docs = np.empty((n_queries, k), dtype=np.int64)
+    out_scores = np.empty((n_queries, k), dtype=np.float32)
+    scored = np.zeros(n_queries, dtype=np.int64)
+    _search_chunk(
+        0, 1, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+        list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
+        block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
+        first_sorted, n_knn, vocab_size, max_blocks, out_docs, out_scores, scored,
+    )  # fmt: skip
     return out_docs, out_scores, scored

@@ -29,7 +29,8 @@ from index.postings import PostingLists, cluster
 from index.pruning import prune
 from index.queries import check_batch, single_query
 from index.results import SearchResults
-from index.search import search_batch as _search_batch
+from index.search import search_batch as _search_parallel
+from index.search import search_serial as _search_serial
 from index.summary import Summaries, build_summaries
 from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -175,10 +176,10 @@ class SeismicIndex:
         n_knn: int = 0,
     ) -> tuple[list[str], np.ndarray]:
         """Approximate top-k of one query: document ids and float32 scores, best first."""
-        query = single_query(term_ids, weights, self.vocab_size)
-        results = self.search_batch(query, k, query_cut, heap_factor, first_sorted, n_knn)
-        hits = results.docs[0] >= 0
-        return [self.doc_ids[d] for d in results.docs[0][hits]], results.scores[0][hits]
+        params = SearchParams(k, query_cut, heap_factor, first_sorted, n_knn)
+        docs, scores, _ = self._run(single_query(term_ids, weights, self.vocab_size), params)
+        hits = docs[0] >= 0
+        return [self.doc_ids[d] for d in docs[0][hits]], scores[0][hits]
 
     def _run(self, queries: tuple[np.ndarray, ...], params: SearchParams):
         indptr, terms, weights = queries
@@ -187,7 +188,10 @@ class SeismicIndex:
             empty = np.full((n_queries, params.k), -1, dtype=np.int64)
             return empty, np.zeros(empty.shape, np.float32), np.zeros(n_queries, np.int64)
         f, p, s = self.forward, self.postings, self.summaries
-        return _search_batch(
+        threads = numba.get_num_threads()
+        n_chunks = 1 if threads == 1 else min(n_queries, 4 * threads)
+        kernel = _search_serial if n_chunks == 1 else _search_parallel
+        return kernel(
             f.indptr, f.terms, f.values, HALF_TABLE,
             p.list_block_ptr, p.block_ptr, p.post_docs,
             s.list_comp_ptr, s.comp_terms, s.comp_entry_ptr, s.entry_block, s.entry_code,
@@ -195,8 +199,7 @@ class SeismicIndex:
             np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(terms, np.int32),
             np.ascontiguousarray(weights, np.float32), params.k, params.query_cut,
             np.float32(params.heap_factor), params.first_sorted, params.n_knn,
-            self.vocab_size, max(self._max_blocks, 1),
-            max(1, min(n_queries, 4 * numba.get_num_threads())),
+            self.vocab_size, max(self._max_blocks, 1), n_chunks,
         )  # fmt: skip
 
     def exact(self) -> ExactIndex:
