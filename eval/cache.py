@@ -72,7 +72,8 @@ def dataset_identity(dataset: Dataset) -> dict[str, Any]:
     return {"id": dataset.name}
 
 
-def entry_dir(root: Path, model: str, dataset: Dataset) -> Path:
-    """The folder holding a model's encoded corpus and indexes for a dataset."""
+def entry_dir(root: Path, model: str, dataset: Dataset, name: str) -> Path:
+    """The folder holding a model's encoded corpus and indexes for a dataset; ``name`` is the
+    model's readable name (the fingerprint carries its identity)."""
     key = fingerprint({"model": model_identity(model), "dataset": dataset_identity(dataset)})
-    return root / slug(dataset.name) / f"{slug(Path(model.rstrip('/')).name)}-{key}"
+    return root / slug(dataset.name) / f"{slug(name)}-{key}"

@@ -64,7 +64,6 @@ class EvalOptions:
 class Prepared:
     """Everything an evaluation needs before the queries: reused by a parameter sweep."""
 
-    model: str
     model_name: str
     dataset: Dataset
     split: str
@@ -93,7 +92,7 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
         raise InputError(f"{dataset.name}: name a split ({', '.join(dataset.splits())})")
     qrels = dataset.qrels(split)
     texts = dataset.queries(split)
-    entry = entry_dir(cache_root(options.cache_dir), model, dataset)
+    entry = entry_dir(cache_root(options.cache_dir), model, dataset, model_name(model))
     encoder = _load_encoder(model, dataset, entry, options.progress)
     collection = _corpus_vectors(encoder, dataset, entry, options.progress)
     approximate, index_dir = None, None
@@ -107,7 +106,6 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
     seconds = encode_seconds(encoder, texts, options.latency_queries)
     ignore = options.ignore_identical_ids
     return Prepared(
-        model=model,
         model_name=model_name(model),
         dataset=dataset,
         split=split,
