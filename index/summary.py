@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
-from index.forward import HALF_TABLE, ForwardIndex, decode, term_dtype
+from index.forward import HALF_TABLE, ForwardIndex, decode
 from index.postings import PostingLists, offsets_dtype
 
 QUANT_LEVELS = np.float32(255.0)
@@ -226,8 +226,8 @@ def score_summaries(
         lo += 1
 
 
-#: Scratch entries per summarization batch: bounds the extra memory of a build (~11 bytes each).
-BATCH_ENTRIES = 1 << 24
+#: Scratch entries per summarization batch (7 bytes each): bounds the extra memory of a build.
+BATCH_ENTRIES = 1 << 22
 
 
 @dataclass
@@ -290,8 +290,9 @@ def build_summaries(
         scratch_base = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum(bounds[lists], out=scratch_base[1:])
         size = int(scratch_base[-1])
-        comp_terms = np.empty(size, dtype=np.int32)
-        comp_counts = np.empty(size, dtype=np.int64)
+        comp_terms = np.empty(size, dtype=forward.terms.dtype)
+        # A term occurs in at most one entry per block, and a list has at most 65,535 blocks.
+        comp_counts = np.empty(size, dtype=np.uint16)
         entry_block = np.empty(size, dtype=np.uint16)
         entry_code = np.empty(size, dtype=np.uint8)
         n_comps = np.zeros(len(lists), dtype=np.int64)
@@ -320,23 +321,31 @@ def build_summaries(
                 entry_code[keep_entries],
             )
         )
+    # One column at a time, freeing its parts: the build never holds two copies of the summaries.
+    columns = [list(column) for column in zip(*parts)] if parts else [[], [], [], []]
+    del parts
     comp_terms, comp_counts, entry_block, entry_code = (
-        np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dt)
-        for i, dt in enumerate((np.int32, np.int64, np.uint16, np.uint8))
+        _concatenate(columns, i, dtype)
+        for i, dtype in enumerate((forward.terms.dtype, np.uint16, np.uint16, np.uint8))
     )
     list_comp_ptr = np.zeros(n_lists + 1, dtype=np.int64)
     np.cumsum(comps_per_list, out=list_comp_ptr[1:])
-    comp_entry_ptr = np.zeros(len(comp_counts) + 1, dtype=np.int64)
+    comp_entry_ptr = np.zeros(len(comp_counts) + 1, dtype=offsets_dtype(len(entry_code)))
     np.cumsum(comp_counts, out=comp_entry_ptr[1:])
     return Summaries(
         list_comp_ptr.astype(offsets_dtype(list_comp_ptr[-1])),
-        comp_terms.astype(term_dtype(vocab)),
-        comp_entry_ptr.astype(offsets_dtype(comp_entry_ptr[-1])),
+        comp_terms,
+        comp_entry_ptr,
         entry_block,
         entry_code,
         block_min,
         block_scale,
     )
+
+
+def _concatenate(columns: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
+    parts, columns[i] = columns[i], []
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
