@@ -63,7 +63,7 @@ def sweep(prepared: Prepared, settings: Sequence[Mapping[str, Any]]) -> list[Swe
 
 
 def plot(points: Sequence[SweepPoint], path: Path) -> Path:
-    """accuracy@10 against mean latency, one curve per (dataset, model), as a PNG."""
+    """accuracy@10 against mean latency, one frontier per (dataset, model), as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,12 +71,19 @@ def plot(points: Sequence[SweepPoint], path: Path) -> Path:
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=120)
     for (dataset, model), curve in _curves(points).items():
-        curve = sorted(curve, key=lambda p: p.latency.mean_ms)
-        axes.plot(
-            [p.latency.mean_ms for p in curve],
-            [p.accuracy_at_10 for p in curve],
+        frontier = pareto_frontier(curve)
+        (line,) = axes.plot(
+            [p.latency.mean_ms for p in frontier],
+            [p.accuracy_at_10 for p in frontier],
             marker="o",
             label=f"{model} / {dataset}",
+        )
+        axes.scatter(
+            [p.latency.mean_ms for p in curve],
+            [p.accuracy_at_10 for p in curve],
+            color=line.get_color(),
+            alpha=0.3,
+            s=12,
         )
     axes.set_xlabel("mean search latency per query (ms)")
     axes.set_ylabel("accuracy@10 vs exact search")
@@ -88,6 +95,16 @@ def plot(points: Sequence[SweepPoint], path: Path) -> Path:
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def pareto_frontier(points: Sequence[SweepPoint]) -> list[SweepPoint]:
+    """The settings no other setting beats on both latency and accuracy@10, fastest first: the
+    trade-off curve (the other settings are drawn as faint dots)."""
+    frontier: list[SweepPoint] = []
+    for point in sorted(points, key=lambda p: (p.latency.mean_ms, -p.accuracy_at_10)):
+        if not frontier or point.accuracy_at_10 > frontier[-1].accuracy_at_10:
+            frontier.append(point)
+    return frontier
 
 
 def _curves(points: Sequence[SweepPoint]) -> dict[tuple[str, str], list[SweepPoint]]:
