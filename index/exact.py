@@ -1,10 +1,16 @@
 """Exact top-k retrieval by inner product: the ground truth every approximate search is measured by.
 
 Term-at-a-time over a full (unpruned) inverted index: for each query term, walk its whole posting
-list and add ``q_t * d_t`` into a dense float32 accumulator, then keep the k best touched
-documents in a heap (:mod:`index.topk`). Query terms are visited in increasing term id, so a
-document's score is summed in the same order as a document-at-a-time dot product over its sorted
-terms: exact and Seismic scores of a document are bit-identical.
+list and add ``q_t * d_t`` into a dense float32 accumulator; the k best touched documents are
+kept in a heap (:mod:`index.topk`).
+
+Scores are then made *canonical*: every candidate whose accumulated score is within the float32
+rounding margin of the k-th best is rescored with :func:`index.forward.dot_dense`, the function
+Seismic scores documents with, and the top-k is taken over those scores. Float addition is not
+associative, so the two summation orders may differ in the last bits; since all products are
+non-negative, each sum is within ``n * 2**-24`` (relative) of the true value for a document of
+``n`` terms, so no document outside the margin ``2 * (max_nnz + 1) * 2**-24`` can enter the
+top-k. Exact and Seismic scores of a document are therefore bit-identical.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from index.forward import dot_dense
 from index.queries import check_batch, check_k, single_query
 from index.results import SearchResults
 from index.topk import heap_drain, heap_offer
@@ -23,12 +30,14 @@ from lsr.vectors import SparseCollection
 
 @njit(nogil=True, cache=True)
 def _search_one(
-    offsets, post_docs, post_values, q_terms, q_weights, k, acc, seen, touched, out_docs, out_scores
-):
+    offsets, post_docs, post_values, indptr, terms, values, margin, q_terms, q_weights, k,
+    acc, seen, touched, q_dense, out_docs, out_scores,
+):  # fmt: skip
     n_touched = 0
     for t in range(len(q_terms)):
         term = q_terms[t]
         weight = q_weights[t]
+        q_dense[term] = weight
         for p in range(offsets[term], offsets[term + 1]):
             doc = post_docs[p]
             if not seen[doc]:
@@ -40,17 +49,28 @@ def _search_one(
     heap_docs = np.empty(k, dtype=np.int64)
     size = 0
     for i in range(n_touched):
+        size = heap_offer(heap_scores, heap_docs, size, k, acc[touched[i]], np.int64(touched[i]))
+    cutoff = heap_scores[0] * (np.float32(1.0) - margin) if size == k else np.float32(-1.0)
+    size = 0
+    for i in range(n_touched):
         doc = touched[i]
-        size = heap_offer(heap_scores, heap_docs, size, k, acc[doc], np.int64(doc))
+        if acc[doc] >= cutoff:
+            # ``values`` doubles as the (unused) float16 table: these weights are float32.
+            score = dot_dense(terms, values, values, indptr[doc], indptr[doc + 1], q_dense)
+            size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(doc))
         acc[doc] = np.float32(0.0)
         seen[doc] = False
+    for t in range(len(q_terms)):
+        q_dense[q_terms[t]] = np.float32(0.0)
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
 
 
 @njit(nogil=True, cache=True, parallel=True)
 def _search_batch(
-    offsets, post_docs, post_values, n_docs, q_indptr, q_terms, q_weights, k, n_chunks
-):
+    offsets, post_docs, post_values, indptr, terms, values, margin, vocab_size, q_indptr,
+    q_terms, q_weights, k, n_chunks,
+):  # fmt: skip
+    n_docs = len(indptr) - 1
     n_queries = len(q_indptr) - 1
     out_docs = np.empty((n_queries, k), dtype=np.int64)
     out_scores = np.empty((n_queries, k), dtype=np.float32)
@@ -58,21 +78,13 @@ def _search_batch(
         acc = np.zeros(n_docs, dtype=np.float32)
         seen = np.zeros(n_docs, dtype=np.bool_)
         touched = np.empty(n_docs, dtype=np.int32)
+        q_dense = np.zeros(vocab_size, dtype=np.float32)
         for q in range(chunk, n_queries, n_chunks):
             lo, hi = q_indptr[q], q_indptr[q + 1]
             _search_one(
-                offsets,
-                post_docs,
-                post_values,
-                q_terms[lo:hi],
-                q_weights[lo:hi],
-                k,
-                acc,
-                seen,
-                touched,
-                out_docs[q],
-                out_scores[q],
-            )
+                offsets, post_docs, post_values, indptr, terms, values, margin, q_terms[lo:hi],
+                q_weights[lo:hi], k, acc, seen, touched, q_dense, out_docs[q], out_scores[q],
+            )  # fmt: skip
     return out_docs, out_scores
 
 
@@ -96,6 +108,11 @@ class ExactIndex:
         self.doc_ids: Sequence[str] = collection.ids
         self.vocab_size = collection.vocab_size
         self.offsets, self.post_docs, self.post_values = inverted_lists(collection)
+        self.indptr = collection.indptr
+        self.terms = collection.indices
+        self.values = np.ascontiguousarray(collection.values, dtype=np.float32)
+        longest = int(collection.lengths().max(initial=0))
+        self.margin = np.float32(2 * (longest + 1) * 2.0**-24)
 
     def __len__(self) -> int:
         return len(self.doc_ids)
@@ -123,7 +140,11 @@ class ExactIndex:
             self.offsets,
             self.post_docs,
             self.post_values,
-            len(self),
+            self.indptr,
+            self.terms,
+            self.values,
+            self.margin,
+            self.vocab_size,
             indptr,
             terms,
             weights,
