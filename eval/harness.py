@@ -66,7 +66,7 @@ class Prepared:
 
     model_name: str
     dataset: Dataset
-    split: str
+    split: str | None
     qrels: dict[str, dict[str, int]]
     queries: SparseCollection
     encode_seconds: list[float]
@@ -87,11 +87,11 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
 
     name, split = split_spec(dataset_spec)
     dataset = load_dataset(name, options.data_dir)
-    split = split or dataset.default_split()
-    if split is None:
-        raise InputError(f"{dataset.name}: name a split ({', '.join(dataset.splits())})")
+    split = split or dataset.default_split()  # None: an ir-datasets id names its own split
     qrels = dataset.qrels(split)
     texts = dataset.queries(split)
+    if not texts:
+        raise InputError(f"{dataset.name}: split {split!r} has no queries")
     entry = entry_dir(cache_root(options.cache_dir), model, dataset, model_name(model))
     encoder = _load_encoder(model, dataset, entry, options.progress)
     collection = _corpus_vectors(encoder, dataset, entry, options.progress)
@@ -100,8 +100,6 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
         approximate, index_dir = _seismic_index(
             collection, entry, options.build_params, options.progress
         )
-    if not texts:
-        raise InputError(f"{dataset.name}: split {split!r} has no queries")
     queries = encoder.encode_queries(list(texts.values()), ids=list(texts))
     seconds = encode_seconds(encoder, texts, options.latency_queries)
     ignore = options.ignore_identical_ids
@@ -147,7 +145,7 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
     return EvalRecord(
         model=prepared.model_name,
         dataset=prepared.dataset.name,
-        split=prepared.split,
+        split=prepared.split or "",
         index=options.index,
         metrics=evaluation.means,
         n_queries=evaluation.n_queries,
