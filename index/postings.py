@@ -14,7 +14,6 @@ import numpy as np
 
 from index.clustering import MAX_BLOCKS_PER_LIST, cluster_lists, top_entries
 from index.forward import HALF_TABLE, ForwardIndex
-from index.pruning import prune
 
 
 def offsets_dtype(largest: int) -> np.dtype:
@@ -46,23 +45,6 @@ def centroid_counts(lengths: np.ndarray, centroid_fraction: float) -> np.ndarray
     return np.where(lengths > 0, np.minimum(counts, MAX_BLOCKS_PER_LIST), 0)
 
 
-def build_postings(
-    forward: ForwardIndex,
-    pruning: str,
-    n_postings: int,
-    max_fraction: float,
-    centroid_fraction: float,
-    doc_cut: int,
-    min_cluster_size: int,
-    seed: int,
-) -> PostingLists:
-    """Prune (:mod:`index.pruning`), then cluster every list into blocks (:mod:`index.clustering`)."""
-    list_offsets, list_docs = prune(forward, pruning, n_postings, max_fraction)
-    return cluster(
-        forward, list_offsets, list_docs, centroid_fraction, doc_cut, min_cluster_size, seed
-    )
-
-
 def cluster(
     forward: ForwardIndex,
     list_offsets: np.ndarray,
@@ -72,6 +54,8 @@ def cluster(
     min_cluster_size: int,
     seed: int,
 ) -> PostingLists:
+    """Blocks of the pruned lists (:mod:`index.pruning`), by clustering each one
+    (:mod:`index.clustering`), with offsets and document ids in their narrowest types."""
     lengths = np.diff(list_offsets)
     n_centroids = centroid_counts(lengths, centroid_fraction)
     block_base = np.zeros(len(lengths) + 1, dtype=np.int64)
