@@ -28,20 +28,30 @@ from index.summary import score_summaries
 from index.topk import heap_drain, heap_offer
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _visit(
+    d, indptr, terms, values, table, q_dense, visited, visited_list, n_visited, k,
+    heap_scores, heap_docs, size,
+):  # fmt: skip
+    """Score document ``d`` exactly and offer it to the heap, unless this query scored it already."""
+    if visited[d]:
+        return n_visited, size
+    visited[d] = True
+    visited_list[n_visited] = d
+    score = dot_dense(terms, values, table, indptr[d], indptr[d + 1], q_dense)
+    return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
+
+
 @njit(nogil=True, cache=True)
 def _score_block(
     p0, p1, post_docs, indptr, terms, values, table, q_dense, visited, visited_list, n_visited,
     k, heap_scores, heap_docs, size,
 ):  # fmt: skip
     for p in range(p0, p1):
-        d = post_docs[p]
-        if visited[d]:
-            continue
-        visited[d] = True
-        visited_list[n_visited] = d
-        n_visited += 1
-        score = dot_dense(terms, values, table, indptr[d], indptr[d + 1], q_dense)
-        size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
+        n_visited, size = _visit(
+            post_docs[p], indptr, terms, values, table, q_dense, visited, visited_list,
+            n_visited, k, heap_scores, heap_docs, size,
+        )  # fmt: skip
     return n_visited, size
 
 
@@ -59,13 +69,11 @@ def _expand_knn(
     for r in range(len(results)):
         for j in range(min(n_knn, knn.shape[1])):
             d = knn[results[r], j]
-            if d < 0 or visited[d]:
-                continue
-            visited[d] = True
-            visited_list[n_visited] = d
-            n_visited += 1
-            score = dot_dense(terms, values, table, indptr[d], indptr[d + 1], q_dense)
-            size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
+            if d >= 0:
+                n_visited, size = _visit(
+                    d, indptr, terms, values, table, q_dense, visited, visited_list, n_visited,
+                    k, heap_scores, heap_docs, size,
+                )  # fmt: skip
     return n_visited, size
 
 
