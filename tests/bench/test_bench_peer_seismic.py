@@ -8,8 +8,6 @@ from eval.bench.exact_reference import ground_truth
 from eval.bench.peer_seismic import PeerSeismic, parse_space_usage, prepare_queries
 from eval.bench.synthetic import SyntheticConfig, generate
 
-pytest.importorskip("seismic")
-
 # n_postings above every list's length and heap_factor 0: no pruning, no block skipped.
 EXHAUSTIVE = {"n_postings": 10_000, "centroid_fraction": 0.1, "max_fraction": 1.5}
 
