@@ -160,6 +160,14 @@ def _search_chunk(
         )  # fmt: skip
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _result_arrays(n_queries, k):
+    """Top-k documents and scores of every query, and how many documents each one scored."""
+    out_docs = np.empty((n_queries, k), dtype=np.int64)
+    out_scores = np.empty((n_queries, k), dtype=np.float32)
+    return out_docs, out_scores, np.zeros(n_queries, dtype=np.int64)
+
+
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
     indptr, terms, values, table,
@@ -170,10 +178,7 @@ def search_batch(
 ):  # fmt: skip
     """Top-k of every query, in parallel over ``n_chunks`` chunks of queries (scratch arrays
     allocated per chunk). Returns the result matrices and the documents scored per query."""
-    n_queries = len(q_indptr) - 1
-    out_docs = np.empty((n_queries, k), dtype=np.int64)
-    out_scores = np.empty((n_queries, k), dtype=np.float32)
-    scored = np.zeros(n_queries, dtype=np.int64)
+    out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
     for chunk in prange(n_chunks):
         _search_chunk(
             chunk, n_chunks, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
@@ -194,10 +199,7 @@ def search_serial(
 ):  # fmt: skip
     """:func:`search_batch` on the calling thread: no parallel launch for a single query or a
     single thread (``n_chunks`` is ignored; it keeps the signatures interchangeable)."""
-    n_queries = len(q_indptr) - 1
-    out_docs = np.empty((n_queries, k), dtype=np.int64)
-    out_scores = np.empty((n_queries, k), dtype=np.float32)
-    scored = np.zeros(n_queries, dtype=np.int64)
+    out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
     _search_chunk(
         0, 1, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
         list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
