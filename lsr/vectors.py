@@ -261,15 +261,16 @@ class SparseCollection:
 
 
 def _check_ids(ids: list[str], source: str) -> None:
+    seen: set[str] = set()
     for i, doc_id in enumerate(ids):
         if not isinstance(doc_id, str):
             raise VectorFormatError(
-                f"{source}: id at position {i} is {type(doc_id).__name__} {doc_id!r}, expected a string"
+                f"{source}: id at position {i} is {type(doc_id).__name__} {doc_id!r}, "
+                "expected a string"
             )
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        duplicate = next(x for x in ids if x in seen or seen.add(x))  # type: ignore[func-returns-value]
-        raise VectorFormatError(f"{source}: duplicate id {duplicate!r}")
+        if doc_id in seen:
+            raise VectorFormatError(f"{source}: duplicate id {doc_id!r}")
+        seen.add(doc_id)
 
 
 def _check_indptr(indptr: np.ndarray, n_rows: int, n_indices: int, n_values: int, source: str):
