@@ -262,11 +262,18 @@ def bench_dataset(data: BenchData, options: dict[str, Any], work: Path) -> dict[
             point = sweep_point(systems, truth, query_cut, heap_factor, options["repeats"])
             click.echo(report.point_line(point, list(systems)))
             points.append(point)
+    return collection_result(data.name, stats, specs, exact, points)
+
+
+def collection_result(
+    name: str, stats: dict[str, Any], specs: list[Any], exact: dict[str, Any], points: list[Any]
+) -> dict[str, Any]:
+    """One collection's measurements and ratios, as saved in the JSON report and rendered."""
     built = [
         {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
     ]
     return {
-        "data": data.name,
+        "data": name,
         "stats": stats,
         "systems": built,
         "exact": exact,

@@ -13,6 +13,7 @@ from eval.bench.index import (
     Ours,
     Peer,
     SystemSpec,
+    collection_result,
     latency_stats,
     recall,
     sweep_point,
@@ -71,17 +72,7 @@ def test_report_renders_every_system(bench):
         "exact_index_batch_mean_us": 40.0,
         "agreement_with_scipy": 1.0,
     }
-    built = [
-        {"label": s.label, "kind": s.kind, "params": s.params, "build": s.build} for s in specs
-    ]
-    result = {
-        "data": data.name,
-        "stats": stats,
-        "systems": built,
-        "exact": exact,
-        "sweep": points,
-        "summary": report.summary(points, built, exact, stats),
-    }
+    result = collection_result(data.name, stats, specs, exact, points)
     payload = {"command": "python -m eval.bench.index --quick", "date": "today", "seconds": 1.0,
                "machine": {"platform": "linux", "cpus": 2}, "results": [result]}  # fmt: skip
     text = report.markdown(payload)
