@@ -28,7 +28,7 @@ MAX_BLOCKS_PER_LIST = (1 << 16) - 1
 
 
 @njit(nogil=True, cache=True, parallel=True)
-def top_entries(indptr, terms, values, table, doc_cut):
+def top_entries(indptr, terms, values, doc_cut):
     """Each document's ``doc_cut`` largest entries (ties: lower term id), padded with -1."""
     n_docs = len(indptr) - 1
     top_terms = np.full((n_docs, doc_cut), -1, dtype=np.int32)
@@ -37,7 +37,7 @@ def top_entries(indptr, terms, values, table, doc_cut):
         lo, hi = indptr[d], indptr[d + 1]
         weights = np.empty(hi - lo, dtype=np.float32)
         for p in range(lo, hi):
-            weights[p - lo] = decode(values, table, p)
+            weights[p - lo] = decode(values, p)
         order = np.argsort(-weights, kind="mergesort")
         for i in range(min(doc_cut, hi - lo)):
             top_terms[d, i] = terms[lo + order[i]]
@@ -46,7 +46,7 @@ def top_entries(indptr, terms, values, table, doc_cut):
 
 
 @njit(nogil=True, cache=True)
-def _centroid_postings(indptr, terms, values, table, centroids, term_count, term_start):
+def _centroid_postings(indptr, terms, values, centroids, term_count, term_start):
     """Inverted index of the centroids' full vectors: for every term, (centroid, weight) pairs.
 
     ``term_count`` / ``term_start`` are vocabulary-sized scratch arrays (zero on entry and on
@@ -82,7 +82,7 @@ def _centroid_postings(indptr, terms, values, table, centroids, term_count, term
             slot = term_start[t] + term_count[t]
             term_count[t] += 1
             post_centroid[slot] = c
-            post_weight[slot] = decode(values, table, p)
+            post_weight[slot] = decode(values, p)
     return touched[:n_touched], post_centroid, post_weight
 
 
@@ -109,7 +109,7 @@ def _best_centroid(
 
 @njit(nogil=True, cache=True)
 def _cluster_list(
-    docs, indptr, terms, values, table, top_terms, top_values, n_centroids, min_cluster_size,
+    docs, indptr, terms, values, top_terms, top_values, n_centroids, min_cluster_size,
     seed, term_count, term_start, block_sizes,
 ):  # fmt: skip
     """Reorder one list's ``docs`` in place into blocks; write the block sizes, return their count."""
@@ -118,7 +118,7 @@ def _cluster_list(
     np.random.seed(seed)  # noqa: NPY002
     centroids = docs[np.random.permutation(n)[:n_centroids]].copy()  # noqa: NPY002
     touched, post_centroid, post_weight = _centroid_postings(
-        indptr, terms, values, table, centroids, term_count, term_start
+        indptr, terms, values, centroids, term_count, term_start
     )
     removed = np.zeros(n_centroids, dtype=np.bool_)
     scores = np.zeros(n_centroids, dtype=np.float32)
@@ -162,7 +162,7 @@ def _cluster_list(
 
 @njit(nogil=True, cache=True, parallel=True)
 def cluster_lists(
-    list_offsets, list_docs, indptr, terms, values, table, top_terms, top_values,
+    list_offsets, list_docs, indptr, terms, values, top_terms, top_values,
     n_centroids, block_base, min_cluster_size, seed, vocab_size, schedule, n_chunks,
 ):  # fmt: skip
     """Cluster every list (in place); returns the number of blocks of each list.
@@ -183,7 +183,7 @@ def cluster_lists(
             if hi == lo:
                 continue
             n_blocks[t] = _cluster_list(
-                list_docs[lo:hi], indptr, terms, values, table, top_terms, top_values,
+                list_docs[lo:hi], indptr, terms, values, top_terms, top_values,
                 n_centroids[t], min_cluster_size, seed + t, term_count, term_start,
                 block_sizes[block_base[t] : block_base[t + 1]],
             )  # fmt: skip

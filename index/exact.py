@@ -55,8 +55,7 @@ def _search_one(
     for i in range(n_touched):
         doc = touched[i]
         if acc[doc] >= cutoff:
-            # ``values`` doubles as the (unused) float16 table: these weights are float32.
-            score = dot_dense(terms, values, values, indptr[doc], indptr[doc + 1], q_dense)
+            score = dot_dense(terms, values, indptr[doc], indptr[doc + 1], q_dense)
             size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(doc))
         acc[doc] = np.float32(0.0)
         seen[doc] = False

@@ -13,7 +13,7 @@ import numba
 import numpy as np
 
 from index.clustering import MAX_BLOCKS_PER_LIST, cluster_lists, top_entries
-from index.forward import HALF_TABLE, ForwardIndex
+from index.forward import ForwardIndex
 
 
 def offsets_dtype(largest: int) -> np.dtype:
@@ -60,13 +60,11 @@ def cluster(
     n_centroids = centroid_counts(lengths, centroid_fraction)
     block_base = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(n_centroids, out=block_base[1:])
-    top_terms, top_values = top_entries(
-        forward.indptr, forward.terms, forward.values, HALF_TABLE, doc_cut
-    )
+    top_terms, top_values = top_entries(forward.indptr, forward.terms, forward.values, doc_cut)
     # Longest lists first, dealt round-robin: every worker gets a share of the expensive ones.
     schedule = np.argsort(-lengths, kind="stable")[: int(np.count_nonzero(lengths))]
     n_blocks, block_sizes = cluster_lists(
-        list_offsets, list_docs, forward.indptr, forward.terms, forward.values, HALF_TABLE,
+        list_offsets, list_docs, forward.indptr, forward.terms, forward.values,
         top_terms, top_values, n_centroids, block_base, min_cluster_size, seed,
         forward.vocab_size, schedule, max(1, min(len(schedule), 8 * numba.get_num_threads())),
     )  # fmt: skip

@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from index.forward import HALF_TABLE, ForwardIndex, decode
+from index.forward import ForwardIndex, decode
 
 STRATEGIES = ("global_threshold", "fixed_size")
 
 
 @njit(nogil=True, cache=True)
-def _invert(indptr, terms, values, table, vocab_size):
+def _invert(indptr, terms, values, vocab_size):
     """Term-major copy of the forward index: offsets, documents (increasing), float32 values."""
     counts = np.zeros(vocab_size + 1, dtype=np.int64)
     for p in range(len(terms)):
@@ -40,7 +40,7 @@ def _invert(indptr, terms, values, table, vocab_size):
             slot = cursor[terms[p]]
             cursor[terms[p]] += 1
             docs[slot] = d
-            weights[slot] = decode(values, table, p)
+            weights[slot] = decode(values, p)
     return offsets, docs, weights
 
 
@@ -85,7 +85,7 @@ def prune(
     """Pruned posting lists: ``offsets`` (int64, vocab+1) and documents (int32), each list
     sorted by decreasing weight."""
     offsets, docs, weights = _invert(
-        forward.indptr, forward.terms, forward.values, HALF_TABLE, forward.vocab_size
+        forward.indptr, forward.terms, forward.values, forward.vocab_size
     )
     if strategy == "fixed_size":
         keep = np.ones(len(docs), dtype=np.bool_)

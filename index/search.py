@@ -24,13 +24,14 @@ import numpy as np
 from numba import njit, prange
 
 from index.forward import dot_dense
+from index.prefetch import prefetch_range
 from index.summary import score_summaries
 from index.topk import heap_drain, heap_offer
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _visit(
-    d, indptr, terms, values, table, q_dense, visited, visited_list, n_visited, k,
+    d, indptr, terms, values, q_dense, visited, visited_list, n_visited, k,
     heap_scores, heap_docs, size,
 ):  # fmt: skip
     """Score document ``d`` exactly and offer it to the heap, unless this query scored it already."""
@@ -38,18 +39,25 @@ def _visit(
         return n_visited, size
     visited[d] = True
     visited_list[n_visited] = d
-    score = dot_dense(terms, values, table, indptr[d], indptr[d + 1], q_dense)
+    score = dot_dense(terms, values, indptr[d], indptr[d + 1], q_dense)
     return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
 
 
 @njit(nogil=True, cache=True)
 def _score_block(
-    p0, p1, post_docs, indptr, terms, values, table, q_dense, visited, visited_list, n_visited,
+    p0, p1, post_docs, indptr, terms, values, q_dense, visited, visited_list, n_visited,
     k, heap_scores, heap_docs, size,
 ):  # fmt: skip
+    # Prefetch every document not scored yet before scoring any (as the reference does), so the
+    # block's memory loads overlap instead of following one another.
+    for p in range(p0, p1):
+        d = post_docs[p]
+        if not visited[d]:
+            prefetch_range(terms, indptr[d], indptr[d + 1])
+            prefetch_range(values, indptr[d], indptr[d + 1])
     for p in range(p0, p1):
         n_visited, size = _visit(
-            post_docs[p], indptr, terms, values, table, q_dense, visited, visited_list,
+            post_docs[p], indptr, terms, values, q_dense, visited, visited_list,
             n_visited, k, heap_scores, heap_docs, size,
         )  # fmt: skip
     return n_visited, size
@@ -57,7 +65,7 @@ def _score_block(
 
 @njit(nogil=True, cache=True)
 def _expand_knn(
-    knn, n_knn, indptr, terms, values, table, q_dense, visited, visited_list, n_visited, k,
+    knn, n_knn, indptr, terms, values, q_dense, visited, visited_list, n_visited, k,
     heap_scores, heap_docs, size,
 ):  # fmt: skip
     """Score the graph neighbours of every current result, best result first."""
@@ -71,7 +79,7 @@ def _expand_knn(
             d = knn[results[r], j]
             if d >= 0:
                 n_visited, size = _visit(
-                    d, indptr, terms, values, table, q_dense, visited, visited_list, n_visited,
+                    d, indptr, terms, values, q_dense, visited, visited_list, n_visited,
                     k, heap_scores, heap_docs, size,
                 )  # fmt: skip
     return n_visited, size
@@ -79,7 +87,7 @@ def _expand_knn(
 
 @njit(nogil=True, cache=True)
 def search_one(
-    indptr, terms, values, table,
+    indptr, terms, values,
     list_block_ptr, block_ptr, post_docs,
     list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
     knn, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
@@ -120,11 +128,11 @@ def search_one(
                 continue
             n_visited, size = _score_block(
                 block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, indptr, terms, values,
-                table, q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
+                q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
             )  # fmt: skip
     if n_knn > 0 and knn.shape[1] > 0:
         n_visited, size = _expand_knn(
-            knn, n_knn, indptr, terms, values, table, q_dense, visited, visited_list, n_visited,
+            knn, n_knn, indptr, terms, values, q_dense, visited, visited_list, n_visited,
             k, heap_scores, heap_docs, size,
         )  # fmt: skip
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
@@ -136,28 +144,34 @@ def search_one(
 
 
 @njit(nogil=True, cache=True)
-def _search_chunk(
-    chunk, n_chunks, indptr, terms, values, table,
+def _search_queries(
+    first, step, indptr, terms, values,
     list_block_ptr, block_ptr, post_docs,
     list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
     knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
-    vocab_size, max_blocks, out_docs, out_scores, scored,
+    q_dense, visited, visited_list, block_scores, out_docs, out_scores, scored,
 ):  # fmt: skip
-    """Queries ``chunk::n_chunks`` of the batch, with one set of scratch arrays."""
-    n_docs = len(indptr) - 1
-    q_dense = np.zeros(vocab_size, dtype=np.float32)
-    visited = np.zeros(n_docs, dtype=np.bool_)
-    visited_list = np.empty(n_docs, dtype=np.int32)
-    block_scores = np.empty(max_blocks, dtype=np.float32)
-    for q in range(chunk, len(q_indptr) - 1, n_chunks):
+    """Queries ``first::step`` of the batch, one after the other with one set of scratch arrays."""
+    for q in range(first, len(q_indptr) - 1, step):
         lo, hi = q_indptr[q], q_indptr[q + 1]
         scored[q] = search_one(
-            indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+            indptr, terms, values, list_block_ptr, block_ptr, post_docs,
             list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
             block_scale, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut, heap_factor,
             first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs[q],
             out_scores[q],
         )  # fmt: skip
+
+
+@njit(nogil=True, cache=True)
+def new_scratch(vocab_size, n_docs, max_blocks):
+    """The scratch arrays :func:`search_one` expects, in the state it expects them."""
+    return (
+        np.zeros(vocab_size, dtype=np.float32),
+        np.zeros(n_docs, dtype=np.bool_),
+        np.empty(n_docs, dtype=np.int32),
+        np.empty(max(max_blocks, 1), dtype=np.float32),
+    )
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -170,40 +184,46 @@ def _result_arrays(n_queries, k):
 
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
-    indptr, terms, values, table,
+    indptr, terms, values,
     list_block_ptr, block_ptr, post_docs,
     list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
     knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
     vocab_size, max_blocks, n_chunks,
 ):  # fmt: skip
-    """Top-k of every query, in parallel over ``n_chunks`` chunks of queries (scratch arrays
-    allocated per chunk). Returns the result matrices and the documents scored per query."""
+    """Top-k of every query, in parallel over ``n_chunks`` interleaved chunks of queries, each
+    with scratch arrays of its own. Returns the result matrices and the documents scored per
+    query."""
     out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
     for chunk in prange(n_chunks):
-        _search_chunk(
-            chunk, n_chunks, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+        q_dense, visited, visited_list, block_scores = new_scratch(
+            vocab_size, len(indptr) - 1, max_blocks
+        )
+        _search_queries(
+            chunk, n_chunks, indptr, terms, values, list_block_ptr, block_ptr, post_docs,
             list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
             block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
-            first_sorted, n_knn, vocab_size, max_blocks, out_docs, out_scores, scored,
+            first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs,
+            out_scores, scored,
         )  # fmt: skip
     return out_docs, out_scores, scored
 
 
 @njit(nogil=True, cache=True)
 def search_serial(
-    indptr, terms, values, table,
+    indptr, terms, values,
     list_block_ptr, block_ptr, post_docs,
     list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
     knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
-    vocab_size, max_blocks, n_chunks,
+    q_dense, visited, visited_list, block_scores,
 ):  # fmt: skip
-    """:func:`search_batch` on the calling thread: no parallel launch for a single query or a
-    single thread (``n_chunks`` is ignored; it keeps the signatures interchangeable)."""
+    """:func:`search_batch` on the calling thread with the caller's scratch arrays (from
+    :func:`new_scratch`): a single query then allocates nothing the size of the collection."""
     out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
-    _search_chunk(
-        0, 1, indptr, terms, values, table, list_block_ptr, block_ptr, post_docs,
+    _search_queries(
+        0, 1, indptr, terms, values, list_block_ptr, block_ptr, post_docs,
         list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
         block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
-        first_sorted, n_knn, vocab_size, max_blocks, out_docs, out_scores, scored,
+        first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs, out_scores,
+        scored,
     )  # fmt: skip
     return out_docs, out_scores, scored

@@ -10,6 +10,7 @@ graph of CIKM 2024), each a parallel Numba kernel; search runs in parallel over 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -23,12 +24,13 @@ from tqdm.auto import tqdm
 from index import persist
 from index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig, SearchParams
 from index.exact import ExactIndex
-from index.forward import HALF_TABLE, ForwardIndex
+from index.forward import ForwardIndex
 from index.knn import build_knn_graph
 from index.postings import PostingLists, cluster
 from index.pruning import prune
 from index.queries import check_batch, single_query
 from index.results import SearchResults
+from index.search import new_scratch
 from index.search import search_batch as _search_parallel
 from index.search import search_serial as _search_serial
 from index.summary import Summaries, build_summaries
@@ -66,6 +68,7 @@ class SeismicIndex:
         self.knn = knn
         self.stats = stats
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
+        self._local = threading.local()
 
     # -- build ----------------------------------------------------------------------------------
 
@@ -188,19 +191,30 @@ class SeismicIndex:
             empty = np.full((n_queries, params.k), -1, dtype=np.int64)
             return empty, np.zeros(empty.shape, np.float32), np.zeros(n_queries, np.int64)
         f, p, s = self.forward, self.postings, self.summaries
-        threads = numba.get_num_threads()
-        n_chunks = 1 if threads == 1 else min(n_queries, 4 * threads)
-        kernel = _search_serial if n_chunks == 1 else _search_parallel
-        return kernel(
-            f.indptr, f.terms, f.values, HALF_TABLE,
+        arrays = (
+            f.indptr, f.terms, f.values,
             p.list_block_ptr, p.block_ptr, p.post_docs,
             s.list_comp_ptr, s.comp_terms, s.comp_entry_ptr, s.entry_block, s.entry_code,
             s.block_min, s.block_scale, self.knn,
             np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(terms, np.int32),
             np.ascontiguousarray(weights, np.float32), params.k, params.query_cut,
             np.float32(params.heap_factor), params.first_sorted, params.n_knn,
-            self.vocab_size, max(self._max_blocks, 1), n_chunks,
         )  # fmt: skip
+        threads = numba.get_num_threads()
+        if threads == 1 or n_queries == 1:
+            return _search_serial(*arrays, *self._scratch())
+        n_chunks = min(n_queries, 4 * threads)
+        return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks)
+
+    def _scratch(self) -> tuple[np.ndarray, ...]:
+        """This thread's scratch arrays for serial search, made once: allocating and clearing
+        collection-sized arrays per query would cost more than a query itself on large indexes."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = new_scratch(
+                self.vocab_size, len(self), self._max_blocks
+            )
+        return scratch
 
     def exact(self) -> ExactIndex:
         """Exact search over this index's forward index (same stored weights, same scores)."""
@@ -270,7 +284,9 @@ class SeismicIndex:
 
 def _weights(forward: ForwardIndex, lo: int, hi: int) -> np.ndarray:
     values = forward.values[lo:hi]
-    return HALF_TABLE[values] if forward.value_dtype == "float16" else values
+    return (
+        values.view(np.float16).astype(np.float32) if forward.value_dtype == "float16" else values
+    )
 
 
 def _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numba import njit, prange
 
-from index.forward import HALF_TABLE, ForwardIndex, decode
+from index.forward import ForwardIndex, decode
 from index.postings import PostingLists, offsets_dtype
 
 QUANT_LEVELS = np.float32(255.0)
@@ -108,7 +108,7 @@ def energy_cut(weights, summary_energy):
 
 
 @njit(nogil=True, cache=True)
-def block_summary(docs, indptr, terms, values, table, summary_energy, best, touched):
+def block_summary(docs, indptr, terms, values, summary_energy, best, touched):
     """Terms and float32 values of a block's energy-cut coordinate-wise maximum (terms in order
     of first appearance).
 
@@ -122,7 +122,7 @@ def block_summary(docs, indptr, terms, values, table, summary_energy, best, touc
             if best[t] < 0:
                 touched[n_touched] = t
                 n_touched += 1
-            w = decode(values, table, p)
+            w = decode(values, p)
             if w > best[t]:
                 best[t] = w
     components = touched[:n_touched]
@@ -136,7 +136,7 @@ def block_summary(docs, indptr, terms, values, table, summary_energy, best, touc
 
 @njit(nogil=True, cache=True)
 def _summarize_list(
-    docs, block_sizes, indptr, terms, values, table, summary_energy, best, touched,
+    docs, block_sizes, indptr, terms, values, summary_energy, best, touched,
     comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale,
 ):  # fmt: skip
     """Summaries of one list, written term-major; returns (number of terms, number of entries)."""
@@ -144,7 +144,7 @@ def _summarize_list(
     start = 0
     for b in range(len(block_sizes)):
         components, weights = block_summary(
-            docs[start : start + block_sizes[b]], indptr, terms, values, table, summary_energy,
+            docs[start : start + block_sizes[b]], indptr, terms, values, summary_energy,
             best, touched,
         )  # fmt: skip
         start += block_sizes[b]
@@ -174,7 +174,7 @@ def _summarize_list(
 @njit(nogil=True, cache=True, parallel=True)
 def summarize_lists(
     lists, list_offsets, list_docs, list_block_ptr, block_sizes, scratch_base, indptr, terms,
-    values, table, summary_energy, vocab_size, max_block_nnz,
+    values, summary_energy, vocab_size, max_block_nnz,
     comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale, n_comps, n_entries,
 ):  # fmt: skip
     """Summaries of the lists ``lists``, each into its scratch region ``scratch_base[i]:[i+1]``.
@@ -190,7 +190,7 @@ def summarize_lists(
         touched = np.empty(max_block_nnz[i], dtype=np.int64)
         n_comps[i], n_entries[i] = _summarize_list(
             list_docs[list_offsets[t] : list_offsets[t + 1]], block_sizes[b0:b1], indptr, terms,
-            values, table, summary_energy, best, touched, comp_terms[lo:hi], comp_counts[lo:hi],
+            values, summary_energy, best, touched, comp_terms[lo:hi], comp_counts[lo:hi],
             entry_block[lo:hi], entry_code[lo:hi], block_min[b0:b1], block_scale[b0:b1],
         )  # fmt: skip
 
@@ -306,7 +306,7 @@ def build_summaries(
         )
         summarize_lists(
             lists, list_offsets, postings.post_docs, postings.list_block_ptr, block_sizes,
-            scratch_base, forward.indptr, forward.terms, forward.values, HALF_TABLE,
+            scratch_base, forward.indptr, forward.terms, forward.values,
             summary_energy, vocab, max_block_nnz, comp_terms, comp_counts, entry_block,
             entry_code, block_min, block_scale, n_comps, n_entries,
         )  # fmt: skip

@@ -5,19 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from index_data import dense, random_collection
+from numba import njit
 
-from index.forward import HALF_TABLE, ForwardIndex, dot_dense
+from index.forward import ForwardIndex, dot_dense, half_to_float
 from lsr.errors import InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 
 
-def test_float16_storage_round_trips_through_the_table():
+def test_float16_storage_round_trips():
     collection = random_collection(30, seed=1)
     forward = ForwardIndex.from_collection(collection, "float16")
     assert forward.values.dtype == np.uint16
     expected = collection.values.astype(np.float16).astype(np.float32)
-    np.testing.assert_array_equal(HALF_TABLE[forward.values], expected)
     np.testing.assert_array_equal(forward.float_values(), expected)
+
+
+@njit
+def _convert_all(bits):
+    out = np.empty(len(bits), dtype=np.float32)
+    for i in range(len(bits)):
+        out[i] = half_to_float(bits[i])
+    return out
+
+
+def test_half_to_float_is_exact_for_every_non_negative_float16():
+    bits = np.arange(1 << 15, dtype=np.uint16)  # sign bit clear: zero, subnormals, normals, inf
+    finite = np.isfinite(bits.view(np.float16))
+    expected = bits.view(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(_convert_all(bits)[finite], expected[finite])
 
 
 def test_term_ids_are_uint16_for_bert_sized_vocabularies():
@@ -37,7 +52,6 @@ def test_dot_product_matches_numpy():
         got = dot_dense(
             forward.terms,
             forward.values,
-            HALF_TABLE,
             forward.indptr[d],
             forward.indptr[d + 1],
             query,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from index_data import dense, random_collection
 
 from index.config import BuildConfig
-from index.forward import HALF_TABLE, ForwardIndex
+from index.forward import ForwardIndex
 from index.seismic import SeismicIndex
 from index.summary import block_summary, energy_cut, quantize, score_summaries
 
@@ -40,7 +40,7 @@ def test_block_summary_matches_numpy(seed, size, energy):
     best = np.full(30, -1.0, np.float32)
     touched = np.empty(forward.nnz, np.int64)
     terms, weights = block_summary(
-        docs, forward.indptr, forward.terms, forward.values, HALF_TABLE, energy, best, touched
+        docs, forward.indptr, forward.terms, forward.values, energy, best, touched
     )
     expected_terms, maximum = reference_summary(dense(collection), docs, energy)
     # The boundary entry may differ by float32 rounding of the running sums; nothing else.
