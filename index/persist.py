@@ -24,7 +24,7 @@ import numpy as np
 from lsr.errors import IndexFormatError
 
 FORMAT = "lsr-seismic-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 
 
@@ -49,6 +49,7 @@ class StringList(Sequence[str]):
 
     def __init__(self, data: np.ndarray, offsets: np.ndarray) -> None:
         self._data = data
+        self._bytes = memoryview(np.ascontiguousarray(data))
         self._offsets = offsets
 
     def __len__(self) -> int:
@@ -61,7 +62,14 @@ class StringList(Sequence[str]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return bytes(self._data[self._offsets[i] : self._offsets[i + 1]]).decode("utf-8")
+        return str(self._bytes[int(self._offsets[i]) : int(self._offsets[i + 1])], "utf-8")
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        """The strings at ``positions`` (valid, non-negative), decoded in one pass: the ids of a
+        query's results cost a few microseconds, not one numpy slice each."""
+        starts = self._offsets[positions].tolist()
+        ends = self._offsets[np.asarray(positions) + 1].tolist()
+        return [str(self._bytes[a:b], "utf-8") for a, b in zip(starts, ends)]
 
 
 def save_arrays(

@@ -87,18 +87,18 @@ def _expand_knn(
 
 @njit(nogil=True, cache=True)
 def search_one(
-    indptr, terms, values,
-    list_block_ptr, block_ptr, post_docs,
-    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
-    knn, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
-    q_dense, visited, visited_list, block_scores, out_docs, out_scores,
+    forward, blocks, summaries, knn, q_terms, q_weights, k, query_cut, heap_factor,
+    first_sorted, n_knn, scratch, out_docs, out_scores,
 ):  # fmt: skip
-    """Top-k of one query into ``out_docs`` / ``out_scores``.
+    """Top-k of one query into ``out_docs`` / ``out_scores``; returns how many documents it scored.
 
-    Scratch (owned by the caller, reused across queries): ``q_dense`` vocabulary-sized zeros,
-    ``visited`` document-sized False, ``visited_list`` document-sized, ``block_scores`` as long
-    as the largest number of blocks of a list. All are left as found.
+    ``forward`` is ``(indptr, terms, values)``, ``blocks`` ``(list_block_ptr, block_ptr,
+    post_docs)``, ``summaries`` :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
+    :func:`new_scratch`, owned by the caller and reused across queries) is left as found.
     """
+    indptr, terms, values = forward
+    list_block_ptr, block_ptr, post_docs = blocks
+    q_dense, visited, visited_list, block_scores = scratch
     for j in range(len(q_terms)):
         q_dense[q_terms[j]] = q_weights[j]
     heap_scores = np.empty(k, dtype=np.float32)
@@ -114,10 +114,7 @@ def search_one(
         if b0 == b1:
             continue
         scores = block_scores[: b1 - b0]
-        score_summaries(
-            b0, b1, list_comp_ptr[t], list_comp_ptr[t + 1], comp_terms, comp_entry_ptr,
-            entry_block, entry_code, block_min, block_scale, q_terms, q_weights, scores,
-        )  # fmt: skip
+        score_summaries(summaries, t, b0, b1, q_terms, q_weights, scores)
         if first_sorted and rank == 0:
             order = np.argsort(-scores, kind="mergesort")
         else:
@@ -145,27 +142,24 @@ def search_one(
 
 @njit(nogil=True, cache=True)
 def _search_queries(
-    first, step, indptr, terms, values,
-    list_block_ptr, block_ptr, post_docs,
-    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
-    knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
-    q_dense, visited, visited_list, block_scores, out_docs, out_scores, scored,
+    first, step, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
+    first_sorted, n_knn, scratch, out_docs, out_scores, scored,
 ):  # fmt: skip
-    """Queries ``first::step`` of the batch, one after the other with one set of scratch arrays."""
+    """Queries ``first::step`` of ``queries`` (``(indptr, terms, weights)``), one after the
+    other with one set of scratch arrays."""
+    q_indptr, q_terms, q_weights = queries
     for q in range(first, len(q_indptr) - 1, step):
         lo, hi = q_indptr[q], q_indptr[q + 1]
         scored[q] = search_one(
-            indptr, terms, values, list_block_ptr, block_ptr, post_docs,
-            list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
-            block_scale, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut, heap_factor,
-            first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs[q],
-            out_scores[q],
+            forward, blocks, summaries, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut,
+            heap_factor, first_sorted, n_knn, scratch, out_docs[q], out_scores[q],
         )  # fmt: skip
 
 
 @njit(nogil=True, cache=True)
 def new_scratch(vocab_size, n_docs, max_blocks):
-    """The scratch arrays :func:`search_one` expects, in the state it expects them."""
+    """The scratch arrays :func:`search_one` expects, in the state it expects them: the dense
+    query, the visited flags and list, and the block scores of one list."""
     return (
         np.zeros(vocab_size, dtype=np.float32),
         np.zeros(n_docs, dtype=np.bool_),
@@ -184,46 +178,33 @@ def _result_arrays(n_queries, k):
 
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
-    indptr, terms, values,
-    list_block_ptr, block_ptr, post_docs,
-    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
-    knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
+    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
     vocab_size, max_blocks, n_chunks,
 ):  # fmt: skip
     """Top-k of every query, in parallel over ``n_chunks`` interleaved chunks of queries, each
     with scratch arrays of its own. Returns the result matrices and the documents scored per
     query."""
-    out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
+    out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
+    n_docs = len(forward[0]) - 1
     for chunk in prange(n_chunks):
-        q_dense, visited, visited_list, block_scores = new_scratch(
-            vocab_size, len(indptr) - 1, max_blocks
-        )
+        scratch = new_scratch(vocab_size, n_docs, max_blocks)
         _search_queries(
-            chunk, n_chunks, indptr, terms, values, list_block_ptr, block_ptr, post_docs,
-            list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
-            block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
-            first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs,
-            out_scores, scored,
+            chunk, n_chunks, forward, blocks, summaries, knn, queries, k, query_cut,
+            heap_factor, first_sorted, n_knn, scratch, out_docs, out_scores, scored,
         )  # fmt: skip
     return out_docs, out_scores, scored
 
 
 @njit(nogil=True, cache=True)
 def search_serial(
-    indptr, terms, values,
-    list_block_ptr, block_ptr, post_docs,
-    list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min, block_scale,
-    knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor, first_sorted, n_knn,
-    q_dense, visited, visited_list, block_scores,
+    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
+    scratch,
 ):  # fmt: skip
     """:func:`search_batch` on the calling thread with the caller's scratch arrays (from
     :func:`new_scratch`): a single query then allocates nothing the size of the collection."""
-    out_docs, out_scores, scored = _result_arrays(len(q_indptr) - 1, k)
+    out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
     _search_queries(
-        0, 1, indptr, terms, values, list_block_ptr, block_ptr, post_docs,
-        list_comp_ptr, comp_terms, comp_entry_ptr, entry_block, entry_code, block_min,
-        block_scale, knn, q_indptr, q_terms, q_weights, k, query_cut, heap_factor,
-        first_sorted, n_knn, q_dense, visited, visited_list, block_scores, out_docs, out_scores,
-        scored,
+        0, 1, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
+        first_sorted, n_knn, scratch, out_docs, out_scores, scored,
     )  # fmt: skip
     return out_docs, out_scores, scored

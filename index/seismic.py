@@ -33,7 +33,7 @@ from index.results import SearchResults
 from index.search import new_scratch
 from index.search import search_batch as _search_parallel
 from index.search import search_serial as _search_serial
-from index.summary import Summaries, build_summaries
+from index.summary import CHECKPOINT_STRIDE, Summaries, build_summaries
 from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 
@@ -182,7 +182,7 @@ class SeismicIndex:
         params = SearchParams(k, query_cut, heap_factor, first_sorted, n_knn)
         docs, scores, _ = self._run(single_query(term_ids, weights, self.vocab_size), params)
         hits = docs[0] >= 0
-        return [self.doc_ids[d] for d in docs[0][hits]], scores[0][hits]
+        return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
 
     def _run(self, queries: tuple[np.ndarray, ...], params: SearchParams):
         indptr, terms, weights = queries
@@ -190,19 +190,23 @@ class SeismicIndex:
         if n_queries == 0 or len(self) == 0:
             empty = np.full((n_queries, params.k), -1, dtype=np.int64)
             return empty, np.zeros(empty.shape, np.float32), np.zeros(n_queries, np.int64)
-        f, p, s = self.forward, self.postings, self.summaries
+        f, p = self.forward, self.postings
         arrays = (
-            f.indptr, f.terms, f.values,
-            p.list_block_ptr, p.block_ptr, p.post_docs,
-            s.list_comp_ptr, s.comp_terms, s.comp_entry_ptr, s.entry_block, s.entry_code,
-            s.block_min, s.block_scale, self.knn,
-            np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(terms, np.int32),
-            np.ascontiguousarray(weights, np.float32), params.k, params.query_cut,
-            np.float32(params.heap_factor), params.first_sorted, params.n_knn,
+            (f.indptr, f.terms, f.values),
+            (p.list_block_ptr, p.block_ptr, p.post_docs),
+            self.summaries.arrays(),
+            self.knn,
+            (
+                np.ascontiguousarray(indptr, dtype=np.int64),
+                np.ascontiguousarray(terms, np.int32),
+                np.ascontiguousarray(weights, np.float32),
+            ),
+            params.k, params.query_cut, np.float32(params.heap_factor), params.first_sorted,
+            params.n_knn,
         )  # fmt: skip
         threads = numba.get_num_threads()
         if threads == 1 or n_queries == 1:
-            return _search_serial(*arrays, *self._scratch())
+            return _search_serial(*arrays, self._scratch())
         n_chunks = min(n_queries, 4 * threads)
         return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks)
 
@@ -282,6 +286,12 @@ class SeismicIndex:
         return cls(doc_ids, metadata, config, forward, postings, summaries, knn, manifest["stats"])
 
 
+def _ids_at(doc_ids: Sequence[str], positions: np.ndarray) -> list[str]:
+    if isinstance(doc_ids, persist.StringList):
+        return doc_ids.take(positions)
+    return [doc_ids[p] for p in positions.tolist()]
+
+
 def _weights(forward: ForwardIndex, lo: int, hi: int) -> np.ndarray:
     values = forward.values[lo:hi]
     return (
@@ -301,8 +311,16 @@ def _check_consistent(directory, manifest, doc_ids, forward, postings, summaries
         ("post_docs", int(postings.block_ptr[-1]) == len(postings.post_docs)),
         ("list_comp_ptr", len(summaries.list_comp_ptr) == forward.vocab_size + 1),
         ("comp_terms", int(summaries.list_comp_ptr[-1]) == len(summaries.comp_terms)),
-        ("comp_entry_ptr", int(summaries.comp_entry_ptr[-1]) == summaries.n_entries),
-        ("entry_block", len(summaries.entry_block) == summaries.n_entries),
+        ("comp_counts", len(summaries.comp_counts) == len(summaries.comp_terms)),
+        (
+            "comp_checkpoints",
+            len(summaries.comp_checkpoints) == -(-len(summaries.comp_terms) // CHECKPOINT_STRIDE),
+        ),
+        ("list_block_shift", len(summaries.list_block_shift) == forward.vocab_size),
+        (
+            "entry_block8",
+            len(summaries.entry_block8) + len(summaries.entry_block16) == summaries.n_entries,
+        ),
         ("block_min", len(summaries.block_min) == postings.n_blocks == len(summaries.block_scale)),
         ("knn", knn.ndim == 2 and knn.shape[0] == n),
     ]

@@ -11,7 +11,15 @@ from index_data import dense, random_collection
 from index.config import BuildConfig
 from index.forward import ForwardIndex
 from index.seismic import SeismicIndex
-from index.summary import block_summary, energy_cut, quantize, score_summaries
+from index.summary import (
+    MAX_RUN,
+    NARROW_BLOCKS,
+    block_summary,
+    energy_cut,
+    quantize,
+    score_summaries,
+)
+from lsr.vectors import SparseCollection
 
 
 def reference_summary(matrix, docs, energy):
@@ -101,29 +109,57 @@ def dequantized_summaries(index, t):
     s, p = index.summaries, index.postings
     b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
     matrix = np.zeros((b1 - b0, index.vocab_size), np.float32)
-    for c in range(s.list_comp_ptr[t], s.list_comp_ptr[t + 1]):
-        for e in range(s.comp_entry_ptr[c], s.comp_entry_ptr[c + 1]):
-            b = s.entry_block[e]
-            value = np.float32(s.entry_code[e]) * s.block_scale[b0 + b] + s.block_min[b0 + b]
-            matrix[b, s.comp_terms[c]] = value
+    terms, blocks, codes = s.list_entries(t, b1 - b0)
+    for term, b, code in zip(terms, blocks, codes):
+        value = np.float32(code) * s.block_scale[b0 + b] + s.block_min[b0 + b]
+        matrix[b, term] = value
     return matrix
 
 
-def test_score_summaries_equals_dense_product(index):
+def assert_scores_equal_dense_product(index, terms):
     rng = np.random.default_rng(0)
-    q_terms = np.sort(rng.choice(60, size=12, replace=False)).astype(np.int32)
+    # Term 0 always, so that its long runs in the wide index are scored too.
+    others = rng.choice(np.arange(1, index.vocab_size), size=11, replace=False)
+    q_terms = np.sort(np.append(others, 0)).astype(np.int32)
     q_weights = rng.random(12).astype(np.float32)
-    query = np.zeros(60, np.float32)
+    query = np.zeros(index.vocab_size, np.float32)
     query[q_terms] = q_weights
-    s, p = index.summaries, index.postings
-    for t in range(5):
+    p = index.postings
+    for t in terms:
         b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
         out = np.empty(b1 - b0, np.float32)
-        score_summaries(
-            b0, b1, s.list_comp_ptr[t], s.list_comp_ptr[t + 1], s.comp_terms, s.comp_entry_ptr,
-            s.entry_block, s.entry_code, s.block_min, s.block_scale, q_terms, q_weights, out,
-        )  # fmt: skip
+        score_summaries(index.summaries.arrays(), t, b0, b1, q_terms, q_weights, out)
         np.testing.assert_allclose(out, dequantized_summaries(index, t) @ query, rtol=1e-5)
+
+
+def test_score_summaries_equals_dense_product(index):
+    assert_scores_equal_dense_product(index, range(5))
+
+
+@pytest.fixture(scope="module")
+def wide_index():
+    """Term 0 is in every document and summaries keep every term, so list 0 has more than
+    NARROW_BLOCKS blocks whose summaries all hold term 0 (more than MAX_RUN entries)."""
+    collection = random_collection(3000, vocab_size=2000, mean_nnz=8, seed=11)
+    rows = []
+    for _, terms, weights in collection.rows():
+        keep = terms != 0
+        rows.append(([0, *terms[keep].tolist()], [0.01, *weights[keep].tolist()]))
+    with_term0 = SparseCollection.from_rows(collection.ids, rows, collection.metadata)
+    config = BuildConfig(
+        centroid_fraction=0.2, min_cluster_size=0, summary_energy=1.0, value_dtype="float32"
+    )
+    return SeismicIndex.build(with_term0, config)
+
+
+def test_long_runs_and_wide_lists_decode_and_score(wide_index):
+    s, p = wide_index.summaries, wide_index.postings
+    n_blocks = p.list_block_ptr[1] - p.list_block_ptr[0]
+    assert n_blocks > NARROW_BLOCKS and len(s.entry_block16) > 0
+    terms, blocks, _ = s.list_entries(0, n_blocks)
+    assert np.count_nonzero(terms == 0) > MAX_RUN
+    assert sorted(blocks[terms == 0].tolist()) == list(range(n_blocks))
+    assert_scores_equal_dense_product(wide_index, range(50))
 
 
 def test_summaries_approximate_the_block_maxima(index):
