@@ -33,12 +33,14 @@ summaries are about 40% smaller, the component directory half their bytes before
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numba import njit, prange
 
 from index.forward import ForwardIndex, decode
+from index.memory import release_free_memory
 from index.postings import PostingLists, offsets_dtype
 
 QUANT_LEVELS = np.float32(255.0)
@@ -353,7 +355,8 @@ def _batches(bounds: np.ndarray) -> list[np.ndarray]:
 def build_summaries(
     forward: ForwardIndex, postings: PostingLists, summary_energy: float
 ) -> Summaries:
-    """Summaries of all blocks, computed in parallel batches of lists."""
+    """Summaries of all blocks, computed in parallel batches of lists and written straight into
+    their final arrays (see :func:`_reserve`), so the build holds one copy of them."""
     vocab = forward.vocab_size
     doc_nnz = np.diff(forward.indptr)[postings.post_docs]
     block_nnz = _segment_sums(doc_nnz, postings.block_ptr)
@@ -366,7 +369,13 @@ def build_summaries(
     wide = np.diff(postings.list_block_ptr) > NARROW_BLOCKS
     comps_per_list = np.zeros(n_lists, dtype=np.int64)
     entries_per_list = np.zeros(n_lists, dtype=np.int64)
-    parts: list[tuple[np.ndarray, ...]] = []
+    capacity = int(bounds.sum())
+    out_terms = _reserve(capacity, forward.terms.dtype)
+    out_counts = _reserve(capacity, np.uint8)
+    out_codes = _reserve(capacity, np.uint8)
+    out_block8 = _reserve(int(bounds[~wide].sum()), np.uint8)
+    out_block16 = _reserve(int(bounds[wide].sum()), np.uint16)
+    filled = np.zeros(4, dtype=np.int64)  # components, entries, narrow and wide block numbers
     for lists in _batches(bounds):
         scratch_base = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum(bounds[lists], out=scratch_base[1:])
@@ -393,37 +402,67 @@ def build_summaries(
         )  # fmt: skip
         comps_per_list[lists] = n_comps
         entries_per_list[lists] = n_entries
-        starts, is_wide = scratch_base[:-1], wide[lists]
-        parts.append(
-            (
-                comp_terms[_ranges(starts, n_comps)],
-                comp_counts[_ranges(starts, n_comps)],
-                entry_block[_ranges(starts[~is_wide], n_entries[~is_wide])].astype(np.uint8),
-                entry_block[_ranges(starts[is_wide], n_entries[is_wide])],
-                entry_code[_ranges(starts, n_entries)],
-            )
-        )
-    # One column at a time, freeing its parts: the build never holds two copies of the summaries.
-    dtypes = (forward.terms.dtype, np.uint8, np.uint8, np.uint16, np.uint8)
-    columns = [list(column) for column in zip(*parts)] if parts else [[] for _ in dtypes]
-    del parts
-    comp_terms, comp_counts, entry_block8, entry_block16, entry_code = (
-        _concatenate(columns, i, dtype) for i, dtype in enumerate(dtypes)
-    )
+        _append_batch(
+            scratch_base, n_comps, n_entries, wide[lists], comp_terms, comp_counts, entry_block,
+            entry_code, out_terms, out_counts, out_block8, out_block16, out_codes, filled,
+        )  # fmt: skip
+        release_free_memory()
+    n_comps_total, n_entries_total, n_narrow, n_wide = (int(n) for n in filled)
     list_comp_ptr = np.zeros(n_lists + 1, dtype=np.int64)
     np.cumsum(comps_per_list, out=list_comp_ptr[1:])
+    comp_counts = out_counts[:n_comps_total]
     return Summaries(
         list_comp_ptr.astype(offsets_dtype(list_comp_ptr[-1])),
-        comp_terms,
+        out_terms[:n_comps_total],
         comp_counts,
-        _checkpoints(comp_counts, np.zeros(0, offsets_dtype(len(entry_code)))),
+        _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries_total))),
         _block_shifts(entries_per_list, wide),
-        entry_block8,
-        entry_block16,
-        entry_code,
+        out_block8[:n_narrow],
+        out_block16[:n_wide],
+        out_codes[:n_entries_total],
         block_min,
         block_scale,
     )
+
+
+@njit(nogil=True, cache=True)
+def _append_batch(
+    scratch_base, n_comps, n_entries, wide, comp_terms, comp_counts, entry_block, entry_code,
+    out_terms, out_counts, out_block8, out_block16, out_codes, filled,
+):  # fmt: skip
+    """Append each list's used part of its scratch region to the final arrays; ``filled``
+    holds (and is advanced to) how much of each is written."""
+    c, e, narrow, wide_at = filled[0], filled[1], filled[2], filled[3]
+    for i in range(len(n_comps)):
+        base = scratch_base[i]
+        for j in range(n_comps[i]):
+            out_terms[c] = comp_terms[base + j]
+            out_counts[c] = comp_counts[base + j]
+            c += 1
+        for j in range(n_entries[i]):
+            out_codes[e] = entry_code[base + j]
+            e += 1
+            if wide[i]:
+                out_block16[wide_at] = entry_block[base + j]
+                wide_at += 1
+            else:
+                out_block8[narrow] = np.uint8(entry_block[base + j])
+                narrow += 1
+    filled[0], filled[1], filled[2], filled[3] = c, e, narrow, wide_at
+
+
+def _reserve(capacity: int, dtype) -> np.ndarray:
+    """A zero-filled array of ``capacity`` whose memory pages are only taken once written.
+
+    The summaries' final size is known only once they are built, and bounded by ~10x that
+    (every entry of every block). Reserving the bound as anonymous memory (``MAP_NORESERVE``:
+    untouched pages cost nothing) lets batches write their results in place: no per-batch parts
+    concatenated at the end, which held two copies and left the allocator's heap fragmented
+    (measured: peak 2.3 GB against 1.4 GB when building 50k documents).
+    """
+    nbytes = max(capacity * np.dtype(dtype).itemsize, 1)
+    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_NORESERVE", 0)
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype, count=capacity)
 
 
 def _block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
@@ -432,15 +471,3 @@ def _block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
     narrow_start = np.cumsum(entries_per_list * ~wide) - entries_per_list * ~wide
     wide_start = np.cumsum(entries_per_list * wide) - entries_per_list * wide
     return np.where(wide, wide_start, narrow_start) - entry_start
-
-
-def _concatenate(columns: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
-    parts, columns[i] = columns[i], []
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for every (s, n), vectorised."""
-    total = int(lengths.sum())
-    run_start = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return run_start + np.arange(total)
