@@ -12,7 +12,9 @@ below ~0.5M documents of ~200 terms and about 10% of MS MARCO's postings.
 Small corpora were measured against other settings (splade-tiny on SciFact, 5,183 documents,
 single thread, accuracy@10 against exact search; reproduce with ``lsr index build`` and the
 bench harness): the reference defaults give accuracy 0.995 at ``query_cut 10, heap_factor 0.8``
-with an index ~37x the forward index, ~4x the latency of exact search. Fewer blocks
+with an index ~24x the forward index (the reference's: 22x) and 2-3x the latency of exact
+search. The alternatives below were measured before the compact summary layout, which divides
+every summary size by ~1.5 (the 37x of the defaults became 24x): fewer blocks
 (``centroid_fraction 0.01``: 22x, accuracy 0.998 but 8x exact latency), smaller summaries
 (``summary_energy 0.05, centroid_fraction 0.05``: 5.5x, accuracy only 0.93 at ``heap_factor
 0.3``) or pruning (``n_postings 20``: 9x, accuracy 0.75) are all worse trade-offs: on a few

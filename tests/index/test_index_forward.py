@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from index_data import dense, random_collection
 from numba import njit
 
@@ -76,3 +78,46 @@ def test_float16_overflow_is_refused():
 def test_unknown_value_dtype_is_refused():
     with pytest.raises(InputError, match="value_dtype"):
         ForwardIndex.from_collection(random_collection(3), "int8")
+
+
+def lane_order_reference(query, terms, weights):
+    """The documented summation order, in plain numpy float32 scalars: eight lanes over whole
+    groups of eight entries, lanes summed pairwise, then the remaining entries in order."""
+    n_full = len(terms) // 8 * 8
+    lanes = [np.float32(0.0)] * 8
+    for p in range(n_full):
+        lanes[p % 8] = np.float32(lanes[p % 8] + np.float32(query[terms[p]] * weights[p]))
+    while len(lanes) > 1:
+        lanes = [np.float32(lanes[i] + lanes[i + 1]) for i in range(0, len(lanes), 2)]
+    score = lanes[0]
+    for p in range(n_full, len(terms)):
+        score = np.float32(score + np.float32(query[terms[p]] * weights[p]))
+    return score
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_entries=st.integers(0, 40),
+    offset=st.integers(0, 9),
+    term_type=st.sampled_from([np.uint16, np.int32]),
+    value_dtype=st.sampled_from(["float16", "float32"]),
+    seed=st.integers(0, 2**16),
+)
+def test_dot_product_follows_the_lane_order_bit_for_bit(
+    n_entries, offset, term_type, value_dtype, seed
+):
+    rng = np.random.default_rng(seed)
+    vocab = 70_000 if term_type == np.int32 else 1000
+    terms = rng.choice(vocab, size=offset + n_entries, replace=False).astype(term_type)
+    weights = rng.lognormal(0, 1.5, size=offset + n_entries).astype(np.float32)
+    if value_dtype == "float16":
+        weights = weights.astype(np.float16).astype(np.float32)
+        stored = weights.astype(np.float16).view(np.uint16)
+    else:
+        stored = weights
+    query = np.zeros(vocab, np.float32)
+    hit = rng.random(vocab) < 0.3
+    query[hit] = rng.random(int(hit.sum())).astype(np.float32)
+    got = dot_dense(terms, stored, offset, offset + n_entries, query)
+    expected = lane_order_reference(query, terms[offset:], weights[offset:])
+    assert got == expected

@@ -1,0 +1,111 @@
+"""The dot product's vector part, written as LLVM IR because Numba will not vectorize it.
+
+Scoring a document is ``sum(query_dense[terms[p]] * weight[p])`` over its entries. Numba compiles
+floating-point sums in program order, so LLVM may not reorder the additions and leaves the loop
+scalar. The reference (Rust, ``algebraic_add``) lets the compiler reassociate, which makes its
+scores depend on the compiler's choices. Here the order is chosen once and written out as
+vector code: eight lanes, entry ``p`` added to lane ``(p - start) % 8``, lanes summed pairwise
+at the end. Each lane is a plain sequence of IEEE multiplications and additions, so the result
+is the same bit for bit on any CPU, vector unit or not (checked in the tests against a plain
+Python loop in that order), and the kernels that score documents agree exactly.
+
+Per 8 entries: one vector load of term ids, eight scalar loads from the dense query (measured as
+fast as a gather instruction on AMD Zen 4, and portable), one vector load of weights (float16
+bits are widened in-register as in :func:`index.forward.half_to_float`), one vector multiply and
+one vector add. 1.46x faster than four scalar partial sums on SPLADE-like documents.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+#: Lanes of the partial sums (256-bit vectors of float32).
+LANES = 8
+
+_FLOAT16_REBIAS = float(2.0**112)
+
+
+@intrinsic
+def dot_lanes(typingctx, terms, values, start, stop, query_dense):
+    """Sum of ``query_dense[terms[p]] * values[p]`` over ``[start, stop)``, a whole number of
+    :data:`LANES` entries, in the lane order of the module docstring.
+
+    ``values`` are float32, or float16 bit patterns in uint16; all arrays are contiguous.
+    """
+    arrays = (terms, values, query_dense)
+    if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout in "CF" for a in arrays):
+        return None
+
+    def codegen(context, builder, signature, args):
+        terms_type, values_type, _, _, query_type = signature.args
+        term_data = context.make_array(terms_type)(context, builder, args[0]).data
+        value_data = context.make_array(values_type)(context, builder, args[1]).data
+        query_data = context.make_array(query_type)(context, builder, args[4]).data
+        int32, int64, float32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
+        lanes = ir.VectorType(float32, LANES)
+        start_at = builder.sext(args[2], int64) if args[2].type.width < 64 else args[2]
+        stop_at = builder.sext(args[3], int64) if args[3].type.width < 64 else args[3]
+
+        entry = builder.block
+        loop = builder.append_basic_block("dot.loop")
+        body = builder.append_basic_block("dot.body")
+        done = builder.append_basic_block("dot.done")
+        builder.branch(loop)
+
+        builder.position_at_end(loop)
+        position = builder.phi(int64)
+        sums = builder.phi(lanes)
+        position.add_incoming(start_at, entry)
+        sums.add_incoming(ir.Constant(lanes, None), entry)
+        builder.cbranch(builder.icmp_signed("<", position, stop_at), body, done)
+
+        builder.position_at_end(body)
+        term_ids = _load_lanes(
+            builder, term_data, position, context.get_data_type(terms_type.dtype)
+        )
+        query = ir.Constant(lanes, None)
+        for lane in range(LANES):
+            term = builder.extract_element(term_ids, int32(lane))
+            term = (
+                builder.sext(term, int64) if terms_type.dtype.signed else builder.zext(term, int64)
+            )
+            query = builder.insert_element(
+                query, builder.load(builder.gep(query_data, [term])), int32(lane)
+            )
+        weights = _load_lanes(
+            builder, value_data, position, context.get_data_type(values_type.dtype)
+        )
+        if isinstance(weights.type.element, ir.IntType):
+            weights = _widen_float16(builder, weights)
+        position.add_incoming(builder.add(position, int64(LANES)), body)
+        sums.add_incoming(builder.fadd(sums, builder.fmul(query, weights)), body)
+        builder.branch(loop)
+
+        builder.position_at_end(done)
+        partial = [builder.extract_element(sums, int32(lane)) for lane in range(LANES)]
+        while len(partial) > 1:
+            partial = [builder.fadd(partial[i], partial[i + 1]) for i in range(0, len(partial), 2)]
+        return partial[0]
+
+    return types.float32(terms, values, start, stop, query_dense), codegen
+
+
+def _load_lanes(builder, data, position, element_type):
+    """The :data:`LANES` elements of ``data`` from ``position`` as one vector (unaligned load)."""
+    pointer = builder.bitcast(
+        builder.gep(data, [position]), ir.VectorType(element_type, LANES).as_pointer()
+    )
+    return builder.load(pointer, align=1)
+
+
+def _widen_float16(builder, bits):
+    """float32 lanes of non-negative float16 bit patterns (see ``half_to_float``)."""
+    int32_lanes = ir.VectorType(ir.IntType(32), LANES)
+    widened = builder.zext(bits, int32_lanes)
+    widened = builder.and_(widened, ir.Constant(int32_lanes, [0x7FFF] * LANES))
+    widened = builder.shl(widened, ir.Constant(int32_lanes, [13] * LANES))
+    float_lanes = ir.VectorType(ir.FloatType(), LANES)
+    rebias = ir.Constant(float_lanes, [_FLOAT16_REBIAS] * LANES)
+    return builder.fmul(builder.bitcast(widened, float_lanes), rebias)
