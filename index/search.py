@@ -30,14 +30,24 @@ from index.topk import heap_drain, heap_offer
 
 
 @njit(nogil=True, cache=True, inline="always")
+def _is_set(bits, d):
+    return (bits[d >> 6] >> np.uint64(d & 63)) & np.uint64(1)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _set(bits, d):
+    bits[d >> 6] |= np.uint64(1) << np.uint64(d & 63)
+
+
+@njit(nogil=True, cache=True, inline="always")
 def _visit(
     d, indptr, terms, values, q_dense, visited, visited_list, n_visited, k,
     heap_scores, heap_docs, size,
 ):  # fmt: skip
     """Score document ``d`` exactly and offer it to the heap, unless this query scored it already."""
-    if visited[d]:
+    if _is_set(visited, d):
         return n_visited, size
-    visited[d] = True
+    _set(visited, d)
     visited_list[n_visited] = d
     score = dot_dense(terms, values, indptr[d], indptr[d + 1], q_dense)
     return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
@@ -52,7 +62,7 @@ def _score_block(
     # block's memory loads overlap instead of following one another.
     for p in range(p0, p1):
         d = post_docs[p]
-        if not visited[d]:
+        if not _is_set(visited, d):
             prefetch_range(terms, indptr[d], indptr[d + 1])
             prefetch_range(values, indptr[d], indptr[d + 1])
     for p in range(p0, p1):
@@ -134,7 +144,7 @@ def search_one(
         )  # fmt: skip
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
     for i in range(n_visited):
-        visited[visited_list[i]] = False
+        visited[visited_list[i] >> 6] = 0
     for j in range(len(q_terms)):
         q_dense[q_terms[j]] = 0.0
     return n_visited
@@ -162,7 +172,8 @@ def new_scratch(vocab_size, n_docs, max_blocks):
     query, the visited flags and list, and the block scores of one list."""
     return (
         np.zeros(vocab_size, dtype=np.float32),
-        np.zeros(n_docs, dtype=np.bool_),
+        # One bit per document: 1M documents take 128 KiB, which stays in cache.
+        np.zeros((n_docs + 63) // 64, dtype=np.uint64),
         np.empty(n_docs, dtype=np.int32),
         np.empty(max(max_blocks, 1), dtype=np.float32),
     )
