@@ -297,9 +297,10 @@ def _specs(options: dict[str, Any]) -> list[SystemSpec]:
               ("n_postings", "centroid_fraction", "min_cluster_size", "summary_energy",
                "max_fraction", "doc_cut")}  # fmt: skip
     specs = [SystemSpec("pyseismic-lsr", "peer", params), SystemSpec("lsr", "ours", params)]
-    if options["ours_defaults"]:
-        own = {k: v for k, v in params.items() if k != "centroid_fraction"}
-        specs.append(SystemSpec("lsr-auto", "ours", own))
+    if options["compact"]:
+        from index.config import COMPACT
+
+        specs.append(SystemSpec("lsr-compact", "ours", params | COMPACT))
     return specs
 
 
@@ -373,10 +374,10 @@ def _ints(text: str) -> list[int]:
 @click.option("--max-fraction", default=1.5, show_default=True)
 @click.option("--doc-cut", default=15, show_default=True)
 @click.option(
-    "--ours-defaults/--no-ours-defaults",
+    "--compact/--no-compact",
     default=True,
     show_default=True,
-    help="Also build ours with its own centroid_fraction rule (label lsr-auto).",
+    help="Also build ours with the compact preset, index.config.COMPACT (label lsr-compact).",
 )
 @click.option(
     "--exact-queries",

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
+from index.config import COMPACT, DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
 
 
 @click.group()
@@ -88,11 +89,23 @@ def _mib(n_bytes: int) -> str:
     help="Neighbours per document in the kNN graph (0: no graph).",
 )
 @click.option("--seed", type=int, default=BuildConfig.seed, show_default=True)
-def build(vectors: Path, index_dir: Path, **options) -> None:
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="A smaller index: "
+    + ", ".join(f"{name} {value}" for name, value in COMPACT.items())
+    + " unless given. About 3x the forward index instead of 7-25x, the same recall at about "
+    "1.5x the latency (measured on 200k documents).",
+)
+def build(vectors: Path, index_dir: Path, compact: bool, **options) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
     from index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
 
+    if compact:
+        given = click.get_current_context().get_parameter_source
+        defaults = {n: v for n, v in COMPACT.items() if given(n) is ParameterSource.DEFAULT}
+        options |= defaults
     config = BuildConfig(**options)
     start = time.perf_counter()
     collection = read_vectors(vectors)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from index_data import random_collection
 
 from index import SeismicIndex
+from index.config import COMPACT
 from lsr.cli import cli
 from lsr.vector_io import write_vectors
 
@@ -60,3 +61,13 @@ def test_bad_parameter_is_named(files):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0
     assert "doc_cut" in str(result.exception)
+
+
+def test_compact_preset_fills_only_what_is_not_given(files):
+    docs, out = str(files / "docs.parquet"), files / "compact"
+    args = ["index", "build", docs, str(out), "--compact", "--summary-energy", "0.3"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    config = SeismicIndex.load(out).config
+    assert config.centroid_fraction == COMPACT["centroid_fraction"]
+    assert config.summary_energy == 0.3
