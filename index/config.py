@@ -9,19 +9,28 @@ the ``doc_cut = 15`` largest entries of each document, clusters of at most
 global budget ``n_postings x vocabulary`` (107M postings for BERT's vocabulary) keeps everything
 below ~0.5M documents of ~200 terms and about 10% of MS MARCO's postings.
 
-Small corpora were measured against other settings (splade-tiny on SciFact, 5,183 documents,
-single thread, accuracy@10 against exact search; reproduce with ``lsr index build`` and the
-bench harness): the reference defaults give accuracy 0.995 at ``query_cut 10, heap_factor 0.8``
-with an index ~24x the forward index (the reference's: 22x) and 2-3x the latency of exact
-search. The alternatives below were measured before the compact summary layout, which divides
-every summary size by ~1.5 (the 37x of the defaults became 24x): fewer blocks
-(``centroid_fraction 0.01``: 22x, accuracy 0.998 but 8x exact latency), smaller summaries
-(``summary_energy 0.05, centroid_fraction 0.05``: 5.5x, accuracy only 0.93 at ``heap_factor
-0.3``) or pruning (``n_postings 20``: 9x, accuracy 0.75) are all worse trade-offs: on a few
-thousand documents with ~50-term queries, even exact block bounds must score half the collection
-for accuracy 0.99, so no block layout beats exact search there. The defaults therefore stay the
-reference's at every size, chosen for accuracy; use exact search (``ExactIndex``) for corpora
-of a few thousand documents when latency matters.
+Smaller indexes trade size for latency. Each row below was built and swept over ``query_cut``
+x ``heap_factor`` (one thread, batch search; µs per query at the cheapest setting reaching
+accuracy@10 0.95 / 0.99; reproduce a row with ``python -m eval.bench.index --data scifact
+--centroid-fraction ... --summary-energy ...``):
+
+=============================================  =========  ==========  ==========
+build parameters (others default)              index/fwd  R >= 0.95   R >= 0.99
+=============================================  =========  ==========  ==========
+SciFact, 5,183 docs: defaults                  23.6x      255         396
+SciFact: ``summary_energy 0.2``                12.4x      308         581
+SciFact: ``centroid_fraction 0.02, ...0.2``    8.7x       353         564
+SciFact: :data:`COMPACT`                       5.1x       372         817
+SciFact: ``centroid_fraction 0.02, ...0.05``   3.4x       648         --
+200k synthetic, ``n_postings 1000``: defaults  9.2x       see ``reports/bench-index-200k.md``
+200k: ``centroid_fraction 0.05, ...0.2``       4.8x       1,688       4,607
+200k: :data:`COMPACT`                          2.9x       2,107       4,560
+=============================================  =========  ==========  ==========
+
+On a few thousand documents exact search (``ExactIndex``, ~230 µs per SciFact query) is as fast
+as any of them: use it there. From ~100k documents on, :data:`COMPACT` (``lsr index build
+--compact``) keeps the index at about 3x the forward index for the same accuracy at ~1.5x the
+latency of the defaults; the defaults stay the reference's, which are the fastest.
 
 Search defaults (``query_cut 10``, ``heap_factor 0.8``; the reference has none) reach accuracy@10
 ~0.995 on SciFact and ~0.9998 on 100k synthetic SPLADE-like documents: lower ``query_cut`` or

@@ -34,6 +34,7 @@ summaries are about 40% smaller, the component directory half their bytes before
 from __future__ import annotations
 
 import mmap
+import sys
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -353,28 +354,86 @@ def _batches(bounds: np.ndarray) -> list[np.ndarray]:
 
 
 def build_summaries(
-    forward: ForwardIndex, postings: PostingLists, summary_energy: float
+    forward: ForwardIndex, postings: PostingLists, summary_energy: float, reserve: bool = True
 ) -> Summaries:
     """Summaries of all blocks, computed in parallel batches of lists and written straight into
-    their final arrays (see :func:`_reserve`), so the build holds one copy of them."""
-    vocab = forward.vocab_size
+    their final arrays, so the build holds one copy of them.
+
+    The arrays are reserved at their upper bound (:func:`_reserve`); where the system refuses
+    that (strict overcommit, ``vm.overcommit_memory = 2``), or with ``reserve=False``, a first
+    pass only counts and the arrays are allocated at their exact size (the summaries are then
+    computed twice).
+    """
     doc_nnz = np.diff(forward.indptr)[postings.post_docs]
     block_nnz = _segment_sums(doc_nnz, postings.block_ptr)
-    bounds = _segment_sums(np.minimum(block_nnz, vocab), postings.list_block_ptr)
+    bounds = _segment_sums(np.minimum(block_nnz, forward.vocab_size), postings.list_block_ptr)
+    wide = np.diff(postings.list_block_ptr) > NARROW_BLOCKS
+    dtype = forward.terms.dtype
+    outputs = None
+    if reserve:
+        try:
+            capacity = int(bounds.sum())
+            sizes = (capacity, capacity, int(bounds[~wide].sum()), int(bounds[wide].sum()))
+            outputs = _allocate(_reserve, sizes, dtype)
+        except OSError:
+            outputs = None
+    if outputs is None:
+        comps_per_list, entries_per_list, *_ = _summarize_all(
+            forward, postings, summary_energy, block_nnz, bounds, wide, None
+        )
+        sizes = (
+            int(comps_per_list.sum()),
+            int(entries_per_list.sum()),
+            int(entries_per_list[~wide].sum()),
+            int(entries_per_list[wide].sum()),
+        )
+        outputs = _allocate(np.empty, sizes, dtype)
+    comps_per_list, entries_per_list, block_min, block_scale, filled = _summarize_all(
+        forward, postings, summary_energy, block_nnz, bounds, wide, outputs
+    )
+    n_comps, n_entries, n_narrow, n_wide = (int(n) for n in filled)
+    out_terms, out_counts, out_block8, out_block16, out_codes = outputs
+    list_comp_ptr = np.zeros(len(comps_per_list) + 1, dtype=np.int64)
+    np.cumsum(comps_per_list, out=list_comp_ptr[1:])
+    comp_counts = out_counts[:n_comps]
+    return Summaries(
+        list_comp_ptr.astype(offsets_dtype(list_comp_ptr[-1])),
+        out_terms[:n_comps],
+        comp_counts,
+        _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries))),
+        _block_shifts(entries_per_list, wide),
+        out_block8[:n_narrow],
+        out_block16[:n_wide],
+        out_codes[:n_entries],
+        block_min,
+        block_scale,
+    )
+
+
+def _allocate(make, sizes: tuple[int, int, int, int], term_dtype) -> tuple[np.ndarray, ...]:
+    """Output arrays (terms, counts, narrow and wide block numbers, codes) for ``sizes`` =
+    (components, entries, entries of narrow lists, entries of wide lists)."""
+    n_comps, n_entries, n_narrow, n_wide = sizes
+    return (
+        make(n_comps, term_dtype),
+        make(n_comps, np.uint8),
+        make(n_narrow, np.uint8),
+        make(n_wide, np.uint16),
+        make(n_entries, np.uint8),
+    )
+
+
+def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, wide, outputs):
+    """Summarize every list, batch after batch, appending to ``outputs`` (from
+    :func:`_allocate`; ``None`` only counts). Returns components and entries per list, the
+    blocks' quantization parameters and how much of each output was written."""
     n_lists = len(postings.list_block_ptr) - 1
     list_offsets = postings.block_ptr[postings.list_block_ptr]
     block_sizes = np.diff(postings.block_ptr).astype(np.int64)
     block_min = np.zeros(postings.n_blocks, dtype=np.float32)
     block_scale = np.zeros(postings.n_blocks, dtype=np.float32)
-    wide = np.diff(postings.list_block_ptr) > NARROW_BLOCKS
     comps_per_list = np.zeros(n_lists, dtype=np.int64)
     entries_per_list = np.zeros(n_lists, dtype=np.int64)
-    capacity = int(bounds.sum())
-    out_terms = _reserve(capacity, forward.terms.dtype)
-    out_counts = _reserve(capacity, np.uint8)
-    out_codes = _reserve(capacity, np.uint8)
-    out_block8 = _reserve(int(bounds[~wide].sum()), np.uint8)
-    out_block16 = _reserve(int(bounds[wide].sum()), np.uint16)
     filled = np.zeros(4, dtype=np.int64)  # components, entries, narrow and wide block numbers
     for lists in _batches(bounds):
         scratch_base = np.zeros(len(lists) + 1, dtype=np.int64)
@@ -397,32 +456,18 @@ def build_summaries(
         summarize_lists(
             lists, list_offsets, postings.post_docs, postings.list_block_ptr, block_sizes,
             scratch_base, forward.indptr, forward.terms, forward.values,
-            summary_energy, vocab, max_block_nnz, comp_terms, comp_counts, entry_block,
-            entry_code, block_min, block_scale, n_comps, n_entries,
+            summary_energy, forward.vocab_size, max_block_nnz, comp_terms, comp_counts,
+            entry_block, entry_code, block_min, block_scale, n_comps, n_entries,
         )  # fmt: skip
         comps_per_list[lists] = n_comps
         entries_per_list[lists] = n_entries
-        _append_batch(
-            scratch_base, n_comps, n_entries, wide[lists], comp_terms, comp_counts, entry_block,
-            entry_code, out_terms, out_counts, out_block8, out_block16, out_codes, filled,
-        )  # fmt: skip
+        if outputs is not None:
+            _append_batch(
+                scratch_base, n_comps, n_entries, wide[lists], comp_terms, comp_counts,
+                entry_block, entry_code, *outputs, filled,
+            )  # fmt: skip
         release_free_memory()
-    n_comps_total, n_entries_total, n_narrow, n_wide = (int(n) for n in filled)
-    list_comp_ptr = np.zeros(n_lists + 1, dtype=np.int64)
-    np.cumsum(comps_per_list, out=list_comp_ptr[1:])
-    comp_counts = out_counts[:n_comps_total]
-    return Summaries(
-        list_comp_ptr.astype(offsets_dtype(list_comp_ptr[-1])),
-        out_terms[:n_comps_total],
-        comp_counts,
-        _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries_total))),
-        _block_shifts(entries_per_list, wide),
-        out_block8[:n_narrow],
-        out_block16[:n_wide],
-        out_codes[:n_entries_total],
-        block_min,
-        block_scale,
-    )
+    return comps_per_list, entries_per_list, block_min, block_scale, filled
 
 
 @njit(nogil=True, cache=True)
@@ -451,6 +496,11 @@ def _append_batch(
     filled[0], filled[1], filled[2], filled[3] = c, e, narrow, wide_at
 
 
+#: ``MAP_NORESERVE``, which Python exports only from 3.13 (Linux's value before that): without
+#: it Linux refuses a reservation larger than memory and swap, whatever is ever written to it.
+_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if sys.platform == "linux" else 0)
+
+
 def _reserve(capacity: int, dtype) -> np.ndarray:
     """A zero-filled array of ``capacity`` whose memory pages are only taken once written.
 
@@ -460,8 +510,10 @@ def _reserve(capacity: int, dtype) -> np.ndarray:
     concatenated at the end, which held two copies and left the allocator's heap fragmented
     (measured: peak 2.3 GB against 1.4 GB when building 50k documents).
     """
+    if not hasattr(mmap, "MAP_PRIVATE"):
+        raise OSError("this platform has no private anonymous mappings")
     nbytes = max(capacity * np.dtype(dtype).itemsize, 1)
-    flags = mmap.MAP_PRIVATE | getattr(mmap, "MAP_NORESERVE", 0)
+    flags = mmap.MAP_PRIVATE | _MAP_NORESERVE
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype, count=capacity)
 
 

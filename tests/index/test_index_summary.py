@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from index.summary import (
     MAX_RUN,
     NARROW_BLOCKS,
     block_summary,
+    build_summaries,
     energy_cut,
     quantize,
     score_summaries,
@@ -174,3 +177,13 @@ def test_summaries_approximate_the_block_maxima(index):
         step = index.summaries.block_scale[b]
         assert set(np.flatnonzero(row)) == set(kept)
         np.testing.assert_allclose(row[kept], maximum[kept], atol=step / 2 + 1e-6)
+
+
+def test_exactly_sized_build_equals_the_reserved_one(wide_index):
+    """The fallback for systems that refuse the reservation gives the same arrays."""
+    reserved = wide_index.summaries
+    exact = build_summaries(wide_index.forward, wide_index.postings, 1.0, reserve=False)
+    for name, array in zip(
+        [f.name for f in dataclasses.fields(reserved)], reserved.arrays(), strict=True
+    ):
+        np.testing.assert_array_equal(getattr(exact, name), array, err_msg=name)
