@@ -4,8 +4,9 @@ Seismic: Bruch, Nardini, Rulli, Venturini, "Efficient Inverted Indexes for Appro
 over Learned Sparse Representations", SIGIR 2024. :class:`ExactIndex` is the exact baseline.
 
 Contributors: Numba caches each kernel in ``index/__pycache__`` keyed on its own module's source,
-so editing a kernel that others inline (``forward.dot_dense``, ``topk``, ``summary``) leaves their
-cached code stale; delete ``index/__pycache__/*.nbi`` and ``*.nbc`` after such an edit.
+so editing a kernel that others inline (``forward.dot_dense``, ``simd``, ``prefetch``, ``topk``,
+``summary``) leaves their cached code stale; delete ``index/__pycache__/*.nbi`` and ``*.nbc``
+after such an edit.
 """
 
 from index.config import BuildConfig, SearchParams
