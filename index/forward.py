@@ -128,11 +128,13 @@ class ForwardIndex:
     def nbytes(self) -> int:
         return self.indptr.nbytes + self.terms.nbytes + self.values.nbytes
 
-    def float_values(self) -> np.ndarray:
-        """All weights as float32 (exactly the values kernels compute with)."""
+    def float_values(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Weights ``start:stop`` (all by default) as float32, exactly the values kernels
+        compute with."""
+        values = self.values[start:stop]
         if self.value_dtype == "float16":
-            return self.values.view(np.float16).astype(np.float32)
-        return np.asarray(self.values, dtype=np.float32)
+            return values.view(np.float16).astype(np.float32)
+        return np.asarray(values, dtype=np.float32)
 
     def to_collection(self, ids: list[str], metadata: VectorMetadata) -> SparseCollection:
         """The stored vectors as a collection (weights as the index stores them)."""

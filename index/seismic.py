@@ -142,7 +142,7 @@ class SeismicIndex:
         queries = (
             self.forward.indptr[start : stop + 1] - lo,
             self.forward.terms[lo:hi].astype(np.int32),
-            _weights(self.forward, lo, hi),
+            self.forward.float_values(lo, hi),
         )
         docs, _, _ = self._run(queries, SearchParams(k, query_cut, heap_factor))
         return docs
@@ -293,13 +293,6 @@ def _ids_at(doc_ids: Sequence[str], positions: np.ndarray) -> list[str]:
     if isinstance(doc_ids, persist.StringList):
         return doc_ids.take(positions)
     return [doc_ids[p] for p in positions.tolist()]
-
-
-def _weights(forward: ForwardIndex, lo: int, hi: int) -> np.ndarray:
-    values = forward.values[lo:hi]
-    return (
-        values.view(np.float16).astype(np.float32) if forward.value_dtype == "float16" else values
-    )
 
 
 def _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn) -> None:
