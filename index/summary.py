@@ -323,9 +323,7 @@ class Summaries:
         ``n_blocks`` blocks), term-major: the layout decoded with numpy, for inspection."""
         c0, c1 = int(self.list_comp_ptr[t]), int(self.list_comp_ptr[t + 1])
         counts = self.comp_counts[c0:c1].astype(np.int64)
-        first = c0 - c0 % CHECKPOINT_STRIDE
-        e0 = int(self.comp_checkpoints[first // CHECKPOINT_STRIDE])
-        e0 += int(self.comp_counts[first:c0].sum(dtype=np.int64))
+        e0 = int(entry_offset(c0, self.comp_counts, self.comp_checkpoints))
         e1 = e0 + int(counts.sum())
         blocks = self.entry_block16 if n_blocks > NARROW_BLOCKS else self.entry_block8
         shift = int(self.list_block_shift[t])
