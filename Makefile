@@ -33,13 +33,13 @@ demo: install
 bench: bench-vectors bench-encode bench-index
 
 bench-vectors: install
-	$(BIN)/python -m eval.bench.vectors
+	$(BIN)/python -m benchmarks.vectors
 
 bench-encode: install
-	$(BIN)/python -m eval.bench.encode
+	$(BIN)/python -m benchmarks.encode
 
 bench-index: install
-	$(BIN)/python -m eval.bench.index --quick  # full: python -m eval.bench.index --data synthetic --n-docs 1000000
+	$(BIN)/python -m benchmarks.index --quick  # full: python -m benchmarks.index --data synthetic --n-docs 1000000
 
 clean:
 	rm -rf $(VENV) .cache

@@ -7,7 +7,7 @@ the approximate top-k also returns, averaged over queries,
 
 from __future__ import annotations
 
-from index import SearchResults
+from lsr.index import SearchResults
 
 
 def accuracy_at_k(approximate: SearchResults, exact: SearchResults, k: int = 10) -> float:

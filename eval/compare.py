@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.metrics import METRICS, Qrels, judged_queries_only, trec_eval_order
-from eval.runs import read_trec_run
+from lsr.eval.metrics import METRICS, Qrels, judged_queries_only, trec_eval_order
+from lsr.eval.runs import read_trec_run
 
 STAT_TESTS = ("student", "fisher", "tukey")
 

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.approximation import accuracy_at_k
-from eval.cache import cache_root, entry_dir, fingerprint, slug
-from eval.latency import Latency
-from eval.metrics import evaluate
-from eval.report import EvalRecord
-from eval.runs import without_identical_ids
+from lsr.eval.approximation import accuracy_at_k
+from lsr.eval.cache import cache_root, entry_dir, fingerprint, slug
+from lsr.eval.latency import Latency
+from lsr.eval.metrics import evaluate
+from lsr.eval.report import EvalRecord
+from lsr.eval.runs import without_identical_ids
+
 from lsr.datasets import Dataset, load_dataset, split_spec
 from lsr.errors import InputError
 from lsr.vector_io import read_vectors, write_vectors
@@ -83,7 +84,7 @@ def model_name(model: str) -> str:
 
 def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
     """Load the dataset, the encoder, the (cached) corpus vectors and indexes; encode queries."""
-    from index import ExactIndex
+    from lsr.index import ExactIndex
 
     name, split = split_spec(dataset_spec)
     dataset = load_dataset(name, options.data_dir)
@@ -231,7 +232,7 @@ def _corpus_vectors(
 def _seismic_index(
     collection: SparseCollection, entry: Path, build_params: Mapping[str, Any], progress: bool
 ) -> tuple[Any, Path]:
-    from index import BuildConfig, SeismicIndex
+    from lsr.index import BuildConfig, SeismicIndex
 
     config = BuildConfig(**build_params)
     directory = entry / f"seismic-{fingerprint(config.to_json())}"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eval.latency import Latency
-from eval.metrics import METRIC_LABELS, METRICS
+from lsr.eval.latency import Latency
+from lsr.eval.metrics import METRIC_LABELS, METRICS
+
 from lsr.vector_io import temporary_path
 
 

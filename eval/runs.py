@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+from lsr.eval.metrics import Run
+from lsr.index import SearchResults
 
-from eval.metrics import Run
-from index import SearchResults
 from lsr.errors import InputError, where
 
 

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.approximation import accuracy_at_k
-from eval.harness import Prepared, search_seconds
-from eval.latency import Latency
-from eval.metrics import evaluate
+from lsr.eval.approximation import accuracy_at_k
+from lsr.eval.harness import Prepared, search_seconds
+from lsr.eval.latency import Latency
+from lsr.eval.metrics import evaluate
 
 
 @dataclass(frozen=True)

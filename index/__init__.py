@@ -9,9 +9,9 @@ so editing a kernel that others inline (``forward.dot_dense``, ``simd``, ``prefe
 after such an edit.
 """
 
-from index.config import BuildConfig, SearchParams
-from index.exact import ExactIndex
-from index.results import SearchResults
-from index.seismic import SeismicIndex
+from lsr.index.config import BuildConfig, SearchParams
+from lsr.index.exact import ExactIndex
+from lsr.index.results import SearchResults
+from lsr.index.seismic import SeismicIndex
 
 __all__ = ["BuildConfig", "ExactIndex", "SearchParams", "SearchResults", "SeismicIndex"]

@@ -19,9 +19,8 @@ sample is seeded per list, so builds are reproducible and independent of thread 
 from __future__ import annotations
 
 import numpy as np
+from lsr.index.forward import decode
 from numba import njit, prange
-
-from index.forward import decode
 
 #: Blocks of a list are numbered with uint16 inside the summaries (as in the reference).
 MAX_BLOCKS_PER_LIST = (1 << 16) - 1

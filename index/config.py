@@ -11,7 +11,7 @@ below ~0.5M documents of ~200 terms and about 10% of MS MARCO's postings.
 
 Smaller indexes trade size for latency. Each row below was built and swept over ``query_cut``
 x ``heap_factor`` (one thread, batch search; µs per query at the cheapest setting reaching
-accuracy@10 0.95 / 0.99; reproduce a row with ``python -m eval.bench.index --data scifact
+accuracy@10 0.95 / 0.99; reproduce a row with ``python -m benchmarks.index --data scifact
 --centroid-fraction ... --summary-energy ...``):
 
 =============================================  =========  ==========  ==========
@@ -44,8 +44,9 @@ import numbers
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from index.forward import VALUE_DTYPES
-from index.pruning import STRATEGIES
+from lsr.index.forward import VALUE_DTYPES
+from lsr.index.pruning import STRATEGIES
+
 from lsr.errors import InputError
 
 #: The ``--compact`` preset: about 3x the forward index instead of the reference's 7-25x (see

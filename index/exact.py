@@ -19,12 +19,12 @@ from collections.abc import Sequence
 
 import numba
 import numpy as np
+from lsr.index.forward import dot_dense
+from lsr.index.queries import check_batch, check_k, single_query
+from lsr.index.results import SearchResults
+from lsr.index.topk import heap_drain, heap_offer
 from numba import njit, prange
 
-from index.forward import dot_dense
-from index.queries import check_batch, check_k, single_query
-from index.results import SearchResults
-from index.topk import heap_drain, heap_offer
 from lsr.vectors import SparseCollection
 
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from llvmlite import ir
+from lsr.index.simd import LANES, dot_lanes
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from index.simd import LANES, dot_lanes
 from lsr.errors import InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 

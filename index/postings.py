@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
-
-from index.clustering import MAX_BLOCKS_PER_LIST, cluster_lists, top_entries
-from index.forward import ForwardIndex
+from lsr.index.clustering import MAX_BLOCKS_PER_LIST, cluster_lists, top_entries
+from lsr.index.forward import ForwardIndex
 
 
 def offsets_dtype(largest: int) -> np.dtype:

@@ -18,9 +18,8 @@ clustering step samples its centroids from.
 from __future__ import annotations
 
 import numpy as np
+from lsr.index.forward import ForwardIndex, decode
 from numba import njit, prange
-
-from index.forward import ForwardIndex, decode
 
 STRATEGIES = ("global_threshold", "fixed_size")
 

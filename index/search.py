@@ -21,12 +21,11 @@ returned is the document's exact inner product with the query.
 from __future__ import annotations
 
 import numpy as np
+from lsr.index.forward import dot_dense
+from lsr.index.prefetch import prefetch_range
+from lsr.index.summary import score_summaries
+from lsr.index.topk import heap_drain, heap_offer
 from numba import njit, prange
-
-from index.forward import dot_dense
-from index.prefetch import prefetch_range
-from index.summary import score_summaries
-from index.topk import heap_drain, heap_offer
 
 
 @njit(nogil=True, cache=True, inline="always")

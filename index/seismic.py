@@ -19,21 +19,21 @@ from typing import Any
 
 import numba
 import numpy as np
+from lsr.index import persist
+from lsr.index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig, SearchParams
+from lsr.index.exact import ExactIndex
+from lsr.index.forward import ForwardIndex
+from lsr.index.knn import build_knn_graph
+from lsr.index.postings import PostingLists, cluster
+from lsr.index.pruning import prune
+from lsr.index.queries import check_batch, single_query
+from lsr.index.results import SearchResults
+from lsr.index.search import new_scratch
+from lsr.index.search import search_batch as _search_parallel
+from lsr.index.search import search_serial as _search_serial
+from lsr.index.summary import CHECKPOINT_STRIDE, Summaries, build_summaries
 from tqdm.auto import tqdm
 
-from index import persist
-from index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig, SearchParams
-from index.exact import ExactIndex
-from index.forward import ForwardIndex
-from index.knn import build_knn_graph
-from index.postings import PostingLists, cluster
-from index.pruning import prune
-from index.queries import check_batch, single_query
-from index.results import SearchResults
-from index.search import new_scratch
-from index.search import search_batch as _search_parallel
-from index.search import search_serial as _search_serial
-from index.summary import CHECKPOINT_STRIDE, Summaries, build_summaries
 from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 

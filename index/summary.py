@@ -38,11 +38,10 @@ import sys
 from dataclasses import dataclass, fields
 
 import numpy as np
+from lsr.index.forward import ForwardIndex, decode
+from lsr.index.memory import release_free_memory
+from lsr.index.postings import PostingLists, offsets_dtype
 from numba import njit, prange
-
-from index.forward import ForwardIndex, decode
-from index.memory import release_free_memory
-from index.postings import PostingLists, offsets_dtype
 
 QUANT_LEVELS = np.float32(255.0)
 #: Entries of one component (its count is one byte).

@@ -1,23 +1,21 @@
 """The ``lsr`` command line: a thin layer that parses, validates, shows progress and calls the
 library functions the tests call too.
 
-Subcommands load lazily (``lsr --help`` must not import torch), and other parts of the project
-contribute theirs through the ``lsr.commands`` entry-point group, so that ``lsr`` never imports
-``eval/`` or ``service/``.
+The CLI is the top layer: it imports every part directly, and nothing below it imports the CLI.
+Subcommands load lazily, so ``lsr --help`` imports no torch.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from importlib.metadata import entry_points
 
 import click
 
 from lsr.errors import LsrError
 
 # name -> (module:attribute, one-line help shown by `lsr --help` without importing the module)
-BUILTIN_COMMANDS = {
+COMMANDS = {
     "vectors": (
         "lsr.cli.vectors:vectors",
         "Convert sparse-vector files and print their statistics.",
@@ -27,44 +25,28 @@ BUILTIN_COMMANDS = {
         "lsr.cli.encode:encode",
         "Encode a corpus or queries into sparse vectors (Parquet).",
     ),
+    "eval": (
+        "lsr.cli.eval:eval_command",
+        "Evaluate models on BEIR collections: runs, trec_eval metrics, reports.",
+    ),
 }
-
-
-def _plugin_commands() -> dict[str, object]:
-    return {ep.name: ep for ep in entry_points(group="lsr.commands")}
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when they run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*BUILTIN_COMMANDS, *_plugin_commands()})
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in BUILTIN_COMMANDS:
-            module, attribute = BUILTIN_COMMANDS[name][0].split(":")
-            return getattr(importlib.import_module(module), attribute)
-        plugin = _plugin_commands().get(name)
-        return plugin.load() if plugin is not None else None
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module), attribute)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            if name in BUILTIN_COMMANDS:
-                rows.append((name, BUILTIN_COMMANDS[name][1]))
-            else:
-                rows.append((name, _plugin_help(self, ctx, name)))
         with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-
-def _plugin_help(group: LazyGroup, ctx: click.Context, name: str) -> str:
-    """A plugin's one-line help; a plugin that fails to import must not break `lsr --help`."""
-    try:
-        command = group.get_command(ctx, name)
-    except Exception as exc:  # any import error of a third-party plugin
-        return f"(unavailable: {exc})"
-    return command.get_short_help_str() if command else ""
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

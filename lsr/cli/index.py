@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from index.config import COMPACT, DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
+from lsr.index.config import COMPACT, DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
 
 
 @click.group()
@@ -99,7 +99,7 @@ def _mib(n_bytes: int) -> str:
 )
 def build(vectors: Path, index_dir: Path, compact: bool, **options) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
-    from index.seismic import SeismicIndex
+    from lsr.index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
 
     if compact:
@@ -170,7 +170,7 @@ def search(
     tag: str | None,
 ) -> None:
     """Search INDEX_DIR with the QUERIES vector file (Parquet); write a TREC run to --out."""
-    from index.seismic import SeismicIndex
+    from lsr.index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
 
     loaded = SeismicIndex.load(index_dir)
@@ -199,7 +199,7 @@ def search(
 @click.option("--verify", is_flag=True, help="Also check every file's checksum.")
 def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     """Print an index's parameters, sizes and build statistics."""
-    from index.seismic import SeismicIndex
+    from lsr.index.seismic import SeismicIndex
 
     loaded = SeismicIndex.load(index_dir, verify=verify)
     summary = {

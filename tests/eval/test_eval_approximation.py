@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from eval.approximation import accuracy_at_k
-from index import SearchResults
+from lsr.eval.approximation import accuracy_at_k
+from lsr.index import SearchResults
 
 DOC_IDS = [str(i) for i in range(6)]
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from eval.cache import cache_root, entry_dir, model_identity
+from lsr.eval.cache import cache_root, entry_dir, model_identity
+
 from lsr.datasets import load_dataset
 
 

@@ -9,8 +9,8 @@ import sys
 import pytest
 from conftest import SHARED_DATA, requires_shared
 
-from eval.cli import parse_assignments, parse_sweep, parse_value, split_seismic_params
 from lsr.cli import main
+from lsr.cli.eval import parse_assignments, parse_sweep, parse_value, split_seismic_params
 from lsr.errors import InputError
 
 

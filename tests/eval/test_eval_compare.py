@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from eval.compare import compare_runs
-from index import SearchResults
+from lsr.eval.compare import compare_runs
+from lsr.index import SearchResults
 
 N_QUERIES = 30
 DOC_IDS = [f"d{i}" for i in range(10)]

@@ -7,10 +7,10 @@ import pytest
 import pytrec_eval
 from conftest import SHARED_DATA, SPLADE_TINY, requires_shared
 from eval_data import write_slice
+from lsr.eval.harness import EvalOptions, evaluate_model, prepare, run_evaluation
+from lsr.eval.metrics import trec_eval_order
+from lsr.eval.runs import read_trec_run
 
-from eval.harness import EvalOptions, evaluate_model, prepare, run_evaluation
-from eval.metrics import trec_eval_order
-from eval.runs import read_trec_run
 from lsr.datasets import load_dataset
 
 pytestmark = requires_shared

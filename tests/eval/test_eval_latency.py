@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from eval.latency import Latency
+from lsr.eval.latency import Latency
 
 
 def test_latency_is_reported_in_milliseconds():

@@ -8,8 +8,8 @@ import random
 import pytest
 import pytrec_eval
 from conftest import SHARED_DATA, requires_shared
+from lsr.eval.metrics import METRICS, evaluate, trec_eval_order
 
-from eval.metrics import METRICS, evaluate, trec_eval_order
 from lsr.datasets import load_dataset
 
 # ranx name -> pytrec_eval measure; MRR@10 is trec_eval's recip_rank over the top 10 only.

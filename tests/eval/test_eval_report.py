@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from eval.latency import Latency
-from eval.report import EvalRecord, results_table, summary_table, write_report
+from lsr.eval.latency import Latency
+from lsr.eval.report import EvalRecord, results_table, summary_table, write_report
 
 LATENCY = Latency(1.0, 0.5, 3.0, 2)
 

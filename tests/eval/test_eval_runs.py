@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lsr.eval.runs import read_trec_run, without_identical_ids
+from lsr.index import SearchResults
 
-from eval.runs import read_trec_run, without_identical_ids
-from index import SearchResults
 from lsr.errors import InputError
 
 DOC_IDS = ["1", "2", "3", "4"]

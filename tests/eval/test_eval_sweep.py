@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from eval.latency import Latency
-from eval.sweep import SweepPoint, grid, pareto_frontier
+from lsr.eval.latency import Latency
+from lsr.eval.sweep import SweepPoint, grid, pareto_frontier
 
 
 def test_grid_is_the_product_in_order():

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 from index_data import random_collection
+from lsr.index import SeismicIndex
+from lsr.index.config import COMPACT
 
-from index import SeismicIndex
-from index.config import COMPACT
 from lsr.cli import cli
 from lsr.vector_io import write_vectors
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from index_data import random_collection
-
-from index.forward import ForwardIndex
-from index.postings import centroid_counts, cluster
-from index.pruning import prune
+from lsr.index.forward import ForwardIndex
+from lsr.index.postings import centroid_counts, cluster
+from lsr.index.pruning import prune
 
 
 @pytest.fixture(scope="module")

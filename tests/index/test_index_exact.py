@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
+from lsr.index import ExactIndex
 
-from index import ExactIndex
 from lsr.errors import InputError
 from lsr.vectors import VectorMetadata
 

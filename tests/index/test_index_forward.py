@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
+from lsr.index.forward import ForwardIndex, dot_dense, half_to_float
 from numba import njit
 
-from index.forward import ForwardIndex, dot_dense, half_to_float
 from lsr.errors import InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 

@@ -9,9 +9,9 @@ from dataclasses import fields
 import numpy as np
 import pytest
 from index_data import random_collection
+from lsr.index import BuildConfig, SeismicIndex
+from lsr.index.persist import MANIFEST
 
-from index import BuildConfig, SeismicIndex
-from index.persist import MANIFEST
 from lsr.errors import IndexFormatError
 
 

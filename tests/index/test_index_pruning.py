@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from lsr.index.forward import ForwardIndex
+from lsr.index.pruning import prune
 
-from index.forward import ForwardIndex
-from index.pruning import prune
 from lsr.vectors import SparseCollection, VectorMetadata
 
 # Term 0: docs 0..4 with weights 5, 1, 4, 2, 3; term 1: docs 0, 2 with 0.5, 6; term 2: doc 4, 0.1.

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lsr.index.queries import single_query
 
-from index.queries import single_query
 from lsr.errors import InputError
 
 

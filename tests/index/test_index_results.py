@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from lsr.index import SearchResults
 
-from index import SearchResults
 from lsr.errors import InputError
 
 

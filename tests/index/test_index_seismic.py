@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import random_collection
+from lsr.index import BuildConfig, ExactIndex, SeismicIndex
 
-from index import BuildConfig, ExactIndex, SeismicIndex
 from lsr.errors import InputError
 
 NO_PRUNING = BuildConfig(n_postings=10_000, value_dtype="float32", centroid_fraction=0.2)

@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
-
-from index.config import BuildConfig
-from index.forward import ForwardIndex
-from index.seismic import SeismicIndex
-from index.summary import (
+from lsr.index.config import BuildConfig
+from lsr.index.forward import ForwardIndex
+from lsr.index.seismic import SeismicIndex
+from lsr.index.summary import (
     MAX_RUN,
     NARROW_BLOCKS,
     block_summary,
@@ -22,6 +21,7 @@ from index.summary import (
     quantize,
     score_summaries,
 )
+
 from lsr.vectors import SparseCollection
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from index.topk import heap_drain, heap_offer
+from lsr.index.topk import heap_drain, heap_offer
 
 
 @settings(max_examples=60, deadline=None)

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from eval.bench.exact_reference import ground_truth
-from eval.bench.synthetic import SyntheticConfig, _Alias, generate
+from benchmarks.exact_reference import ground_truth
+from benchmarks.synthetic import SyntheticConfig, _Alias, generate
 from lsr.vectors import SparseCollection
 
 CONFIG = SyntheticConfig(chunk_size=1000)

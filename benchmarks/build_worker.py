@@ -37,7 +37,7 @@ def run_build(
         "RAYON_NUM_THREADS": str(threads),
         "OMP_NUM_THREADS": str(threads),
     }
-    command = [sys.executable, "-m", "eval.bench.build_worker", kind, str(vectors)]
+    command = [sys.executable, "-m", "benchmarks.build_worker", kind, str(vectors)]
     command += [json.dumps(params), str(out), str(threads)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -45,7 +45,7 @@ def run_build(
     lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     result = json.loads(lines[-1][len(RESULT_PREFIX) :])
     if kind == "peer":
-        from eval.bench.peer_seismic import parse_space_usage
+        from benchmarks.peer_seismic import parse_space_usage
 
         result["space"] = parse_space_usage(done.stdout)
     return result
@@ -86,7 +86,7 @@ def path_bytes(path: Path) -> int:
 
 
 def _build_ours(collection, params: dict[str, Any], out: Path, threads: int):
-    from index import BuildConfig, SeismicIndex
+    from lsr.index import BuildConfig, SeismicIndex
 
     # Numba compiles (or loads from its cache) on the first call: not build work, so a tiny
     # build takes it out of the measurement, as the peer arrives compiled.
@@ -104,7 +104,7 @@ def _build_ours(collection, params: dict[str, Any], out: Path, threads: int):
 
 
 def _build_peer(collection, params: dict[str, Any], out: Path, threads: int):
-    from eval.bench.peer_seismic import PeerSeismic
+    from benchmarks.peer_seismic import PeerSeismic
 
     input_bytes = _reset_peak()
     dataset = PeerSeismic.dataset(collection)  # its copy of the input: part of its peak

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.bench import report
-from eval.bench.build_worker import run_build
-from eval.bench.exact_reference import ground_truth
-from eval.bench.index import (
+from benchmarks import report
+from benchmarks.build_worker import run_build
+from benchmarks.exact_reference import ground_truth
+from benchmarks.index import (
     BenchData,
     Ours,
     Peer,
@@ -18,7 +18,7 @@ from eval.bench.index import (
     recall,
     sweep_point,
 )
-from eval.bench.synthetic import SyntheticConfig, generate
+from benchmarks.synthetic import SyntheticConfig, generate
 from lsr.vector_io import write_vectors
 
 PARAMS = {"n_postings": 10_000, "centroid_fraction": 0.1}
@@ -73,9 +73,9 @@ def test_report_renders_every_system(bench):
         "agreement_with_scipy": 1.0,
     }
     result = collection_result(data.name, stats, specs, exact, points)
-    payload = {"command": "python -m eval.bench.index --quick", "date": "today", "seconds": 1.0,
+    payload = {"command": "python -m benchmarks.index --quick", "date": "today", "seconds": 1.0,
                "machine": {"platform": "linux", "cpus": 2}, "results": [result]}  # fmt: skip
     text = report.markdown(payload)
-    assert text.count("python -m eval.bench.index --quick") == 1
+    assert text.count("python -m benchmarks.index --quick") == 1
     assert "| pyseismic-lsr |" in text and "| lsr |" in text
     assert "build time x" in text

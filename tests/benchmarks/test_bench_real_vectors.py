@@ -7,7 +7,7 @@ import json
 
 from conftest import SPLADE_TINY, requires_shared
 
-from eval.bench.real_vectors import load_encoded
+from benchmarks.real_vectors import load_encoded
 
 
 @requires_shared

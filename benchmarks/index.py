@@ -3,7 +3,7 @@
 Both systems get the same vectors, the same build parameters and the same queries, and are
 measured in the same run, on one thread each (Numba and Rayon both pinned to one thread):
 
-- build time and peak memory, each build in its own process (``eval.bench.build_worker``);
+- build time and peak memory, each build in its own process (``benchmarks.build_worker``);
 - index bytes on disk, also as a multiple of the forward index (u16 term ids + f16 values);
 - accuracy@10 (recall of the exact top-10, Bruch et al., SIGIR 2024, section 5.1) with mean and
   p99 latency per query over a ``query_cut x heap_factor`` sweep, single-query calls
@@ -12,8 +12,8 @@ measured in the same run, on one thread each (Numba and Rayon both pinned to one
 - exact search: our ``ExactIndex`` and scipy's CSR product as references.
 
 Ratios are ours / peer (below 1: we are faster or smaller). The report starts with the command
-that made it. Data: ``scifact`` (splade-tiny vectors, ``eval.bench.real_vectors``) and
-``synthetic`` (``eval.bench.synthetic``).
+that made it. Data: ``scifact`` (splade-tiny vectors, ``benchmarks.real_vectors``) and
+``synthetic`` (``benchmarks.synthetic``).
 """
 
 from __future__ import annotations
@@ -31,19 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-os.environ.setdefault("RAYON_NUM_THREADS", "1")
-
 import click
 import numpy as np
 
-from eval.bench import exact_reference, report
-from eval.bench.build_worker import run_build
-from eval.bench.peer_seismic import PeerSeismic, prepare_queries
+from benchmarks import exact_reference, report
+from benchmarks.build_worker import run_build
+from benchmarks.peer_seismic import PeerSeismic, prepare_queries
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
 SHARED = ROOT.parent / "shared"
 K = 10
@@ -61,7 +58,7 @@ class BenchData:
 
 def load_data(name: str, n_docs: int, n_queries: int, seed: int) -> BenchData:
     if name == "scifact":
-        from eval.bench.real_vectors import load_encoded
+        from benchmarks.real_vectors import load_encoded
 
         data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
         docs, queries = load_encoded(data_dir, model_dir, CACHE)
@@ -71,7 +68,7 @@ def load_data(name: str, n_docs: int, n_queries: int, seed: int) -> BenchData:
 
 
 def _synthetic(n_docs: int, n_queries: int, seed: int) -> BenchData:
-    from eval.bench.synthetic import SyntheticConfig, generate
+    from benchmarks.synthetic import SyntheticConfig, generate
 
     config = SyntheticConfig(seed=seed)
     stem = f"synthetic-{n_docs}-{n_queries}-{config.fingerprint()}"
@@ -91,7 +88,7 @@ class Ours:
     """Our SeismicIndex, opened from its saved directory (memory-mapped, as users open it)."""
 
     def __init__(self, path: Path, queries: SparseCollection, first_sorted: bool) -> None:
-        from index import SeismicIndex
+        from lsr.index import SeismicIndex
 
         self.index = SeismicIndex.load(path, mmap=True)
         self.queries = queries
@@ -205,7 +202,7 @@ def sweep_point(systems: dict, truth, query_cut: int, heap_factor: float, repeat
 
 def exact_latencies(data: BenchData, n_queries: int) -> dict[str, Any]:
     """Exact search per query: scipy CSR product and our ExactIndex (single and batch), 1 thread."""
-    from index import ExactIndex
+    from lsr.index import ExactIndex
 
     subset = data.queries.slice(0, n_queries)
     csr = exact_reference.csr_latencies(data.docs, subset, K)
@@ -230,7 +227,7 @@ def exact_latencies(data: BenchData, n_queries: int) -> dict[str, Any]:
 
 def exact_agreement(data: BenchData, truth: list[set[str]], n_queries: int) -> float:
     """Recall of our ExactIndex against scipy's top-10: 1.0 unless ties or rounding differ."""
-    from index import ExactIndex
+    from lsr.index import ExactIndex
 
     results = ExactIndex(data.docs).search_batch(data.queries.slice(0, n_queries), k=K)
     ids = [[data.docs.ids[d] for d in row if d >= 0] for row in results.docs]
@@ -298,7 +295,7 @@ def _specs(options: dict[str, Any]) -> list[SystemSpec]:
                "max_fraction", "doc_cut")}  # fmt: skip
     specs = [SystemSpec("pyseismic-lsr", "peer", params), SystemSpec("lsr", "ours", params)]
     if options["compact"]:
-        from index.config import COMPACT
+        from lsr.index.config import COMPACT
 
         specs.append(SystemSpec("lsr-compact", "ours", params | COMPACT))
     return specs
@@ -308,6 +305,15 @@ def _write(out: Path, payload: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
     out.with_suffix(".md").write_text(report.markdown(payload))
+
+
+def _pin_one_thread() -> None:
+    """One thread for both systems, set when the benchmark runs (never at import): Numba's pool
+    through its API, Rayon's through the variable it reads when its pool first starts."""
+    import numba
+
+    numba.set_num_threads(1)
+    os.environ["RAYON_NUM_THREADS"] = "1"
 
 
 def _commit() -> str:
@@ -404,11 +410,12 @@ def _ints(text: str) -> list[int]:
 )
 def main(**options: Any) -> None:
     """Benchmark our Seismic index against pyseismic-lsr (same data, parameters, one thread)."""
+    _pin_one_thread()
     if options["quick"]:
         options["n_docs"] = min(options["n_docs"], 50_000)
         options["n_queries"] = min(options["n_queries"], 300)
     datasets = options["datasets"] or ("scifact", "synthetic")
-    command = "python -m eval.bench.index " + shlex.join(sys.argv[1:])
+    command = "python -m benchmarks.index " + shlex.join(sys.argv[1:])
     CACHE.mkdir(parents=True, exist_ok=True)
     work = CACHE / "indexes"
     started = time.perf_counter()

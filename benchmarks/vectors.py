@@ -1,6 +1,6 @@
 """Streaming benchmark of the vector format: write then read back N vectors in bounded memory.
 
-    python -m eval.bench.vectors [--n-vectors 1000000] [--nnz 100] [--out reports/bench-vectors.md]
+    python -m benchmarks.vectors [--n-vectors 1000000] [--nnz 100] [--out reports/bench-vectors.md]
 
 The collection is generated chunk by chunk and written with `VectorWriter`, then streamed back
 with `iter_vectors`; peak resident memory (ru_maxrss) must stay far below the size of the whole
@@ -53,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
 
     rng = np.random.default_rng(0)
-    metadata = VectorMetadata(VOCAB, None, provenance(source="eval.bench.vectors"))
+    metadata = VectorMetadata(VOCAB, None, provenance(source="benchmarks.vectors"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vectors.parquet"
         start = time.perf_counter()
@@ -84,7 +84,7 @@ def main() -> None:
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     report = (
         "# Vector format streaming benchmark\n\n"
-        f"Command: `python -m eval.bench.vectors --n-vectors {args.n_vectors} --nnz {args.nnz}`\n\n"
+        f"Command: `python -m benchmarks.vectors --n-vectors {args.n_vectors} --nnz {args.nnz}`\n\n"
         f"| measure | value |\n|---|---|\n{table}\n"
     )
     print(report)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from eval.bench import report
-from eval.bench.report import fastest_at
+from benchmarks import report
+from benchmarks.report import fastest_at
 
 
 def _point(qc, ours, peer):
@@ -79,7 +79,7 @@ def test_rerender_keeps_measurements_and_rewrites_markdown(tmp_path):
         "sweep": [point],
         "summary": {},
     }
-    payload = {"command": "python -m eval.bench.index", "date": "d", "seconds": 1.0,
+    payload = {"command": "python -m benchmarks.index", "date": "d", "seconds": 1.0,
                "machine": {"platform": "p", "cpus": 2}, "results": [result]}  # fmt: skip
     path = tmp_path / "r.json"
     path.write_text(json.dumps(payload))
@@ -87,4 +87,4 @@ def test_rerender_keeps_measurements_and_rewrites_markdown(tmp_path):
     again = json.loads(path.read_text())
     assert again["results"][0]["sweep"] == [point]
     assert again["results"][0]["summary"]["lsr"]["at_0.95_single"]["latency_ratio"] == 0.5
-    assert "python -m eval.bench.index" in (tmp_path / "r.md").read_text()
+    assert "python -m benchmarks.index" in (tmp_path / "r.md").read_text()

@@ -1,6 +1,6 @@
 """Encoding benchmark: lsr's SPLADE encoder against sentence-transformers' SparseEncoder.
 
-    python -m eval.bench.encode [--docs 500 | --full] [--threads 2] [--repeats 1]
+    python -m benchmarks.encode [--docs 500 | --full] [--threads 2] [--repeats 1]
 
 Same model (splade-tiny), same texts (SciFact documents, title + " " + text), same maximum
 length (256), same batch size, measured in the same run and interleaved, so machine load hits
@@ -27,7 +27,7 @@ from lsr.datasets import load_dataset
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
 from lsr.vectors import SparseCollection
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
 MAX_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoder"
@@ -148,7 +148,7 @@ def main() -> None:
         }
 
     command = (
-        "python -m eval.bench.encode "
+        "python -m benchmarks.encode "
         + ("--full" if args.full else f"--docs {args.docs}")
         + f" --threads {args.threads} --repeats {args.repeats}"
         + f" --latency-threads {args.latency_threads}"

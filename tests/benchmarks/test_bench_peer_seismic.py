@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from eval.bench.exact_reference import ground_truth
-from eval.bench.peer_seismic import PeerSeismic, parse_space_usage, prepare_queries
-from eval.bench.synthetic import SyntheticConfig, generate
+from benchmarks.exact_reference import ground_truth
+from benchmarks.peer_seismic import PeerSeismic, parse_space_usage, prepare_queries
+from benchmarks.synthetic import SyntheticConfig, generate
 
 # n_postings above every list's length and heap_factor 0: no pruning, no block skipped.
 EXHAUSTIVE = {"n_postings": 10_000, "centroid_fraction": 0.1, "max_fraction": 1.5}

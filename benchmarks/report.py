@@ -1,4 +1,4 @@
-"""Statistics, ratios and the Markdown report of the index benchmark (``eval.bench.index``)."""
+"""Statistics, ratios and the Markdown report of the index benchmark (``benchmarks.index``)."""
 
 from __future__ import annotations
 

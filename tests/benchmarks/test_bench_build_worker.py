@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from eval.bench.build_worker import path_bytes, run_build
-from eval.bench.synthetic import SyntheticConfig, generate
+from benchmarks.build_worker import path_bytes, run_build
+from benchmarks.synthetic import SyntheticConfig, generate
 from lsr.vector_io import write_vectors
 
 PARAMS = {"n_postings": 50, "centroid_fraction": 0.1}

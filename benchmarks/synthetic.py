@@ -2,7 +2,7 @@
 
 The index benchmark needs a million-document collection, and encoding one on two CPU cores
 would take hours; what the index is sensitive to is the *shape* of the data, which this module
-reproduces from measured statistics of splade-tiny on SciFact (``eval.bench.real_vectors``):
+reproduces from measured statistics of splade-tiny on SciFact (``benchmarks.real_vectors``):
 
 - **Vocabulary** of 30,522 terms (BERT uncased), of which SPLADE activates about half (15,465
   on SciFact): term popularity is spread over ``active_vocabulary`` = 16,000 terms.
@@ -246,7 +246,7 @@ def _draw_collection(
     np.cumsum(indptr, out=indptr)
     metadata = VectorMetadata(
         vocab_size=config.vocab_size,
-        provenance=provenance(generator="eval.bench.synthetic", side=side, **_json(config)),
+        provenance=provenance(generator="benchmarks.synthetic", side=side, **_json(config)),
     )
     return SparseCollection(
         ids,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eval.bench.exact_reference import csr_latencies, ground_truth, top_k
-from eval.bench.synthetic import SyntheticConfig, generate
+from benchmarks.exact_reference import csr_latencies, ground_truth, top_k
+from benchmarks.synthetic import SyntheticConfig, generate
 
 
 def test_ground_truth_is_the_dense_top_k():

@@ -1,8 +1,6 @@
 """``lsr eval``: evaluate models on BEIR-style collections, and compare runs.
 
-Contributed to the ``lsr`` command through the ``lsr.commands`` entry point, so that ``lsr/``
-never imports ``eval/``. This module stays import-light (``lsr --help`` imports it): the work
-happens in functions imported inside the commands.
+This module stays import-light: the work happens in functions imported inside the commands.
 """
 
 from __future__ import annotations
@@ -47,8 +45,8 @@ def parse_assignments(texts: tuple[str, ...], option: str) -> dict[str, str]:
 
 def split_seismic_params(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sort ``--seismic-params`` into build parameters and search parameters by name."""
-    from index import BuildConfig
-    from index.config import SearchParams
+    from lsr.index import BuildConfig
+    from lsr.index.config import SearchParams
 
     build_names = set(BuildConfig.__dataclass_fields__)
     search_names = set(SearchParams.__dataclass_fields__) - {"k"}
@@ -182,8 +180,8 @@ def _run(
     latency_queries: int,
     progress: bool,
 ) -> None:
-    from eval.harness import EvalOptions, prepare, run_evaluation
-    from eval.report import results_table, summary_table, write_report
+    from lsr.eval.harness import EvalOptions, prepare, run_evaluation
+    from lsr.eval.report import results_table, summary_table, write_report
 
     params = {
         k: parse_value(v) for k, v in parse_assignments(seismic_params, "--seismic-params").items()
@@ -225,7 +223,7 @@ def _run(
 
 
 def _sweep(prepared: Any, swept: dict[str, list[Any]], search: dict[str, Any]) -> list[Any]:
-    from eval.sweep import grid, sweep
+    from lsr.eval.sweep import grid, sweep
 
     settings = [{**search, **point} for point in grid(swept)]
     for setting in settings:
@@ -236,8 +234,8 @@ def _sweep(prepared: Any, swept: dict[str, list[Any]], search: dict[str, Any]) -
 def _write_sweep(out: Path, points: list[Any]) -> None:
     import json
 
-    from eval.report import write_text_atomic
-    from eval.sweep import plot, sweep_table
+    from lsr.eval.report import write_text_atomic
+    from lsr.eval.sweep import plot, sweep_table
 
     table = sweep_table(points)
     write_text_atomic(out / "sweep.md", table)
@@ -268,8 +266,8 @@ def compare_command(
 
     Prints each run's metrics; a superscript letter marks the runs it beats significantly.
     """
-    from eval.compare import compare_runs
     from lsr.datasets import load_dataset, split_spec
+    from lsr.eval.compare import compare_runs
 
     if len(runs) < 2:
         raise click.UsageError("give at least two run files")
