@@ -1,0 +1,1 @@
+"""Trainable sparse encoders: each maps a tokenized batch to (batch, vocabulary) weights."""
