@@ -15,7 +15,6 @@ a top-10 batch search of the approximate index against the exact one.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from lsr.eval.metrics import evaluate
 from lsr.eval.report import EvalRecord
 from lsr.eval.runs import without_identical_ids
 
+from lsr.atomic import write_directory_atomic
 from lsr.datasets import Dataset, load_dataset, split_spec
 from lsr.errors import InputError
 from lsr.vector_io import read_vectors, write_vectors
@@ -211,7 +211,7 @@ def _load_encoder(model: str, dataset: Dataset, entry: Path, progress: bool) -> 
     saved = entry / "bm25"
     if not saved.is_dir():
         encoder = Bm25Encoder.fit(doc.full_text for doc in dataset.docs())
-        _save_dir_atomic(saved, encoder.save)
+        write_directory_atomic(saved, encoder.save)
     return load(str(saved))
 
 
@@ -238,17 +238,5 @@ def _seismic_index(
     directory = entry / f"seismic-{fingerprint(config.to_json())}"
     if not directory.is_dir():
         index = SeismicIndex.build(collection, config, progress=progress)
-        _save_dir_atomic(directory, index.save)
+        index.save(directory)  # atomic: the index is swapped in whole
     return SeismicIndex.load(directory), directory
-
-
-def _save_dir_atomic(directory: Path, save: Callable[[Path], None]) -> None:
-    """Let ``save`` write a folder under a temporary name, then rename it into place."""
-    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        save(tmp)
-        os.replace(tmp, directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

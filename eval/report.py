@@ -17,7 +17,7 @@ from typing import Any
 from lsr.eval.latency import Latency
 from lsr.eval.metrics import METRIC_LABELS, METRICS
 
-from lsr.vector_io import temporary_path
+from lsr.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -122,14 +122,3 @@ def write_report(out_dir: str | os.PathLike, records: Sequence[EvalRecord], comm
     payload = {"command": command, "results": [r.to_json() for r in records]}
     write_text_atomic(out_dir / "metrics.json", json.dumps(payload, indent=2) + "\n")
     return write_text_atomic(out_dir / "report.md", markdown_report(records, command))
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_path(path)
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
+from lsr.atomic import atomic_path
 from lsr.errors import InputError
-from lsr.vector_io import temporary_path
 
 
 @dataclass
@@ -75,14 +74,7 @@ class SearchResults:
         """
         if not tag or any(c.isspace() for c in tag):
             raise InputError(f"tag must be a non-empty word without spaces, got {tag!r}")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = temporary_path(path)
-        try:
-            with open(tmp, "w", encoding="utf-8") as handle:
-                for i, qid in enumerate(self.query_ids):
-                    for rank, (doc_id, score) in enumerate(self.hits(i), start=1):
-                        handle.write(f"{qid} Q0 {doc_id} {rank} {score:.9g} {tag}\n")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+            for i, qid in enumerate(self.query_ids):
+                for rank, (doc_id, score) in enumerate(self.hits(i), start=1):
+                    handle.write(f"{qid} Q0 {doc_id} {rank} {score:.9g} {tag}\n")

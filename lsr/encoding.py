@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from lsr.atomic import write_json_atomic
 from lsr.encoders.base import Encoder
 from lsr.errors import InputError, VectorFormatError
 from lsr.vector_io import VectorWriter, read_metadata, read_vectors, write_vectors
@@ -119,7 +120,7 @@ def _prepare_parts(folder: Path, manifest: dict[str, object]) -> None:
             return
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    path.write_text(json.dumps(manifest), encoding="utf-8")
+    write_json_atomic(path, manifest)
 
 
 def _complete(part: Path, expected_rows: int) -> bool:

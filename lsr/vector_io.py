@@ -12,6 +12,7 @@ JSONL is the interchange format of Seismic and other LSR tools, one object per l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -22,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lsr.atomic import atomic_path
 from lsr.errors import VectorFormatError, where
 from lsr.jsonl import iter_jsonl
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -36,11 +38,6 @@ SCHEMA = pa.schema(
         pa.field("values", pa.list_(pa.float32()), nullable=False),
     ]
 )
-
-
-def temporary_path(path: Path) -> Path:
-    """Sibling name a file is written under before it is renamed into place."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
 # -- Parquet ------------------------------------------------------------------------------------
@@ -62,9 +59,10 @@ class VectorWriter:
         self.path = Path(path)
         self.metadata = metadata
         self.row_group_size = row_group_size
-        self._tmp = temporary_path(self.path)
+        # The file is renamed into place by lsr.atomic when the stack closes without an error.
+        self._commit = contextlib.ExitStack()
+        self._tmp = self._commit.enter_context(atomic_path(self.path))
         schema = SCHEMA.with_metadata({METADATA_KEY: json.dumps(metadata.to_json()).encode()})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
         self._ids: set[str] = set()
         self.count = 0
@@ -86,11 +84,13 @@ class VectorWriter:
 
     def close(self) -> None:
         self._writer.close()
-        os.replace(self._tmp, self.path)
+        self._commit.close()
 
     def abort(self) -> None:
+        """Close and drop the temporary file; an existing ``path`` is untouched."""
         self._writer.close()
-        self._tmp.unlink(missing_ok=True)
+        aborted = _Aborted(str(self.path))
+        self._commit.__exit__(_Aborted, aborted, None)
 
     def __enter__(self) -> VectorWriter:
         return self
@@ -100,6 +100,10 @@ class VectorWriter:
             self.close()
         else:
             self.abort()
+
+
+class _Aborted(Exception):
+    """Thrown into the atomic write so that it removes the temporary file instead of renaming."""
 
 
 def _to_table(part: SparseCollection) -> pa.Table:
@@ -298,22 +302,15 @@ def write_jsonl(
     contents: dict[str, str] | None = None,
 ) -> int:
     """Write Seismic-style JSONL atomically; returns the number of vectors written."""
-    path = Path(path)
-    tmp = temporary_path(path)
     count = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for collection in collections:
-                for i, doc_id in enumerate(collection.ids):
-                    record = {
-                        "id": doc_id,
-                        "content": (contents or {}).get(doc_id, ""),
-                        "vector": collection.to_dict(i),
-                    }
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    count += 1
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        for collection in collections:
+            for i, doc_id in enumerate(collection.ids):
+                record = {
+                    "id": doc_id,
+                    "content": (contents or {}).get(doc_id, ""),
+                    "vector": collection.to_dict(i),
+                }
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
     return count

@@ -234,7 +234,7 @@ def _sweep(prepared: Any, swept: dict[str, list[Any]], search: dict[str, Any]) -
 def _write_sweep(out: Path, points: list[Any]) -> None:
     import json
 
-    from lsr.eval.report import write_text_atomic
+    from lsr.atomic import write_text_atomic
     from lsr.eval.sweep import plot, sweep_table
 
     table = sweep_table(points)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from lsr.atomic import write_json_atomic
 from lsr.errors import InputError, ModelError
 from lsr.vectors import SparseCollection, VectorMetadata, provenance
 
@@ -90,13 +91,8 @@ def collection_metadata(
 
 def write_config(path: str | os.PathLike, kind: str, options: Mapping[str, Any]) -> None:
     """Write ``lsr.json`` (kind + options) into a model folder, atomically."""
-    folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / CONFIG_FILE
-    tmp = folder / f".{CONFIG_FILE}.{os.getpid()}.tmp"
     record = {"version": CONFIG_VERSION, "kind": kind, "options": dict(options)}
-    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
+    write_json_atomic(Path(path) / CONFIG_FILE, record)
 
 
 def read_config(path: str | os.PathLike) -> dict[str, Any] | None:

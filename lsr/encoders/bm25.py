@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from lsr.atomic import write_json_atomic
 from lsr.encoders.analysis import EnglishAnalyzer
 from lsr.encoders.base import Side, check_inputs, collection_metadata, write_config
 from lsr.encoders.idf import idf_weights
@@ -115,9 +116,7 @@ class Bm25Encoder:
             "terms": self.vocabulary,
             "df": self.df.tolist(),
         }
-        tmp = folder / f".{STATS_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, folder / STATS_FILE)
+        write_json_atomic(folder / STATS_FILE, stats, indent=None)
         write_config(folder, self.kind, self.options())
 
     @classmethod

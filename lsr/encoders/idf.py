@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lsr.atomic import write_json_atomic
 from lsr.errors import InputError, ModelError
 
 IDF_FILE = "idf.json"
@@ -54,11 +55,8 @@ def idf_weights(df: np.ndarray, n_docs: int, formula: str = "bm25") -> np.ndarra
 
 def save_idf(path: str | os.PathLike, vocabulary: Sequence[str], weights: np.ndarray) -> None:
     """Write ``{token: idf}`` as JSON, atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table = {token: float(w) for token, w in zip(vocabulary, weights)}
-    tmp.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_json_atomic(path, table, indent=None)
 
 
 def load_idf(path: str | os.PathLike, vocabulary: Sequence[str]) -> np.ndarray:
