@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml Makefile
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/lint_imports.py
 
 test: install lint
 	$(BIN)/pytest -q
