@@ -2,13 +2,23 @@
 
 Tests that read real models or collections skip only when ../shared is absent (a checkout
 outside this workplace); anywhere it exists they run, so no failure can hide behind a skip.
+
+The session runs Numba with two threads, set here because pytest reads this file before any
+test module imports numba (which reads the variable once, at import): the parallel kernels
+(``prange`` loops of the index build and batch search) then take their parallel paths even on a
+one-core machine, where Numba would default to one thread and test only the serial ones.
+``tests/index/test_index_parallel.py`` checks that the setting took effect.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+NUMBA_TEST_THREADS = 2
+os.environ["NUMBA_NUM_THREADS"] = str(NUMBA_TEST_THREADS)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

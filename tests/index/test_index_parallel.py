@@ -1,0 +1,98 @@
+"""The parallel paths: batch search, concurrent single searches, and the build, each against its
+serial counterpart, bit for bit (the session runs Numba with two threads, see conftest.py)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
+
+import numba
+import numpy as np
+import pytest
+from conftest import NUMBA_TEST_THREADS
+from index_data import random_collection
+from lsr.index import BuildConfig, SeismicIndex
+
+
+@pytest.fixture(scope="module")
+def index():
+    return SeismicIndex.build(random_collection(800, seed=51), BuildConfig(n_postings=30, knn=4))
+
+
+@pytest.fixture(scope="module")
+def queries():
+    return random_collection(64, mean_nnz=8, seed=52, prefix="q")
+
+
+def test_tests_run_with_two_numba_threads():
+    assert numba.config.NUMBA_NUM_THREADS == NUMBA_TEST_THREADS
+    assert numba.get_num_threads() == NUMBA_TEST_THREADS
+
+
+def _one_by_one(index, queries, **params):
+    """Every query through ``search`` (the serial kernel), in order."""
+    return [index.search(*queries.row(q), **params) for q in range(len(queries))]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"heap_factor": 0.6, "first_sorted": True}, {"query_cut": 3, "n_knn": 4}],
+    ids=["defaults", "first_sorted", "knn"],
+)
+def test_parallel_batch_equals_serial_search(index, queries, params):
+    batch = index.search_batch(queries, k=10, **params)
+    for q, (ids, scores) in enumerate(_one_by_one(index, queries, k=10, **params)):
+        assert [doc_id for doc_id, _ in batch.hits(q)] == ids
+        np.testing.assert_array_equal(batch.scores[q][: len(ids)], scores)
+
+
+def test_batch_is_the_same_with_one_thread(index, queries):
+    parallel = index.search_batch(queries, k=10)
+    numba.set_num_threads(1)
+    try:
+        serial = index.search_batch(queries, k=10)
+    finally:
+        numba.set_num_threads(NUMBA_TEST_THREADS)
+    np.testing.assert_array_equal(parallel.docs, serial.docs)
+    np.testing.assert_array_equal(parallel.scores, serial.scores)
+    np.testing.assert_array_equal(parallel.scored, serial.scored)
+
+
+def test_concurrent_single_searches_equal_one_thread(index, queries):
+    """What the HTTP service does: many Python threads search one index at once."""
+    expected = _one_by_one(index, queries, k=10)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        runs = list(pool.map(lambda _: _one_by_one(index, queries, k=10), range(16)))
+    for run in runs:
+        for (ids, scores), (want_ids, want_scores) in zip(run, expected):
+            assert ids == want_ids
+            np.testing.assert_array_equal(scores, want_scores)
+
+
+def test_concurrent_batches_equal_one_batch(index, queries):
+    expected = index.search_batch(queries, k=10)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda _: index.search_batch(queries, k=10), range(8)))
+    for run in runs:
+        np.testing.assert_array_equal(run.docs, expected.docs)
+        np.testing.assert_array_equal(run.scores, expected.scores)
+
+
+def _index_arrays(built: SeismicIndex) -> dict[str, np.ndarray]:
+    arrays = {name: getattr(built.forward, name) for name in ("indptr", "terms", "values")}
+    for part in (built.postings, built.summaries):
+        arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
+    return arrays | {"knn": built.knn}
+
+
+def test_parallel_build_equals_serial_build(index):
+    collection = random_collection(800, seed=51)
+    numba.set_num_threads(1)
+    try:
+        serial = SeismicIndex.build(collection, index.config)
+    finally:
+        numba.set_num_threads(NUMBA_TEST_THREADS)
+    parallel = _index_arrays(index)
+    for name, array in _index_arrays(serial).items():
+        assert array.dtype == parallel[name].dtype, name
+        np.testing.assert_array_equal(array, parallel[name], err_msg=name)

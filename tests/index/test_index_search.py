@@ -1,0 +1,98 @@
+"""The block-skipping rule of ``index/search.py`` on a hand-built index.
+
+One term, one posting list of three blocks of 1, 2 and 4 documents (so the number of documents a
+query scores names the set of blocks it visited). Every document holds only that term and the
+summaries keep everything (``summary_energy`` 1), so a block's summary is its largest weight,
+exactly (one value quantizes without loss). With the query weight 1 and k = 1, block 0 puts its
+score 2 in the heap, and block ``b`` is skipped iff ``max_b < heap_factor * 2`` — the reference's
+``dot < heap_factor * heap.peek()``, strictly less.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lsr.index import BuildConfig, SeismicIndex
+from lsr.index.forward import ForwardIndex
+from lsr.index.postings import PostingLists
+from lsr.index.summary import build_summaries
+
+from lsr.vectors import SparseCollection, VectorMetadata
+
+JUST_BELOW_ONE = np.nextafter(np.float32(1.0), np.float32(0.0))
+BLOCKS = [[2.0], [1.0, 0.5], [JUST_BELOW_ONE, 0.25, 0.25, 0.25]]
+QUERY = SparseCollection.from_rows(["q"], [([0], [1.0])], VectorMetadata(1))
+
+
+def hand_built(blocks: list[list[float]]) -> SeismicIndex:
+    """One list whose blocks hold one document per weight, in the order given."""
+    weights = np.array([w for block in blocks for w in block], dtype=np.float32)
+    n = len(weights)
+    forward = ForwardIndex(
+        np.arange(n + 1, dtype=np.int64), np.zeros(n, np.uint16), weights, "float32", 1
+    )
+    postings = PostingLists(
+        np.array([0, len(blocks)], np.int64),
+        np.concatenate([[0], np.cumsum([len(b) for b in blocks])]).astype(np.int64),
+        np.arange(n, dtype=np.uint16),
+    )
+    summaries = build_summaries(forward, postings, summary_energy=1.0)
+    np.testing.assert_array_equal(summaries.block_min, [max(b) for b in blocks])
+    np.testing.assert_array_equal(summaries.block_scale, 0.0)
+    knn = np.zeros((n, 0), np.int32)
+    config = BuildConfig(value_dtype="float32")
+    ids = [f"d{i}" for i in range(n)]
+    return SeismicIndex(ids, VectorMetadata(1), config, forward, postings, summaries, knn, {})
+
+
+@pytest.fixture(scope="module")
+def index() -> SeismicIndex:
+    return hand_built(BLOCKS)
+
+
+def scored_blocks(index: SeismicIndex, k: int, heap_factor: float, **params) -> set[int]:
+    """The blocks (of sizes 1, 2, 4 in some order) a one-term query visited, read off the
+    number of documents it scored."""
+    sizes = np.diff(index.postings.block_ptr).tolist()
+    scored = int(index.search_batch(QUERY, k=k, heap_factor=heap_factor, **params).scored[0])
+    return {b for b, size in enumerate(sizes) if scored & size}
+
+
+def _float32_after(value: float, direction: float) -> float:
+    return float(np.nextafter(np.float32(value), np.float32(direction)))
+
+
+@pytest.mark.parametrize(
+    ("heap_factor", "visited"),
+    [
+        # threshold 1.0: block 1 (summary 1.0) is not below it, block 2 (just under 1) is
+        (0.5, {0, 1}),
+        # threshold just under 1.0: equal to block 2's summary, so block 2 is visited too
+        (_float32_after(0.5, 0.0), {0, 1, 2}),
+        # threshold just over 1.0: both later blocks fall below it
+        (_float32_after(0.5, 1.0), {0}),
+        (0.0, {0, 1, 2}),
+    ],
+)
+def test_a_block_is_skipped_iff_its_summary_is_below_heap_factor_times_heap_min(
+    index, heap_factor, visited
+):
+    assert scored_blocks(index, k=1, heap_factor=heap_factor) == visited
+
+
+def test_nothing_is_skipped_before_the_heap_holds_k_documents(index):
+    assert scored_blocks(index, k=4, heap_factor=100.0) == {0, 1, 2}
+
+
+def test_first_sorted_visits_by_decreasing_summary():
+    """Blocks stored worst first: in storage order every block raises the heap minimum before
+    the next is tested, so none is skipped; by decreasing summary the best block comes first
+    and the last one (just under 1) is skipped."""
+    worst_first = hand_built(BLOCKS[::-1])
+    assert scored_blocks(worst_first, k=1, heap_factor=0.5) == {0, 1, 2}
+    assert scored_blocks(worst_first, k=1, heap_factor=0.5, first_sorted=True) == {1, 2}
+
+
+def test_skipping_keeps_the_best_document(index):
+    ids, scores = index.search(np.array([0]), np.array([1.0]), k=1, heap_factor=100.0)
+    assert ids == ["d0"] and scores.tolist() == [2.0]
