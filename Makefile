@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench bench-vectors bench-encode bench-index clean
+.PHONY: install install-browser test lint demo bench bench-vectors bench-encode bench-index bench-serve clean
 
 install: $(STAMP)
 
@@ -19,6 +19,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q $(TORCH_SPEC)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
+
+# Debian's chromium (the service page's browser test drives it with Playwright) and wrk (the
+# HTTP load generator of bench-serve); run as root, as .ci/run does before `make test`.
+install-browser:
+	command -v chromium >/dev/null && command -v wrk >/dev/null || \
+		(apt-get update -q && apt-get install -y -q --no-install-recommends chromium wrk)
 
 lint: install
 	$(BIN)/ruff check .
@@ -31,7 +37,7 @@ test: install lint
 demo: install
 	bash scripts/demo.sh
 
-bench: bench-vectors bench-encode bench-index
+bench: bench-vectors bench-encode bench-index bench-serve
 
 bench-vectors: install
 	$(BIN)/python -m benchmarks.vectors
@@ -41,6 +47,9 @@ bench-encode: install
 
 bench-index: install
 	$(BIN)/python -m benchmarks.index --quick  # full: python -m benchmarks.index --data synthetic --n-docs 1000000
+
+bench-serve: install
+	$(BIN)/python -m benchmarks.serve
 
 clean:
 	rm -rf $(VENV) .cache

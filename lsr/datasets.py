@@ -316,26 +316,30 @@ def load_dataset(spec: str | Path, data_dir: str | Path | None = None) -> Datase
 
 
 def iter_texts(source: str | Path, data_dir: str | Path | None = None) -> Iterator[tuple[str, str]]:
-    """(id, text) pairs to encode: a dataset's documents, or a JSONL / Parquet file of records
-    with ``_id`` (or ``id``), ``text`` and an optional ``title``."""
+    """(id, text) pairs to encode: :func:`iter_documents` as BEIR encodes them (title + text)."""
+    for doc in iter_documents(source, data_dir):
+        yield doc.id, doc.full_text
+
+
+def iter_documents(source: str | Path, data_dir: str | Path | None = None) -> Iterator[Document]:
+    """The documents of a dataset, or of a JSONL / Parquet file of records with ``_id`` (or
+    ``id``), ``text`` and an optional ``title``."""
     path = Path(source)
     if path.is_file():
         if path.suffix == ".parquet":
-            yield from _parquet_texts(path)
+            yield from _parquet_documents(path)
             return
         for number, record in jsonl.iter_jsonl(path, DatasetError):
-            doc = Document(
+            yield Document(
                 _record_id(record, path, number),
                 _record_text(record, "title", path, number),
                 _record_text(record, "text", path, number),
             )
-            yield doc.id, doc.full_text
         return
-    for doc in load_dataset(source, data_dir).docs():
-        yield doc.id, doc.full_text
+    yield from load_dataset(source, data_dir).docs()
 
 
-def _parquet_texts(path: Path) -> Iterator[tuple[str, str]]:
+def _parquet_documents(path: Path) -> Iterator[Document]:
     import pyarrow.parquet as pq
 
     try:
@@ -351,4 +355,4 @@ def _parquet_texts(path: Path) -> Iterator[tuple[str, str]]:
         data = batch.to_pydict()
         titles = data.get("title") or [""] * batch.num_rows
         for doc_id, title, text in zip(data[id_column], titles, data["text"]):
-            yield str(doc_id), Document(str(doc_id), title or "", text or "").full_text
+            yield Document(str(doc_id), title or "", text or "")

@@ -29,6 +29,7 @@ COMMANDS = {
         "lsr.cli.eval:eval_command",
         "Evaluate models on BEIR collections: runs, trec_eval metrics, reports.",
     ),
+    "serve": ("lsr.cli.serve:serve", "Serve an index over HTTP: search API and search page."),
 }
 
 

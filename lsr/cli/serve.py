@@ -1,0 +1,130 @@
+"""``lsr serve``: the HTTP search service over an index (see ``lsr.service``)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from lsr.errors import InputError
+
+
+@click.command()
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--model",
+    help="Query encoder (model folder or hub id) [default: the model recorded in the index's "
+    "provenance; BM25 and inference-free indexes need the folder `lsr encode --save-model` wrote].",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes; they share the memory-mapped index through the page cache.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the API key that clients send as X-API-Key [default: $LSR_API_KEY; "
+    "neither: no key]. Never on the command line, where `ps` would show it.",
+)
+@click.option("--exact", is_flag=True, help="Exact search over the index's forward index.")
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    help="Origin allowed to call the API from a browser (repeat; '*' for any).",
+)
+@click.option(
+    "--timeout", type=float, default=10.0, show_default=True, help="Per-request limit, seconds."
+)
+@click.option(
+    "--max-body-bytes", type=int, default=1 << 20, show_default=True, help="Larger bodies: 413."
+)
+@click.option(
+    "--max-query-tokens",
+    type=int,
+    default=128,
+    show_default=True,
+    help="Longest text query, in the encoder's tokens.",
+)
+@click.option(
+    "--search-threads",
+    type=int,
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Concurrent searches per process (default: the cores).",
+)
+@click.option("--encode-threads", type=int, default=2, show_default=True)
+@click.option(
+    "--log-queries", is_flag=True, help="Write query texts into the request log (off: private)."
+)
+def serve(
+    index_dir: Path,
+    host: str,
+    port: int,
+    workers: int,
+    api_key_file: Path | None,
+    cors_origins: tuple[str, ...],
+    timeout: float,
+    **options,
+) -> None:
+    """Serve INDEX_DIR over HTTP: search API, search page at /, OpenAPI at /docs.
+
+    \b
+      lsr serve scifact.index                     # model from the index's provenance
+      lsr serve bm25.index --model bm25-scifact   # a saved BM25 encoder
+      LSR_API_KEY=... lsr serve scifact.index --workers 2
+    """
+    import uvicorn
+
+    from lsr.index import persist
+    from lsr.service.metrics import MULTIPROCESS_ENV
+    from lsr.service.settings import SETTINGS_ENV, Settings
+
+    persist.read_manifest(index_dir)  # fail here, not in every worker, on a non-index
+    settings = Settings(
+        index_dir=index_dir.resolve(),
+        api_key_file=api_key_file.resolve() if api_key_file else None,
+        cors_origins=cors_origins,
+        request_timeout_s=timeout,
+        **options,
+    )
+    if workers > 1 and not host:
+        raise InputError("--host must not be empty")
+    os.environ[SETTINGS_ENV] = settings.to_environment()
+    if workers > 1:
+        os.environ.setdefault(MULTIPROCESS_ENV, tempfile.mkdtemp(prefix="lsr-metrics-"))
+    click.echo(
+        f"serving {index_dir} on http://{host}:{port} ({workers} worker(s)); "
+        f"API key {'required' if settings.api_key else 'not set'}",
+        err=True,
+    )
+    uvicorn.run(
+        "lsr.service.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # the app logs one line per request, without query strings
+        log_config=log_config(),
+    )
+
+
+def log_config() -> dict:
+    """uvicorn's logging configuration plus the service's own request logger."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["lsr.service"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config

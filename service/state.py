@@ -1,0 +1,168 @@
+"""What a service serves: an index, its query encoder and docstore, loaded together and swapped
+together.
+
+A :class:`ServingState` is immutable. A request takes the current one once and uses it to the end,
+so a reload (:class:`StateHolder.swap`) replaces the whole state with one reference assignment:
+requests in flight finish on the old index, the next ones see the new one, and none sees an
+index with another index's encoder. The old index's memory maps close when its last request
+drops it.
+
+The query encoder defaults to the model recorded in the index's provenance (``lsr encode``
+writes ``model`` for SPLADE vectors); BM25 and inference-free vectors record how they were
+weighted but not the folder the fitted encoder was saved to, so those need ``--model``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lsr.index import persist
+from lsr.index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT
+from lsr.index.exact import ExactIndex
+from lsr.index.seismic import SeismicIndex
+
+from lsr.docstore import Docstore
+from lsr.encoders import Bm25Encoder, Encoder, InferenceFreeEncoder, SpladeEncoder, load
+from lsr.errors import InputError
+
+
+@dataclass(frozen=True)
+class SearchDefaults:
+    """The index's stored query-time defaults (its manifest's ``search_defaults``), else the
+    library's."""
+
+    query_cut: int = DEFAULT_QUERY_CUT
+    heap_factor: float = DEFAULT_HEAP_FACTOR
+
+    @classmethod
+    def of(cls, index_dir: Path) -> SearchDefaults:
+        stored = persist.read_manifest(index_dir).get("search_defaults") or {}
+        known = {name: stored[name] for name in ("query_cut", "heap_factor") if name in stored}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class ServingState:
+    index_dir: Path
+    index: SeismicIndex
+    #: The searcher: the index itself, or exact search over its forward index.
+    searcher: SeismicIndex | ExactIndex
+    encoder: Encoder
+    model: str
+    docstore: Docstore | None
+    defaults: SearchDefaults
+    vocabulary: tuple[str, ...]
+    token_ids: dict[str, int]
+    count_tokens: Callable[[str], int]
+    loaded_at: float
+
+    @property
+    def exact(self) -> bool:
+        return isinstance(self.searcher, ExactIndex)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``/stats`` shows of the index and model."""
+        return {
+            "index_dir": str(self.index_dir),
+            "documents": len(self.index),
+            "vocab_size": self.index.vocab_size,
+            "search": "exact" if self.exact else "seismic",
+            "index_bytes": self.index.nbytes(),
+            "build_parameters": self.index.config.to_json(),
+            "search_defaults": {
+                "query_cut": self.defaults.query_cut,
+                "heap_factor": self.defaults.heap_factor,
+            },
+            "model": self.model,
+            "encoder": self.encoder.kind,
+            "docstore_documents": len(self.docstore) if self.docstore is not None else 0,
+        }
+
+
+def load_state(
+    index_dir: str | Path,
+    model: str | None = None,
+    exact: bool = False,
+    previous: ServingState | None = None,
+) -> ServingState:
+    """Open ``index_dir`` with its query encoder and docstore.
+
+    ``previous``'s encoder is reused when the model is the same (a nightly rebuild reloads in
+    the time it takes to map the index, not to load a model).
+    """
+    index_dir = Path(index_dir)
+    index = SeismicIndex.load(index_dir)
+    model = model or recorded_model(index, index_dir)
+    if previous is not None and previous.model == model:
+        encoder = previous.encoder
+    else:
+        encoder = load(model)
+    if encoder.vocab_size != index.vocab_size:
+        raise InputError(
+            f"model {model}: vocabulary of {encoder.vocab_size} terms, but the index {index_dir} "
+            f"has {index.vocab_size}; encode queries with the model the documents were encoded with"
+        )
+    vocabulary = tuple(index.metadata.vocabulary or encoder.vocabulary)
+    return ServingState(
+        index_dir=index_dir,
+        index=index,
+        searcher=index.exact() if exact else index,
+        encoder=encoder,
+        model=model,
+        docstore=Docstore.open(index_dir),
+        defaults=SearchDefaults.of(index_dir),
+        vocabulary=vocabulary,
+        token_ids={token: i for i, token in enumerate(vocabulary)},
+        count_tokens=token_counter(encoder),
+        loaded_at=time.time(),
+    )
+
+
+def recorded_model(index: SeismicIndex, index_dir: Path) -> str:
+    """The query model the index's documents were encoded with, from their provenance."""
+    provenance = index.metadata.provenance
+    kind = provenance.get("encoder", "unknown")
+    model = provenance.get("model")
+    if model is None or kind != SpladeEncoder.kind:
+        raise InputError(
+            f"{index_dir / persist.MANIFEST}: the documents are {kind} vectors and their "
+            "provenance names no query model that encodes queries for them; pass --model "
+            "(for BM25 and inference-free: the folder saved by `lsr encode --save-model`)"
+        )
+    if str(model).startswith((".", "/")) and not Path(model).exists():
+        raise InputError(
+            f"{index_dir / persist.MANIFEST}: the recorded model {model} does not exist "
+            "from here; pass --model"
+        )
+    return str(model)
+
+
+def token_counter(encoder: Encoder) -> Callable[[str], int]:
+    """How many tokens of its own vocabulary ``encoder`` makes of a query text."""
+    if isinstance(encoder, Bm25Encoder):
+        return lambda text: len(encoder.analyzer(text))
+    tokenizer = (
+        encoder.documents.tokenizer
+        if isinstance(encoder, InferenceFreeEncoder)
+        else encoder.tokenizer  # type: ignore[attr-defined]
+    )
+    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+class StateHolder:
+    """The current :class:`ServingState` (None until the first load completes) and the last
+    load error; reloads are serialized, reads take no lock."""
+
+    def __init__(self) -> None:
+        self.current: ServingState | None = None
+        self.error: str | None = None
+        self.reload_lock = threading.Lock()
+
+    def swap(self, state: ServingState) -> None:
+        self.current = state
+        self.error = None

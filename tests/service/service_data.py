@@ -1,0 +1,50 @@
+"""Small real indexes for the service tests: the first documents of SciFact, encoded with
+splade-tiny (or BM25), with their docstore (imported as ``from service_data import ...``)."""
+
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+
+from conftest import SHARED_DATA, SPLADE_TINY
+from lsr.index import SeismicIndex
+
+from lsr.datasets import Document, load_dataset
+from lsr.docstore import write_docstore
+from lsr.encoders import Bm25Encoder, load
+
+SCIFACT = SHARED_DATA / "scifact"
+N_DOCS = 300
+QUERIES = [
+    "microRNA regulation of gene expression in cancer",
+    "vitamin D deficiency and bone fractures",
+    "T cell response to viral infection",
+    "insulin resistance in obese mice",
+]
+
+
+def scifact_documents(n: int = N_DOCS) -> list[Document]:
+    return list(islice(load_dataset(SCIFACT).docs(), n))
+
+
+def build_splade_index(directory: Path, n: int = N_DOCS, docstore: bool = True) -> Path:
+    """A Seismic index of the first ``n`` SciFact documents, encoded with splade-tiny (whose
+    path the vectors' provenance records, so that ``lsr serve`` finds the model by itself)."""
+    documents = scifact_documents(n)
+    encoder = load(str(SPLADE_TINY))
+    vectors = encoder.encode_documents([d.full_text for d in documents], [d.id for d in documents])
+    SeismicIndex.build(vectors).save(directory)
+    if docstore:
+        write_docstore(directory, documents)
+    return directory
+
+
+def build_bm25_index(directory: Path, model_dir: Path, n: int = N_DOCS) -> Path:
+    """A BM25 index of the same documents, and the fitted encoder saved in ``model_dir``."""
+    documents = scifact_documents(n)
+    encoder = Bm25Encoder.fit(d.full_text for d in documents)
+    encoder.save(model_dir)
+    vectors = encoder.encode_documents([d.full_text for d in documents], [d.id for d in documents])
+    SeismicIndex.build(vectors).save(directory)
+    write_docstore(directory, documents)
+    return directory
