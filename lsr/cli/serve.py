@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from lsr.errors import InputError
-
 
 @click.command()
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -84,11 +82,15 @@ def serve(
     """
     import uvicorn
 
-    from lsr.index import persist
+    from lsr.index import SeismicIndex
     from lsr.service.metrics import MULTIPROCESS_ENV
     from lsr.service.settings import SETTINGS_ENV, Settings
+    from lsr.service.state import recorded_model
 
-    persist.read_manifest(index_dir)  # fail here, not in every worker, on a non-index
+    # Fail here, once, on a directory that is not an index or an index without a query model,
+    # rather than in every worker (opening maps the arrays: it reads only their headers).
+    if options["model"] is None:
+        options["model"] = recorded_model(SeismicIndex.load(index_dir), index_dir)
     settings = Settings(
         index_dir=index_dir.resolve(),
         api_key_file=api_key_file.resolve() if api_key_file else None,
@@ -96,8 +98,6 @@ def serve(
         request_timeout_s=timeout,
         **options,
     )
-    if workers > 1 and not host:
-        raise InputError("--host must not be empty")
     os.environ[SETTINGS_ENV] = settings.to_environment()
     if workers > 1:
         os.environ.setdefault(MULTIPROCESS_ENV, tempfile.mkdtemp(prefix="lsr-metrics-"))
