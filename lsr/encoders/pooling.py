@@ -39,21 +39,26 @@ DEFAULT_CHUNK = 512
 # Twice the rounding bound of a bf16 dot product (3u, u = 2^-8), so the screen never drops a
 # term whose float32 logit is positive.
 SCREEN_MARGIN = 8 * 2.0**-8
+# A block of DEFAULT_CHUNK columns for a batch of 32 documents of 256 tokens: the number of
+# elements per block that the chunk above was measured at.
+BLOCK_ELEMENTS = 32 * 256 * DEFAULT_CHUNK
 
 
 @dataclass(frozen=True)
 class Projection:
     """The MLM head's output layer, with what the fast paths precompute from it once."""
 
-    weight: torch.Tensor  # (vocabulary, hidden), float32, rows gathered for the screen
-    weight_t: torch.Tensor  # (hidden, vocabulary), float32, transposed once for the matmuls
+    # Row-major (vocabulary, hidden), as nn.Linear keeps it: a chunk of terms is a contiguous
+    # slice, the screen gathers rows, and ``linear(x, W)`` ran 10-20% faster here than ``x @ W.T``
+    # made contiguous (a 21-token query: 0.44 against 0.55 ms in bfloat16, CPU time).
+    weight: torch.Tensor  # float32
     bias: torch.Tensor  # (vocabulary,), float32
-    weight_t_bf16: torch.Tensor  # (hidden, vocabulary), for the screen
+    weight_bf16: torch.Tensor  # the screen's copy
     weight_norms: torch.Tensor  # (vocabulary,), |e_j|, for the screen's margin
 
     @property
     def vocab_size(self) -> int:
-        return self.weight_t.shape[1]
+        return self.weight.shape[0]
 
     @classmethod
     def of(cls, layer: torch.nn.Linear) -> Projection:
@@ -64,14 +69,23 @@ class Projection:
             if bias is None
             else bias.detach().float()
         )
-        weight_t = weight.T.contiguous()
         return cls(
             weight=weight,
-            weight_t=weight_t,
             bias=bias.contiguous(),
-            weight_t_bf16=weight_t.to(torch.bfloat16),
+            weight_bf16=weight.to(torch.bfloat16),
             weight_norms=torch.linalg.vector_norm(weight, dim=1),
         )
+
+
+def chunk_for(n_tokens: int) -> int:
+    """Vocabulary columns per projection block for a batch of ``n_tokens`` token states.
+
+    Few tokens (a query batch, a single query) would split the projection into ~60 matmuls too
+    small to amortise their dispatch (a 21-token query: 2.1 ms in 512-column chunks against
+    0.66 ms in one bfloat16 block, CPU time); blocks are widened to the elements of a document
+    batch's block, which keeps the block's memory bounded whatever the batch.
+    """
+    return max(DEFAULT_CHUNK, BLOCK_ELEMENTS // max(n_tokens, 1))
 
 
 def splade_activation(max_logits: torch.Tensor) -> torch.Tensor:
@@ -84,13 +98,13 @@ def _padding_as_duplicates(states: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return torch.where(mask.unsqueeze(-1), states, states[:, :1])
 
 
-def _chunked_max(states: torch.Tensor, weight_t: torch.Tensor, chunk: int) -> torch.Tensor:
-    """``max_i <states_bi, weight_t[:, j]>`` for every text b and term j, a vocabulary chunk at a time."""
+def _chunked_max(states: torch.Tensor, weight: torch.Tensor, chunk: int) -> torch.Tensor:
+    """``max_i <states_bi, weight[j]>`` for every text b and term j, a vocabulary chunk at a time."""
     batch, length, hidden = states.shape
     flat = states.reshape(batch * length, hidden)
-    out = torch.empty(batch, weight_t.shape[1], dtype=states.dtype, device=states.device)
-    for start in range(0, weight_t.shape[1], chunk):
-        block = flat @ weight_t[:, start : start + chunk]
+    out = torch.empty(batch, weight.shape[0], dtype=states.dtype, device=states.device)
+    for start in range(0, weight.shape[0], chunk):
+        block = torch.nn.functional.linear(flat, weight[start : start + chunk])
         out[:, start : start + chunk] = block.view(batch, length, -1).amax(dim=1)
     return out
 
@@ -111,12 +125,12 @@ def max_logits(
     """
     states = _padding_as_duplicates(states, mask.bool())
     if not screen:
-        return _chunked_max(states, projection.weight_t, chunk) + projection.bias
+        return _chunked_max(states, projection.weight, chunk) + projection.bias
     return _screened_max(states, projection, chunk)
 
 
 def _screened_max(states: torch.Tensor, projection: Projection, chunk: int) -> torch.Tensor:
-    approximate = _chunked_max(states.to(torch.bfloat16), projection.weight_t_bf16, chunk).float()
+    approximate = _chunked_max(states.to(torch.bfloat16), projection.weight_bf16, chunk).float()
     token_norms = torch.linalg.vector_norm(states, dim=-1).amax(dim=1)  # (batch,)
     margin = SCREEN_MARGIN * token_norms[:, None] * projection.weight_norms[None, :]
     columns = _candidate_columns(approximate + projection.bias + margin > 0)
@@ -132,16 +146,23 @@ def _screened_max(states: torch.Tensor, projection: Projection, chunk: int) -> t
 def _candidate_columns(candidates: torch.Tensor) -> torch.Tensor:
     """Column ids of each row's True entries, as a (batch, most per row) tensor.
 
-    Shorter rows are padded with their own first column: recomputing a column twice writes the
-    same exact value twice, and a column that is not a candidate gets its exact value, which is
-    correct too (its weight is 0 after the activation).
+    Shorter rows are padded with their own first column (column 0 for a row without any):
+    recomputing a column twice writes the same exact value twice, and a column that is not a
+    candidate gets its exact value, which is correct too (its weight is 0 after the
+    activation). Built from the True entries alone, in time linear in their number: sorting
+    every row (30,522 columns) cost more than the rest of a single query's screen.
     """
-    counts = candidates.sum(dim=1)
-    width = int(counts.max()) if len(counts) else 0
-    order = torch.argsort(candidates.to(torch.int8), dim=1, descending=True, stable=True)
-    order = order[:, :width]
-    filled = torch.arange(width, device=order.device)[None, :] < counts[:, None]
-    return torch.where(filled, order, order[:, :1])
+    rows, columns = candidates.nonzero(as_tuple=True)  # row-major: each row's columns ascending
+    counts = torch.bincount(rows, minlength=candidates.shape[0])
+    width = int(counts.max()) if len(rows) else 0
+    out = torch.zeros(candidates.shape[0], width, dtype=torch.long, device=candidates.device)
+    if width == 0:
+        return out
+    starts = torch.cumsum(counts, 0) - counts
+    first = columns[starts.clamp(max=len(columns) - 1)]
+    out[:] = torch.where(counts > 0, first, 0)[:, None]
+    out[rows, torch.arange(len(rows), device=rows.device) - starts[rows]] = columns
+    return out
 
 
 def prune(weights: torch.Tensor, top_k: int | None, threshold: float) -> torch.Tensor:

@@ -6,13 +6,18 @@ naver/splade's ``Splade.encode`` with ``agg="max"``. The same model encodes quer
 (siamese), each side with its own maximum length. Any Hugging Face masked LM works (BERT,
 DistilBERT, RoBERTa...): the model runs with its vocabulary projection detached, and
 :mod:`lsr.encoders.pooling` does the projection and the pooling in one pass.
+
+An encoder is safe to share between threads (a server's request handlers): tokenization reads
+per-length copies of the tokenizer (:mod:`lsr.encoders.tokens`) and the model runs as a headless
+copy that shares the weights, so nothing is swapped or locked during a call.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import itertools
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,12 +34,13 @@ from lsr.encoders.base import (
     write_config,
 )
 from lsr.encoders.pooling import (
-    DEFAULT_CHUNK,
     Projection,
+    chunk_for,
     max_logits,
     prune,
     splade_activation,
 )
+from lsr.encoders.tokens import TruncatingTokenizer
 from lsr.errors import InputError, ModelError
 from lsr.vectors import SparseCollection
 
@@ -94,13 +100,14 @@ class SpladeEncoder:
         on_cpu = self.device.type == "cpu"
         self.screen = (on_cpu and bf16_screen_available()) if screen is None else bool(screen)
         self.name = name or getattr(model, "name_or_path", "") or "splade"
-        self._decoder_slot = _decoder_slot(model)
-        # The projection is detached from the model only inside a forward pass; the lock keeps
-        # concurrent calls (a server's worker threads) from seeing each other's swap.
-        self._forward_lock = threading.Lock()
-        self.projection = Projection.of(getattr(*self._decoder_slot))
+        slot = _decoder_slot(self.model)
+        self.projection = Projection.of(getattr(*slot))
+        self._headless = _headless(self.model)
+        self._tokenize = TruncatingTokenizer(tokenizer, (query_max_length, document_max_length))
         self.vocab_size = self.projection.vocab_size
         self.vocabulary = _vocabulary(tokenizer, self.vocab_size)
+        # VectorMetadata keeps a tuple: handing it one saves copying 30k tokens per query.
+        self._vocabulary_tuple = tuple(self.vocabulary)
 
     # -- loading and saving ---------------------------------------------------------------------
 
@@ -146,8 +153,7 @@ class SpladeEncoder:
 
     def tokenize(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
         """Token ids of each text, special tokens included, truncated to ``max_length``."""
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=max_length)
-        return encoded["input_ids"]
+        return self._tokenize(texts, max_length)
 
     def _encode(
         self,
@@ -172,7 +178,7 @@ class SpladeEncoder:
                     rows[todo[k]] = row
                 bar.update(len(batch))
         metadata = collection_metadata(
-            self.vocabulary,
+            self._vocabulary_tuple,
             self.kind,
             side,
             model=self.name,
@@ -186,10 +192,11 @@ class SpladeEncoder:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
         input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-        with torch.inference_mode(), self._forward_lock, _detached(self._decoder_slot):
-            states = self.model(input_ids=input_ids, attention_mask=mask).logits
-        pooled = max_logits(states.float(), mask, self.projection, DEFAULT_CHUNK, self.screen)
-        return prune(splade_activation(pooled), self.top_k, self.threshold)
+        with torch.inference_mode():
+            states = self._headless(input_ids=input_ids, attention_mask=mask).logits
+            chunk = chunk_for(mask.numel())
+            pooled = max_logits(states.float(), mask, self.projection, chunk, self.screen)
+            return prune(splade_activation(pooled), self.top_k, self.threshold)
 
 
 _EMPTY_ROW = (np.zeros(0, np.int64), np.zeros(0, np.float32))
@@ -205,11 +212,12 @@ def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor,
     return input_ids, mask
 
 
-def _sparse_rows(weights: torch.Tensor) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    dense = weights.cpu().numpy()
-    for row in dense:
-        terms = np.flatnonzero(row)
-        yield terms, row[terms]
+def _sparse_rows(weights: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(term ids, weights) of each row's non-zeros, found for the whole batch in one pass."""
+    rows, terms = weights.nonzero(as_tuple=True)
+    values = weights[rows, terms].cpu().numpy()
+    ends = torch.cumsum(torch.bincount(rows, minlength=len(weights)), 0)[:-1].cpu().numpy()
+    return list(zip(np.split(terms.cpu().numpy(), ends), np.split(values, ends)))
 
 
 # -- the masked LM ----------------------------------------------------------------------------
@@ -267,12 +275,29 @@ def _decoder_slot(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
     raise ModelError(f"{type(model).__name__}: cannot locate the vocabulary projection")
 
 
+def _headless(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` whose vocabulary projection is the identity, sharing every weight.
+
+    It returns the MLM head's transformed states, whatever the head's architecture; the
+    projection itself is done by :func:`lsr.encoders.pooling.max_logits`. Only the module
+    objects are copied (the parameters and buffers are the model's own, so the copy costs no
+    memory), which lets threads run it side by side, where swapping the projection out of the
+    one model (:func:`_detached`) needs a lock.
+    """
+    shared = {id(t): t for t in itertools.chain(model.parameters(), model.buffers())}
+    headless = copy.deepcopy(model, memo=shared)
+    parent, attribute = _decoder_slot(headless)
+    setattr(parent, attribute, torch.nn.Identity())
+    return headless.eval()
+
+
 @contextlib.contextmanager
 def _detached(slot: tuple[torch.nn.Module, str]) -> Iterator[None]:
     """Run the model with its vocabulary projection replaced by the identity.
 
-    The model then returns the MLM head's transformed states, whatever the head's architecture;
-    the projection itself is done by :func:`lsr.encoders.pooling.max_logits`.
+    The model then returns the MLM head's transformed states, whatever the head's architecture.
+    Training uses it (gradients must reach the one model being trained); encoding runs a
+    :func:`_headless` copy instead, which needs no lock between threads.
     """
     parent, attribute = slot
     decoder = getattr(parent, attribute)

@@ -8,8 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsr.encoders.pooling import (
+    BLOCK_ELEMENTS,
+    DEFAULT_CHUNK,
     Projection,
     _candidate_columns,
+    chunk_for,
     max_logits,
     prune,
     splade_activation,
@@ -101,3 +104,23 @@ def test_pooling_matches_the_formula_for_any_shape(lengths, vocab, chunk, screen
         expected = reference_weights(states, mask, layer)
     fast = splade_activation(max_logits(states, mask, Projection.of(layer), chunk, screen))
     assert torch.allclose(fast, expected, atol=1e-5)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    rows=st.lists(st.lists(st.booleans(), min_size=5, max_size=5), min_size=1, max_size=6),
+)
+def test_candidate_columns_hold_each_rows_true_columns_in_order(rows):
+    columns = _candidate_columns(torch.tensor(rows)).tolist()
+    width = max(sum(row) for row in rows)
+    for row, got in zip(rows, columns):
+        true = [j for j, flag in enumerate(row) if flag]
+        assert len(got) == width
+        assert got == true + [true[0] if true else 0] * (width - len(true))
+
+
+def test_chunk_for_widens_blocks_of_few_tokens_within_the_document_budget():
+    assert chunk_for(32 * 256) == DEFAULT_CHUNK
+    assert chunk_for(1_000_000) == DEFAULT_CHUNK
+    assert chunk_for(21) * 21 <= BLOCK_ELEMENTS < (chunk_for(21) + 1) * 21
+    assert chunk_for(21) > 30522  # a single query: one block for the whole vocabulary

@@ -148,3 +148,45 @@ def test_concurrent_calls_give_the_same_vectors(tiny_bert_dir):
     for result in results:
         assert np.abs(dense(result, encoder.vocab_size) - expected).max() < 1e-6
     assert isinstance(encoder.model.get_output_embeddings(), torch.nn.Linear)
+
+
+@pytest.fixture(scope="module")
+def scifact_queries():
+    from lsr.datasets import load_dataset
+
+    dataset = load_dataset("scifact")
+    return list(dataset.queries(dataset.default_split()).values())[:24]
+
+
+@pytest.fixture(scope="module")
+def plain_scifact_queries(scifact_queries):
+    return plain_splade(SPLADE_TINY, scifact_queries[:20], 64)
+
+
+@requires_shared
+@pytest.mark.parametrize("screen", [False, True])
+def test_single_splade_tiny_queries_match_the_plain_formula(
+    scifact_queries, plain_scifact_queries, screen
+):
+    encoder = SpladeEncoder.load(SPLADE_TINY, screen=screen)
+    alone = [encoder.encode_queries([q]) for q in scifact_queries[:20]]
+    got = np.stack([dense(vector, encoder.vocab_size)[0] for vector in alone])
+    assert np.abs(got - plain_scifact_queries).max() < 1e-5
+
+
+@requires_shared
+def test_eight_threads_encoding_queries_give_the_vectors_of_one(scifact_queries):
+    """What a server does: each request thread encodes its own query, documents alongside."""
+    encoder = SpladeEncoder.load(SPLADE_TINY)
+    expected = [encoder.encode_queries([q]) for q in scifact_queries]
+
+    def encode(i):
+        if i % 5 == 0:  # another length setting in flight at the same moment
+            encoder.encode_documents(scifact_queries[i : i + 2])
+        return encoder.encode_queries([scifact_queries[i]])
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(encode, range(len(scifact_queries))))
+    for got, want in zip(results, expected):
+        assert np.array_equal(got.indices, want.indices)
+        assert np.abs(got.values - want.values).max() < 1e-6
