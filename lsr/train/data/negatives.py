@@ -108,17 +108,25 @@ class NegativeMiner:
 
 
 def add_hard_negatives(
-    examples: Sequence[TrainingExample], miner: NegativeMiner, n: int, seed: Seed = 0
+    examples: Sequence[TrainingExample],
+    miner: NegativeMiner,
+    n: int,
+    seed: Seed = 0,
+    exclude: Sequence[Collection[str]] | None = None,
 ) -> list[TrainingExample]:
     """Each example with ``n`` mined negatives appended to its own, and no scores.
 
     A query's positives are the positives of *every* example with that query text, so no
-    example gets another's positive as its negative. Each distinct query is searched once; each
-    example draws its own negatives from one generator seeded by ``seed`` (same input, same
-    seed: same output). Scores are dropped because they scored the old document list; score
-    the result with a teacher (:mod:`lsr.train.data.teachers`).
+    example gets another's positive as its negative; ``exclude[i]`` adds texts example i must
+    not draw either (a pseudo-query's source document, whose positive is only part of it).
+    Each distinct query is searched once; each example draws its own negatives from one
+    generator seeded by ``seed`` (same input, same seed: same output). Scores are dropped
+    because they scored the old document list; score the result with a teacher
+    (:mod:`lsr.train.data.teachers`).
     """
     _check_positive("n", n)
+    if exclude is not None and len(exclude) != len(examples):
+        raise InputError(f"exclude: {len(exclude)} collections for {len(examples)} examples")
     positives: dict[str, set[str]] = {}
     for example in examples:
         positives.setdefault(example.query, set()).add(example.positive)
@@ -126,9 +134,10 @@ def add_hard_negatives(
     ranked = dict(zip(queries, miner.ranked(queries)))
     rng = np.random.default_rng(seed)
     mined = []
-    for example in examples:
-        exclude = positives[example.query] | set(example.negatives)
-        negatives = miner.draw(ranked[example.query], exclude, n, rng)
+    for i, example in enumerate(examples):
+        taboo = positives[example.query] | set(example.negatives)
+        taboo |= set(exclude[i]) if exclude is not None else set()
+        negatives = miner.draw(ranked[example.query], taboo, n, rng)
         mined.append(replace(example, negatives=(*example.negatives, *negatives), scores=None))
     return mined
 
