@@ -1,28 +1,43 @@
 """Encoding benchmark: lsr's SPLADE encoder against sentence-transformers' SparseEncoder.
 
-    python -m benchmarks.encode [--docs 500 | --full] [--threads 2] [--repeats 1]
+    python -m benchmarks.encode [--docs 1000] [--repeats 3] [--threads 2] [--allow-dirty]
 
-Same model (splade-tiny), same texts (SciFact documents, title + " " + text), same maximum
-length (256), same batch size, measured in the same run and interleaved, so machine load hits
-both sides alike; the ratio is the figure that matters. Both sides sort their batches by length.
-The vectors must agree: the largest absolute difference of any weight is checked (< 1e-4).
-Then single-query latency (p50/p99 over the SciFact test queries) for SPLADE, for the peer, and
-for the inference-free query path (a tokenizer call and an idf lookup, no model).
+Same model (splade-tiny), same texts, same maximum lengths (256 for documents, 64 for queries),
+same batch size, measured in one run on one machine.
 
-Writes ``reports/bench-encode.json`` and ``reports/bench-encode.md``.
+Throughput: the first ``--docs`` SciFact documents (title + " " + text), encoded by each system
+after a warm-up; ``--repeats`` rounds in which the systems take turns (the order rotates every
+round), so that load on the machine hits all of them alike; each system's median round is
+reported, and the ratio of medians. The vectors must agree with the peer's (largest absolute
+difference of any weight below 1e-4).
+
+Query latency: every SciFact test query encoded alone (what a server does per request), by
+each path in turn (the order rotates every query); wall-clock p50/p99 and the CPU time of the
+calling thread (which machine load disturbs less), one torch thread unless told. Our query
+vectors are checked against the peer's too. Then where a query's time goes in our encoder:
+tokenizer, model (transformer and MLM head transform), pooling (vocabulary projection, max,
+activation), and the rest (sparse rows, the collection and its checks).
+
+Writes ``reports/bench-encode.json`` and ``reports/bench-encode.md``; refuses a tree with
+uncommitted changes unless ``--allow-dirty`` (the report then says so).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import itertools
+import os
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
+from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
+from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.datasets import load_dataset
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
 from lsr.vectors import SparseCollection
@@ -31,14 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
 MAX_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoder"
-
-
-def load_peer(model: Path, max_length: int):
-    from sentence_transformers import SparseEncoder
-
-    peer = SparseEncoder(str(model), device="cpu")
-    peer.max_seq_length = max_length
-    return peer
+OURS = "lsr SpladeEncoder"
 
 
 def to_csr(collection: SparseCollection) -> sp.csr_matrix:
@@ -48,168 +56,277 @@ def to_csr(collection: SparseCollection) -> sp.csr_matrix:
 
 def peer_csr(tensor: torch.Tensor) -> sp.csr_matrix:
     coo = tensor.coalesce()
+    if coo.dim() == 1:  # encode_query(q) of a single string: one vector
+        (cols,) = coo.indices().numpy()
+        return sp.csr_matrix((coo.values().numpy(), ([0] * len(cols), cols)), (1, coo.shape[0]))
     rows, cols = coo.indices().numpy()
     return sp.csr_matrix((coo.values().numpy(), (rows, cols)), shape=tuple(coo.shape))
 
 
-def timed(function):
-    start = time.perf_counter()
-    result = function()
-    return time.perf_counter() - start, result
+def rotations(names: Sequence[str], turn: int) -> list[str]:
+    """``names`` rotated by ``turn``: who goes first changes every round."""
+    shift = turn % len(names)
+    return [*names[shift:], *names[:shift]]
 
 
-def throughput(texts, ours: dict[str, SpladeEncoder], peer, batch_size: int, repeats: int):
-    """Best time of each system over ``repeats`` interleaved rounds, and their outputs."""
-    times: dict[str, list[float]] = {name: [] for name in [*ours, PEER]}
-    outputs = {}
-    for _ in range(repeats):
-        seconds, result = timed(
-            lambda: peer.encode_document(
-                texts, batch_size=batch_size, convert_to_sparse_tensor=True
-            )
-        )
-        times[PEER].append(seconds)
-        outputs[PEER] = peer_csr(result)
-        for name, encoder in ours.items():
-            seconds, result = timed(lambda encoder=encoder: encoder.encode_documents(texts))
-            times[name].append(seconds)
-            outputs[name] = to_csr(result)
-    return times, outputs
+def throughput(
+    texts: Sequence[str],
+    systems: dict[str, Callable[[Sequence[str]], sp.csr_matrix]],
+    repeats: int,
+    warmup: int,
+) -> tuple[dict[str, list[float]], dict[str, sp.csr_matrix]]:
+    """Seconds of every round of every system (rounds interleaved), and each system's vectors."""
+    for encode in systems.values():
+        encode(texts[:warmup])
+    seconds: dict[str, list[float]] = {name: [] for name in systems}
+    outputs: dict[str, sp.csr_matrix] = {}
+    for turn in range(repeats):
+        for name in rotations(list(systems), turn):
+            start = time.perf_counter()
+            outputs[name] = systems[name](texts)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds, outputs
 
 
-def latencies_us(function, queries: list[str]) -> dict[str, float]:
-    for query in queries[:5]:
-        function(query)  # warm-up
-    samples = []
-    for query in queries:
-        start = time.perf_counter_ns()
-        function(query)
-        samples.append((time.perf_counter_ns() - start) / 1000)
+def latencies(
+    queries: Sequence[str], paths: dict[str, Callable[[str], Any]], warmup: int
+) -> dict[str, dict[str, float]]:
+    """Per-query wall and thread-CPU time of every path, the paths taking turns per query."""
+    for path, query in itertools.product(paths.values(), queries[:warmup]):
+        path(query)
+    wall: dict[str, list[int]] = {name: [] for name in paths}
+    cpu: dict[str, list[int]] = {name: [] for name in paths}
+    for turn, query in enumerate(queries):
+        for name in rotations(list(paths), turn):
+            start_cpu, start = time.thread_time_ns(), time.perf_counter_ns()
+            paths[name](query)
+            wall[name].append(time.perf_counter_ns() - start)
+            cpu[name].append(time.thread_time_ns() - start_cpu)
+    return {name: _percentiles(wall[name], cpu[name]) for name in paths}
+
+
+def _percentiles(wall: list[int], cpu: list[int]) -> dict[str, float]:
     return {
-        "p50_us": float(np.percentile(samples, 50)),
-        "p99_us": float(np.percentile(samples, 99)),
+        "p50_us": float(np.percentile(wall, 50)) / 1e3,
+        "p99_us": float(np.percentile(wall, 99)) / 1e3,
+        "cpu_p50_us": float(np.percentile(cpu, 50)) / 1e3,
     }
 
 
-def main() -> None:
+def query_stages(encoder: SpladeEncoder, queries: Sequence[str]) -> dict[str, float]:
+    """CPU-time p50 (us) of each stage of ``encode_queries([q])``; "rest" is the total's p50
+    minus the stages' p50s (sparse rows, the collection, input checks)."""
+    length = encoder.query_max_length
+    stages: dict[str, Callable[[str], Any]] = {
+        "tokenizer": lambda q: encoder.tokenize([q], length),
+        "model": lambda q: encoder.states(encoder.tokenize([q], length)),
+        "pooling": lambda q: encoder.pool(*encoder.states(encoder.tokenize([q], length))),
+        "total": lambda q: encoder.encode_queries([q]),
+    }
+    cumulative = {
+        name: stats["cpu_p50_us"] for name, stats in latencies(queries, stages, 5).items()
+    }
+    return {
+        "tokenizer": cumulative["tokenizer"],
+        "model": cumulative["model"] - cumulative["tokenizer"],
+        "pooling": cumulative["pooling"] - cumulative["model"],
+        "rest": cumulative["total"] - cumulative["pooling"],
+        "total": cumulative["total"],
+    }
+
+
+def query_agreement(ours: SpladeEncoder, peer: Any, queries: Sequence[str]) -> float:
+    """Largest absolute weight difference between our query vectors and the peer's."""
+    with torch.inference_mode():
+        theirs = peer_csr(peer.encode_query(list(queries), convert_to_sparse_tensor=True))
+    return float(abs(to_csr(ours.encode_queries(list(queries))) - theirs).max())
+
+
+def load_peer(model: Path, max_length: int) -> Any:
+    from sentence_transformers import SparseEncoder
+
+    peer = SparseEncoder(str(model), device="cpu")
+    peer.max_seq_length = max_length
+    return peer
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--dataset", default="scifact")
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--docs", type=int, default=500, help="first N documents of the corpus")
-    parser.add_argument("--full", action="store_true", help="the whole corpus")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--docs", type=int, default=1000, help="first N documents (default 1000)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--warmup", type=int, default=32, help="documents / queries of warm-up")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for throughput")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--max-length", type=int, default=256, help="document max length")
+    parser.add_argument("--query-max-length", type=int, default=64)
+    parser.add_argument("--queries", type=int, default=None, help="first N test queries (all)")
     parser.add_argument(
         "--latency-threads",
         type=int,
         default=1,
-        help="threads for single-query latency (a server runs requests side by side)",
+        help="torch threads for single-query latency (a server runs requests side by side)",
     )
+    parser.add_argument("--allow-dirty", action="store_true", help=ALLOW_DIRTY_HELP)
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-encode")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = parse_args()
+    provenance = record(command_line("benchmarks.encode"), args.allow_dirty)
+    load_at_start = os.getloadavg()
     dataset = load_dataset(args.dataset)
     corpus = [doc.full_text for doc in dataset.docs()]
-    texts = corpus if args.full else corpus[: args.docs]
-    queries = list(dataset.queries(dataset.default_split()).values())
+    texts = corpus[: args.docs]
+    queries = list(dataset.queries(dataset.default_split()).values())[: args.queries]
 
-    common = {"document_max_length": args.max_length, "batch_size": args.batch_size}
+    common = {
+        "document_max_length": args.max_length,
+        "query_max_length": args.query_max_length,
+        "batch_size": args.batch_size,
+    }
     ours = {
-        "lsr (bf16 screen)": SpladeEncoder.load(args.model, screen=True, **common),
-        "lsr (float32)": SpladeEncoder.load(args.model, screen=False, **common),
+        f"{OURS} (bf16 screen)": SpladeEncoder.load(args.model, screen=True, **common),
+        f"{OURS} (float32)": SpladeEncoder.load(args.model, screen=False, **common),
     }
     peer = load_peer(args.model, args.max_length)
+    systems = {name: _document_encoder(encoder) for name, encoder in ours.items()}
+    systems[PEER] = lambda docs: peer_csr(
+        peer.encode_document(list(docs), batch_size=args.batch_size, convert_to_sparse_tensor=True)
+    )
+    torch.set_num_threads(args.threads)
     with torch.inference_mode():
-        times, outputs = throughput(texts, ours, peer, args.batch_size, args.repeats)
-
-    rates = {name: len(texts) / min(seconds) for name, seconds in times.items()}
+        seconds, outputs = throughput(texts, systems, args.repeats, args.warmup)
+    rates = {name: len(texts) / float(np.median(times)) for name, times in seconds.items()}
     diffs = {name: float(abs(outputs[name] - outputs[PEER]).max()) for name in ours}
 
-    splade = ours["lsr (bf16 screen)"]
-    inference_free = InferenceFreeEncoder.fit(splade, corpus)
+    peer.max_seq_length = args.query_max_length
     torch.set_num_threads(args.latency_threads)
+    splade = ours[f"{OURS} (bf16 screen)"]
+    query_diff = query_agreement(splade, peer, queries)
+    inference_free = InferenceFreeEncoder.fit(splade, corpus)
     with torch.inference_mode():
-        latency = {
-            "lsr SPLADE encode_queries([q])": latencies_us(
-                lambda q: splade.encode_queries([q]), queries
-            ),
-            f"{PEER} encode_query(q)": latencies_us(lambda q: peer.encode_query(q), queries),
-            "lsr inference-free query_vector(q)": latencies_us(
-                inference_free.query_vector, queries
-            ),
-            "lsr inference-free encode_queries([q])": latencies_us(
-                lambda q: inference_free.encode_queries([q]), queries
-            ),
-        }
+        latency = latencies(
+            queries,
+            {
+                f"{OURS} (bf16 screen) encode_queries([q])": lambda q: splade.encode_queries([q]),
+                f"{OURS} (float32) encode_queries([q])": lambda q: ours[
+                    f"{OURS} (float32)"
+                ].encode_queries([q]),
+                f"{PEER} encode_query(q)": lambda q: peer.encode_query(q),
+                "lsr inference-free encode_queries([q])": lambda q: inference_free.encode_queries(
+                    [q]
+                ),
+            },
+            args.warmup,
+        )
+        stages = query_stages(splade, queries)
 
-    command = (
-        "python -m benchmarks.encode "
-        + ("--full" if args.full else f"--docs {args.docs}")
-        + f" --threads {args.threads} --repeats {args.repeats}"
-        + f" --latency-threads {args.latency_threads}"
-    )
     result = {
-        "command": command,
+        "provenance": provenance,
         "dataset": args.dataset,
-        "model": str(args.model.name),
+        "model": args.model.name,
         "n_docs": len(texts),
         "n_queries": len(queries),
+        "repeats": args.repeats,
+        "warmup": args.warmup,
         "threads": args.threads,
         "latency_threads": args.latency_threads,
         "batch_size": args.batch_size,
         "max_length": args.max_length,
-        "seconds": times,
+        "query_max_length": args.query_max_length,
+        "seconds": seconds,
         "docs_per_s": rates,
         "ratio_vs_peer": {name: rates[name] / rates[PEER] for name in ours},
         "max_abs_diff_vs_peer": diffs,
-        "same_vectors": all(d < MAX_DIFF for d in diffs.values()),
+        "query_max_abs_diff_vs_peer": query_diff,
+        "same_vectors": all(d < MAX_DIFF for d in [*diffs.values(), query_diff]),
         "query_latency": latency,
+        "query_stages_cpu_us": stages,
+        "load_average_1_5_15_min": {"start": load_at_start, "end": os.getloadavg()},
     }
     report = render(result)
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(report)
+    write_json_atomic(args.out.with_suffix(".json"), result)
+    write_text_atomic(args.out.with_suffix(".md"), report)
 
 
-def render(result: dict) -> str:
+def _document_encoder(encoder: SpladeEncoder) -> Callable[[Sequence[str]], sp.csr_matrix]:
+    return lambda docs: to_csr(encoder.encode_documents(list(docs)))
+
+
+def render(result: dict[str, Any]) -> str:
+    """The Markdown report: provenance header, throughput, query latency, the query's stages."""
+    load = result["load_average_1_5_15_min"]
     lines = [
-        "# Encoding benchmark: splade-tiny on SciFact",
+        f"# Encoding benchmark: {result['model']} on {result['dataset']}",
         "",
-        f"Command: `{result['command']}`",
+        markdown(result["provenance"]),
+        f"Load average (1/5/15 min) at the start {_loads(load['start'])}, at the end "
+        f"{_loads(load['end'])}: the machine is shared, compare ratios and CPU times.",
         "",
-        f"{result['n_docs']} documents, max length {result['max_length']}, batch size "
-        f"{result['batch_size']}, {result['threads']} threads; best of the interleaved rounds.",
+        f"Throughput: {result['n_docs']} documents, max length {result['max_length']}, batch "
+        f"size {result['batch_size']}, {result['threads']} torch threads; after a warm-up of "
+        f"{result['warmup']} documents, {result['repeats']} rounds with the systems taking turns "
+        "(order rotated every round); the median round of each system.",
         "",
-        "| encoder | docs/s | ratio vs peer | max abs diff vs peer |",
-        "|---|---:|---:|---:|",
+        "| encoder | docs/s (median) | rounds (s) | ratio vs peer | max abs diff vs peer |",
+        "|---|---:|---|---:|---:|",
     ]
     for name, rate in result["docs_per_s"].items():
-        ratio = result["ratio_vs_peer"].get(name)
+        ratio = result["ratio_vs_peer"].get(name, 1.0)
         diff = result["max_abs_diff_vs_peer"].get(name)
+        rounds = ", ".join(f"{s:.1f}" for s in result["seconds"][name])
         lines.append(
-            f"| {name} | {rate:.1f} | {f'{ratio:.2f}x' if ratio else '1.00x'} | "
-            f"{f'{diff:.1e}' if diff is not None else '-'} |"
+            f"| {name} | {rate:.1f} | {rounds} | {ratio:.2f}x | "
+            f"{'-' if diff is None else f'{diff:.1e}'} |"
         )
     lines += [
         "",
-        f"Same vectors (every weight within {MAX_DIFF:g}): {result['same_vectors']}",
+        f"Query vectors (all {result['n_queries']} test queries, max length "
+        f"{result['query_max_length']}): max abs diff vs peer "
+        f"{result['query_max_abs_diff_vs_peer']:.1e}. Same vectors (every weight within "
+        f"{MAX_DIFF:g}): {result['same_vectors']}",
         "",
         f"Single-query latency over the {result['n_queries']} test queries, "
-        f"{result['latency_threads']} thread(s):",
+        f"{result['latency_threads']} torch thread(s), the paths taking turns query by query "
+        "(wall clock; CPU is the calling thread's CPU time, less disturbed by other load):",
         "",
-        "| path | p50 | p99 |",
-        "|---|---:|---:|",
+        "| path | p50 | p99 | CPU p50 |",
+        "|---|---:|---:|---:|",
     ]
     for name, stats in result["query_latency"].items():
-        lines.append(f"| {name} | {stats['p50_us']:.0f} us | {stats['p99_us']:.0f} us |")
+        lines.append(
+            f"| {name} | {stats['p50_us'] / 1e3:.2f} ms | {stats['p99_us'] / 1e3:.2f} ms | "
+            f"{stats['cpu_p50_us'] / 1e3:.2f} ms |"
+        )
+    ours, peer = (
+        next(stats for name, stats in result["query_latency"].items() if name.startswith(prefix))
+        for prefix in (f"{OURS} (bf16 screen)", PEER)
+    )
+    stages = result["query_stages_cpu_us"]
+    lines += [
+        "",
+        f"Peer p50 / ours (bf16 screen) p50: {peer['p50_us'] / ours['p50_us']:.2f}x wall, "
+        f"{peer['cpu_p50_us'] / ours['cpu_p50_us']:.2f}x CPU.",
+        "",
+        "Where a query's time goes (ours, bf16 screen; CPU p50 of each stage):",
+        "",
+        "| tokenizer | model (transformer + MLM transform) | pooling (projection, max, "
+        "activation) | rest (sparse rows, collection) | total |",
+        "|---:|---:|---:|---:|---:|",
+        "| " + " | ".join(f"{stages[k] / 1e3:.2f} ms" for k in stages) + " |",
+    ]
     return "\n".join(lines) + "\n"
 
 
+def _loads(loads: Sequence[float]) -> str:
+    return "/".join(f"{x:.1f}" for x in loads)
+
+
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -190,12 +190,21 @@ class SpladeEncoder:
 
     def weights(self, token_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
+        return self.pool(*self.states(token_ids))
+
+    def states(self, token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The MLM head's transformed states (batch, length, hidden), float32, of tokenized
+        texts padded to the longest, and their attention mask (batch, length)."""
         input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         with torch.inference_mode():
-            states = self._headless(input_ids=input_ids, attention_mask=mask).logits
+            return self._headless(input_ids=input_ids, attention_mask=mask).logits.float(), mask
+
+    def pool(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """SPLADE weights of :meth:`states`' output: projection, max pooling, activation, pruning."""
+        with torch.inference_mode():
             chunk = chunk_for(mask.numel())
-            pooled = max_logits(states.float(), mask, self.projection, chunk, self.screen)
+            pooled = max_logits(states, mask, self.projection, chunk, self.screen)
             return prune(splade_activation(pooled), self.top_k, self.threshold)
 
 
