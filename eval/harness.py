@@ -156,8 +156,18 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
         accuracy_at_10=accuracy,
         run_file=str(run_file) if run_file else None,
         index_dir=str(prepared.index_dir) if approximate else None,
-        params={**options.build_params, **search_params} if approximate else {},
+        params=_effective_params(prepared.approximate, options) if approximate else {},
     )
+
+
+def _effective_params(index: Any, options: EvalOptions) -> dict[str, Any]:
+    """The build parameters given, and every search parameter: those given, the index's stored
+    search defaults for the others (what the search used)."""
+    return {
+        **options.build_params,
+        **index.search_defaults.to_json(),
+        **options.search_params,
+    }
 
 
 def evaluate_model(model: str, dataset_spec: str, options: EvalOptions) -> EvalRecord:

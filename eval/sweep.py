@@ -18,6 +18,8 @@ from lsr.eval.harness import Prepared, search_seconds
 from lsr.eval.latency import Latency
 from lsr.eval.metrics import evaluate
 
+from lsr.errors import InputError
+
 
 @dataclass(frozen=True)
 class SweepPoint:
@@ -32,6 +34,26 @@ class SweepPoint:
         return {**asdict(self), "latency": self.latency.to_json()}
 
 
+def check_swept(names: Sequence[str]) -> None:
+    """A sweep varies search parameters over one built index: a build parameter (or an unknown
+    name) is refused before anything is encoded or built."""
+    from lsr.index import BuildConfig
+    from lsr.index.config import SearchDefaults
+
+    searchable = list(SearchDefaults.__dataclass_fields__)
+    for name in names:
+        if name in BuildConfig.__dataclass_fields__:
+            raise InputError(
+                f"--sweep {name}: {name} is a build parameter; a sweep varies search parameters "
+                f"({', '.join(searchable)}) over one index. Give build parameters with "
+                f"--seismic-params {name}=..., one evaluation per value"
+            )
+        if name not in searchable:
+            raise InputError(
+                f"--sweep {name}: unknown search parameter; known: {', '.join(searchable)}"
+            )
+
+
 def grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """Every combination of the swept values, in the order given."""
     names = list(values)
@@ -41,7 +63,9 @@ def grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
 def sweep(prepared: Prepared, settings: Sequence[Mapping[str, Any]]) -> list[SweepPoint]:
     """One point per setting, on the prepared (Seismic) index."""
     if prepared.approximate is None:
-        raise ValueError("a sweep needs the Seismic index (--index seismic)")
+        raise InputError("a sweep needs the Seismic index (--index seismic)")
+    for params in settings:
+        check_swept(list(params))
     exact = prepared.exact.search_batch(prepared.queries, k=10)
     points = []
     for params in settings:

@@ -34,7 +34,11 @@ latency of the defaults; the defaults stay the reference's, which are the fastes
 
 Search defaults (``query_cut 10``, ``heap_factor 0.8``; the reference has none) reach accuracy@10
 ~0.995 on SciFact and ~0.9998 on 100k synthetic SPLADE-like documents: lower ``query_cut`` or
-raise ``heap_factor`` to trade accuracy for speed.
+raise ``heap_factor`` to trade accuracy for speed. :data:`COMPACT`'s smaller summaries bound
+their blocks' scores less tightly, so it needs ``heap_factor 0.5`` for the same accuracy
+(:data:`COMPACT_SEARCH`). An index stores the search parameters it was built for
+(:class:`SearchDefaults`, in its manifest), and a search uses them for every parameter it is
+not given: the user of a compact index need not know its heap_factor.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ COMPACT = {"centroid_fraction": 0.02, "summary_energy": 0.1}
 #: Query-time defaults (see the module docstring).
 DEFAULT_QUERY_CUT = 10
 DEFAULT_HEAP_FACTOR = 0.8
+
+#: The search defaults a :data:`COMPACT` index stores (see the module docstring).
+COMPACT_SEARCH = {"heap_factor": 0.5}
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,40 @@ class SearchParams:
         if not isinstance(self.first_sorted, bool):
             raise InputError(f"first_sorted must be a bool, got {self.first_sorted!r}")
         _integer("n_knn", self.n_knn, 0)
+
+
+@dataclass(frozen=True)
+class SearchDefaults:
+    """The query-time parameters an index is searched with unless a call gives its own; stored
+    in the index manifest as ``search_defaults`` (an index saved without them gets these
+    defaults). ``k`` is not among them: it is the caller's question, not the index's tuning."""
+
+    query_cut: int = DEFAULT_QUERY_CUT
+    heap_factor: float = DEFAULT_HEAP_FACTOR
+    first_sorted: bool = False
+    n_knn: int = 0
+
+    def __post_init__(self) -> None:
+        self.params(k=1)  # the same checks as at search time, naming the parameter
+
+    def params(self, k: int, **given: Any) -> SearchParams:
+        """:class:`SearchParams` of a search: ``given`` values, these for those left ``None``."""
+        unknown = set(given) - set(self.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown search parameter {sorted(unknown)[0]!r}")
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values |= {name: value for name, value in given.items() if value is not None}
+        return SearchParams(k=k, **values)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SearchDefaults:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown search parameter {sorted(unknown)[0]!r}")
+        return cls(**data)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -1,31 +1,36 @@
 """An index directory on disk: one ``.npy`` file per array plus ``manifest.json``.
 
 The manifest records the format and its version, the build parameters and statistics, the
-vocabulary, and for every array its file, dtype, shape and SHA-256. Saving writes a sibling
-temporary directory and renames it into place, so a crash leaves either the old index or the
-new one, never half of one. Loading memory-maps the arrays (opening a 1M-document index reads
-only headers), checks that every file exists and matches the manifest's dtype and shape (which
-catches truncation and foreign files), and with ``verify=True`` also checks the checksums.
-Every failure is an :class:`~lsr.errors.IndexFormatError` naming the file.
+vocabulary, and for every array its file, dtype, shape and SHA-256. Saving fills a sibling
+temporary directory and swaps it in with one rename (:func:`lsr.atomic.write_directory_atomic`),
+so a crash leaves either the old index or the new one, never half of one, and a reader finds
+one of the two at every moment. Loading memory-maps the arrays, after checking each file's
+header against the manifest's dtype and shape and the file's size against the header (which
+catches truncation, foreign files, and a damaged header that would make numpy allocate
+gigabytes); ``verify=True`` also checks the checksums. What the arrays hold is checked next, by
+:mod:`index.integrity`. Every failure is an :class:`~lsr.errors.IndexFormatError` naming the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lsr.atomic import write_directory_atomic, write_json_atomic
 from lsr.errors import IndexFormatError
 
 FORMAT = "lsr-seismic-index"
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+#: Bytes read to parse an ``.npy`` header (numpy writes ~128; it refuses more than 10,000).
+_HEADER_LIMIT = 1 << 16
 
 
 def _checksum(path: Path) -> str:
@@ -75,14 +80,14 @@ class StringList(Sequence[str]):
 def save_arrays(
     directory: str | os.PathLike, arrays: Mapping[str, np.ndarray], manifest: dict[str, Any]
 ) -> None:
-    """Write ``arrays`` and the manifest into ``directory``, atomically."""
+    """Write ``arrays`` and the manifest into ``directory``, swapped in whole."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = directory.with_name(f".{directory.name}.{os.getpid()}.tmp")
-    old = directory.with_name(f".{directory.name}.{os.getpid()}.old")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    if directory.is_dir() and not (directory / MANIFEST).exists() and any(directory.iterdir()):
+        raise IndexFormatError(
+            f"{directory}: exists and is not an lsr index; refusing to replace it"
+        )
+
+    def fill(tmp: Path) -> None:
         entries = {}
         for name, array in arrays.items():
             path = tmp / f"{name}.npy"
@@ -94,17 +99,9 @@ def save_arrays(
                 "sha256": _checksum(path),
             }
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest, "arrays": entries}
-        (tmp / MANIFEST).write_text(json.dumps(full, indent=1), encoding="utf-8")
-        if directory.exists():
-            if not (directory / MANIFEST).exists() and any(directory.iterdir()):
-                raise IndexFormatError(
-                    f"{directory}: exists and is not an lsr index; refusing to replace it"
-                )
-            directory.rename(old)
-        tmp.rename(directory)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        write_json_atomic(tmp / MANIFEST, full, indent=1)
+
+    write_directory_atomic(directory, fill)
 
 
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
@@ -144,15 +141,51 @@ def load_arrays(
             raise IndexFormatError(f"{path}: missing array file of the index")
         if verify and _checksum(path) != entry.get("sha256"):
             raise IndexFormatError(f"{path}: checksum mismatch; the file is corrupted")
+        _check_header(path, entry)
         try:
             array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise IndexFormatError(f"{path}: unreadable or truncated array file ({exc})") from None
-        if array.dtype.str != entry.get("dtype") or list(array.shape) != entry.get("shape"):
-            raise IndexFormatError(
-                f"{path}: holds {array.dtype.str} {list(array.shape)}, the manifest says "
-                f"{entry.get('dtype')} {entry.get('shape')}"
-            )
         # A plain ndarray view of the map: Numba dispatches on subclasses (np.memmap) slowly.
         arrays[name] = np.asarray(array)
     return manifest, arrays
+
+
+def find_damaged(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> Path | None:
+    """The first array file whose checksum differs from the manifest's, if any: when arrays
+    disagree, this names the one that was damaged (it reads the whole index)."""
+    for name, entry in manifest["arrays"].items():
+        path = Path(directory) / str(entry.get("file", f"{name}.npy"))
+        if _checksum(path) != entry.get("sha256"):
+            return path
+    return None
+
+
+def _check_header(path: Path, entry: Mapping[str, Any]) -> None:
+    """The ``.npy`` header says the manifest's dtype and shape, in C order, and the file holds
+    exactly that many bytes after it: read before the array, so that a damaged size can neither
+    make numpy allocate it nor map past the end of the file."""
+    try:
+        with open(path, "rb") as file:
+            # Parsed from a bounded copy: a damaged header length cannot make a read allocate it.
+            handle = io.BytesIO(file.read(_HEADER_LIMIT))
+            version = np.lib.format.read_magic(handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(handle)
+            data_start = handle.tell()
+    except Exception as exc:  # numpy's header parser fails in many ways (tokenize, ast, ...)
+        raise IndexFormatError(f"{path}: unreadable array header ({exc!r})") from None
+    if dtype.str != entry.get("dtype") or list(shape) != entry.get("shape") or fortran_order:
+        raise IndexFormatError(
+            f"{path}: holds {dtype.str} {list(shape)}{' (Fortran order)' if fortran_order else ''}, "
+            f"the manifest says {entry.get('dtype')} {entry.get('shape')}"
+        )
+    expected = data_start + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if path.stat().st_size != expected:
+        raise IndexFormatError(
+            f"{path}: {path.stat().st_size} bytes, its header implies {expected} (truncated?)"
+        )

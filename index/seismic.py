@@ -20,9 +20,10 @@ from typing import Any
 import numba
 import numpy as np
 from lsr.index import persist
-from lsr.index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig, SearchParams
+from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.exact import ExactIndex
 from lsr.index.forward import ForwardIndex
+from lsr.index.integrity import check_index
 from lsr.index.knn import build_knn_graph
 from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
@@ -31,7 +32,7 @@ from lsr.index.results import SearchResults
 from lsr.index.search import new_scratch
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
-from lsr.index.summary import CHECKPOINT_STRIDE, Summaries, build_summaries
+from lsr.index.summary import Summaries, build_summaries
 from tqdm.auto import tqdm
 
 from lsr.errors import IndexFormatError, InputError
@@ -45,7 +46,8 @@ class SeismicIndex:
 
     Build with :meth:`build`, open a saved one with :meth:`load`; :meth:`search_batch` and
     :meth:`search` take the query-time parameters of the paper (``query_cut``,
-    ``heap_factor``, ``first_sorted``, ``n_knn``).
+    ``heap_factor``, ``first_sorted``, ``n_knn``); each one left ``None`` is taken from
+    :attr:`search_defaults`, which the index stores with itself.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class SeismicIndex:
         summaries: Summaries,
         knn: np.ndarray,
         stats: dict[str, Any],
+        search_defaults: SearchDefaults | None = None,
     ) -> None:
         self.doc_ids = doc_ids
         self.metadata = metadata
@@ -67,6 +70,8 @@ class SeismicIndex:
         self.summaries = summaries
         self.knn = knn
         self.stats = stats
+        self.search_defaults = search_defaults or SearchDefaults()
+        self._check_knn(self.search_defaults.n_knn)
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
         self._local = threading.local()
         # The kernels' view of the index, made once: rebuilding it costs microseconds per query.
@@ -84,8 +89,10 @@ class SeismicIndex:
         collection: SparseCollection,
         config: BuildConfig | None = None,
         progress: bool = False,
+        search_defaults: SearchDefaults | None = None,
     ) -> SeismicIndex:
-        """Index ``collection`` (see :class:`~index.config.BuildConfig` for the parameters)."""
+        """Index ``collection`` (see :class:`~index.config.BuildConfig` for the parameters);
+        ``search_defaults`` are stored with it (:class:`~index.config.SearchDefaults`)."""
         if not isinstance(collection, SparseCollection):
             raise InputError(
                 f"collection must be a SparseCollection, got {type(collection).__name__}"
@@ -125,6 +132,8 @@ class SeismicIndex:
             if config.knn:
                 with phase("knn graph"):
                     index.knn = build_knn_graph(len(collection), config.knn, index._search_docs)
+            index.search_defaults = search_defaults or SearchDefaults()
+            index._check_knn(index.search_defaults.n_knn)
         index.stats = {
             "n_docs": len(collection),
             "nnz": forward.nnz,
@@ -160,16 +169,16 @@ class SeismicIndex:
         self,
         queries: SparseCollection,
         k: int = 10,
-        query_cut: int = DEFAULT_QUERY_CUT,
-        heap_factor: float = DEFAULT_HEAP_FACTOR,
-        first_sorted: bool = False,
-        n_knn: int = 0,
+        query_cut: int | None = None,
+        heap_factor: float | None = None,
+        first_sorted: bool | None = None,
+        n_knn: int | None = None,
     ) -> SearchResults:
         """Approximate top-k of every query, in parallel over queries.
 
         ``scored`` of the result holds how many documents each query scored exactly.
         """
-        params = SearchParams(k, query_cut, heap_factor, first_sorted, n_knn)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
         queries = check_batch(queries, self.vocab_size)
         docs, scores, scored = self._run((queries.indptr, queries.indices, queries.values), params)
         return SearchResults(queries.ids, docs, scores, self.doc_ids, scored=scored)
@@ -179,16 +188,32 @@ class SeismicIndex:
         term_ids: np.ndarray,
         weights: np.ndarray,
         k: int = 10,
-        query_cut: int = DEFAULT_QUERY_CUT,
-        heap_factor: float = DEFAULT_HEAP_FACTOR,
-        first_sorted: bool = False,
-        n_knn: int = 0,
+        query_cut: int | None = None,
+        heap_factor: float | None = None,
+        first_sorted: bool | None = None,
+        n_knn: int | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Approximate top-k of one query: document ids and float32 scores, best first."""
-        params = SearchParams(k, query_cut, heap_factor, first_sorted, n_knn)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
         docs, scores, _ = self._run(single_query(term_ids, weights, self.vocab_size), params)
         hits = docs[0] >= 0
         return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
+
+    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn) -> SearchParams:
+        params = self.search_defaults.params(
+            k, query_cut=query_cut, heap_factor=heap_factor, first_sorted=first_sorted,
+            n_knn=n_knn,
+        )  # fmt: skip
+        self._check_knn(params.n_knn)
+        return params
+
+    def _check_knn(self, n_knn: int) -> None:
+        """Expanding results through a graph the index lacks would silently do nothing."""
+        if n_knn > 0 and self.knn.shape[1] == 0:
+            raise InputError(
+                f"n_knn={n_knn}: this index has no kNN graph; build it with knn > 0 "
+                "(lsr index build --knn N) or search with n_knn 0"
+            )
 
     def _run(self, queries: tuple[np.ndarray, ...], params: SearchParams):
         indptr, terms, weights = queries
@@ -257,6 +282,7 @@ class SeismicIndex:
             "config": self.config.to_json(),
             "stats": self.stats,
             "vector_metadata": self.metadata.to_json(),
+            "search_defaults": self.search_defaults.to_json(),
         }
         persist.save_arrays(directory, self._arrays(), manifest)
 
@@ -272,6 +298,9 @@ class SeismicIndex:
         source = os.path.join(str(directory), persist.MANIFEST)
         try:
             config = BuildConfig.from_json(manifest["config"])
+            # Indexes saved before search defaults were stored get the current ones.
+            defaults = SearchDefaults.from_json(manifest.get("search_defaults", {}))
+            n_docs = int(manifest["n_docs"])
             metadata = VectorMetadata.from_json(manifest["vector_metadata"], source)
             forward = ForwardIndex(
                 arrays["forward.indptr"], arrays["forward.terms"], arrays["forward.values"],
@@ -281,47 +310,32 @@ class SeismicIndex:
             summaries = Summaries(*(arrays[f.name] for f in fields(Summaries)))
             doc_ids = persist.StringList(arrays["doc_id_bytes"], arrays["doc_id_offsets"])
             knn = arrays["knn"]
+            stats = manifest["stats"]
         except KeyError as exc:
             raise IndexFormatError(f"{source}: missing entry {exc.args[0]!r}") from None
-        except InputError as exc:
+        except (InputError, TypeError, ValueError) as exc:
             raise IndexFormatError(f"{source}: {exc}") from None
-        _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn)
-        return cls(doc_ids, metadata, config, forward, postings, summaries, knn, manifest["stats"])
+        try:
+            check_index(
+                directory, n_docs, arrays["doc_id_bytes"], arrays["doc_id_offsets"], forward,
+                postings, summaries, knn,
+            )  # fmt: skip
+        except IndexFormatError as exc:
+            # Two arrays disagree: the checksums tell which one was damaged.
+            damaged = None if verify else persist.find_damaged(directory, manifest)
+            if damaged is None:
+                raise
+            message = f"{damaged}: checksum mismatch; the file is damaged ({exc})"
+            raise IndexFormatError(message) from None
+        try:
+            return cls(
+                doc_ids, metadata, config, forward, postings, summaries, knn, stats, defaults
+            )
+        except InputError as exc:
+            raise IndexFormatError(f"{source}: search_defaults: {exc}") from None
 
 
 def _ids_at(doc_ids: Sequence[str], positions: np.ndarray) -> list[str]:
     if isinstance(doc_ids, persist.StringList):
         return doc_ids.take(positions)
     return [doc_ids[p] for p in positions.tolist()]
-
-
-def _check_consistent(directory, manifest, doc_ids, forward, postings, summaries, knn) -> None:
-    """O(1) checks that the arrays fit together (the kernels trust them without bounds checks)."""
-    n = int(manifest.get("n_docs", -1))
-    checks = [
-        ("doc_id_offsets", len(doc_ids) == n),
-        ("forward.indptr", len(forward.indptr) == n + 1),
-        ("forward.terms", len(forward.terms) == forward.nnz == len(forward.values)),
-        ("list_block_ptr", len(postings.list_block_ptr) == forward.vocab_size + 1),
-        ("block_ptr", int(postings.list_block_ptr[-1]) == postings.n_blocks),
-        ("post_docs", int(postings.block_ptr[-1]) == len(postings.post_docs)),
-        ("list_comp_ptr", len(summaries.list_comp_ptr) == forward.vocab_size + 1),
-        ("comp_terms", int(summaries.list_comp_ptr[-1]) == len(summaries.comp_terms)),
-        ("comp_counts", len(summaries.comp_counts) == len(summaries.comp_terms)),
-        (
-            "comp_checkpoints",
-            len(summaries.comp_checkpoints) == -(-len(summaries.comp_terms) // CHECKPOINT_STRIDE),
-        ),
-        ("list_block_shift", len(summaries.list_block_shift) == forward.vocab_size),
-        (
-            "entry_block8",
-            len(summaries.entry_block8) + len(summaries.entry_block16) == summaries.n_entries,
-        ),
-        ("block_min", len(summaries.block_min) == postings.n_blocks == len(summaries.block_scale)),
-        ("knn", knn.ndim == 2 and knn.shape[0] == n),
-    ]
-    for name, ok in checks:
-        if not ok:
-            raise IndexFormatError(
-                f"{os.path.join(str(directory), name + '.npy')}: does not fit the rest of the index"
-            )

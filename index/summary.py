@@ -226,9 +226,15 @@ def entry_offset(c, comp_counts, comp_checkpoints):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _accumulate(block_ids, shift, e0, e1, entry_code, block_min, block_scale, b0, weight, out):
+def _accumulate(
+    block_ids, shift, e0, e1, entry_code, block_min, block_scale, b0, last, weight, out
+):  # fmt: skip
+    """Add ``weight`` x the dequantized entries ``e0:e1`` to their blocks' scores. A block number
+    past the list's ``last`` block exists only in a damaged index, which loading does not scan
+    for it (:mod:`index.integrity`): it is clamped, one ``min`` per entry, so that it cannot
+    write outside ``out`` or read outside ``block_min``."""
     for e in range(e0, e1):
-        b = np.int64(block_ids[e + shift])
+        b = min(np.int64(block_ids[e + shift]), last)
         out[b] += (np.float32(entry_code[e]) * block_scale[b0 + b] + block_min[b0 + b]) * weight
 
 
@@ -245,6 +251,7 @@ def score_summaries(summaries, t, b0, b1, q_terms, q_weights, out):
     c1 = list_comp_ptr[t + 1]
     shift = list_block_shift[t]
     wide = b1 - b0 > NARROW_BLOCKS
+    last = np.int64(b1 - b0 - 1)
     lo = list_comp_ptr[t]
     for j in range(len(q_terms)):
         term = q_terms[j]
@@ -264,10 +271,10 @@ def score_summaries(summaries, t, b0, b1, q_terms, q_weights, out):
             n = np.int64(comp_counts[lo])
             if wide:
                 _accumulate(entry_block16, shift, e, e + n, entry_code, block_min, block_scale,
-                            b0, q_weights[j], out)  # fmt: skip
+                            b0, last, q_weights[j], out)  # fmt: skip
             else:
                 _accumulate(entry_block8, shift, e, e + n, entry_code, block_min, block_scale,
-                            b0, q_weights[j], out)  # fmt: skip
+                            b0, last, q_weights[j], out)  # fmt: skip
             e += n
             lo += 1
 
@@ -398,7 +405,7 @@ def build_summaries(
         out_terms[:n_comps],
         comp_counts,
         _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries))),
-        _block_shifts(entries_per_list, wide),
+        block_shifts(entries_per_list, wide),
         out_block8[:n_narrow],
         out_block16[:n_wide],
         out_codes[:n_entries],
@@ -514,7 +521,7 @@ def _reserve(capacity: int, dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype, count=capacity)
 
 
-def _block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
+def block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
     """Per list, where its block numbers start in its array minus where its entries start."""
     entry_start = np.cumsum(entries_per_list) - entries_per_list
     narrow_start = np.cumsum(entries_per_list * ~wide) - entries_per_list * ~wide

@@ -192,6 +192,10 @@ def _run(
     swept = parse_sweep(sweep) if sweep else {}
     if swept and index_kind != "seismic":
         raise InputError("--sweep needs --index seismic")
+    if swept:
+        from lsr.eval.sweep import check_swept
+
+        check_swept(list(swept))
     out = out or Path("reports") / f"eval-{_dt.datetime.now():%Y%m%d-%H%M%S}"
     options = EvalOptions(
         index=index_kind,

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from lsr.index.config import COMPACT, DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT, BuildConfig
+from lsr.index.config import COMPACT, COMPACT_SEARCH, BuildConfig, SearchDefaults
 
 
 @click.group()
@@ -95,7 +95,9 @@ def _mib(n_bytes: int) -> str:
     help="A smaller index: "
     + ", ".join(f"{name} {value}" for name, value in COMPACT.items())
     + " unless given. About 3x the forward index instead of 7-25x, the same recall at about "
-    "1.5x the latency (measured on 200k documents).",
+    "1.5x the latency (measured on 200k documents). The index stores the search default "
+    + ", ".join(f"{name} {value}" for name, value in COMPACT_SEARCH.items())
+    + " that it needs, used by every search that does not give its own.",
 )
 @click.option(
     "--docs",
@@ -108,15 +110,17 @@ def build(vectors: Path, index_dir: Path, compact: bool, docs: str | None, **opt
     from lsr.index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
 
+    search_defaults = SearchDefaults()
     if compact:
         given = click.get_current_context().get_parameter_source
         defaults = {n: v for n, v in COMPACT.items() if given(n) is ParameterSource.DEFAULT}
         options |= defaults
+        search_defaults = SearchDefaults(**COMPACT_SEARCH)
     config = BuildConfig(**options)
     start = time.perf_counter()
     collection = read_vectors(vectors)
     click.echo(f"read {len(collection):,} vectors ({collection.nnz:,} non-zeros) from {vectors}")
-    built = SeismicIndex.build(collection, config, progress=True)
+    built = SeismicIndex.build(collection, config, progress=True, search_defaults=search_defaults)
     built.save(index_dir)
     elapsed = time.perf_counter() - start
     sizes = built.nbytes()
@@ -149,25 +153,29 @@ def _write_docstore(index_dir: Path, corpus: str, doc_ids) -> None:
 @click.option(
     "--query-cut",
     type=int,
-    default=DEFAULT_QUERY_CUT,
-    show_default=True,
-    help="Posting lists visited: those of the query's largest entries.",
+    default=None,
+    help="Posting lists visited: those of the query's largest entries. "
+    "[default: the index's stored search default, see `lsr index info`]",
 )
 @click.option(
     "--heap-factor",
     type=float,
-    default=DEFAULT_HEAP_FACTOR,
-    show_default=True,
+    default=None,
     help="Skip a block when its summary score is below heap_factor x the k-th best score; "
-    "lower is more accurate and slower.",
+    "lower is more accurate and slower. [default: the index's stored search default]",
 )
 @click.option(
-    "--first-sorted",
-    is_flag=True,
-    help="Visit the first list's blocks by decreasing summary score.",
+    "--first-sorted/--no-first-sorted",
+    default=None,
+    help="Visit the first list's blocks by decreasing summary score. "
+    "[default: the index's stored search default]",
 )
 @click.option(
-    "--n-knn", type=int, default=0, show_default=True, help="Expand results via the kNN graph."
+    "--n-knn",
+    type=int,
+    default=None,
+    help="Expand results via the kNN graph (the index must have one: built with --knn). "
+    "[default: the index's stored search default]",
 )
 @click.option("--exact", is_flag=True, help="Exact search over the index's forward index instead.")
 @click.option(
@@ -181,10 +189,10 @@ def search(
     index_dir: Path,
     queries: Path,
     k: int,
-    query_cut: int,
-    heap_factor: float,
-    first_sorted: bool,
-    n_knn: int,
+    query_cut: int | None,
+    heap_factor: float | None,
+    first_sorted: bool | None,
+    n_knn: int | None,
     exact: bool,
     out: Path,
     tag: str | None,
@@ -216,7 +224,12 @@ def search(
 @index.command()
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
-@click.option("--verify", is_flag=True, help="Also check every file's checksum.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Also check every file's checksum (reads the whole index). Without it, loading checks "
+    "the structure only: offsets, ids and the summaries' layout.",
+)
 def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     """Print an index's parameters, sizes and build statistics."""
     from lsr.index.seismic import SeismicIndex
@@ -226,6 +239,7 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
         "documents": len(loaded),
         "vocab_size": loaded.vocab_size,
         "config": loaded.config.to_json(),
+        "search_defaults": loaded.search_defaults.to_json(),
         "bytes": loaded.nbytes(),
         "stats": loaded.stats,
     }
@@ -236,6 +250,8 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     click.echo(f"{index_dir}: {len(loaded):,} documents, vocabulary {loaded.vocab_size:,}")
     for name, value in loaded.config.to_json().items():
         click.echo(f"  {name:>18}  {value}")
+    for name, value in loaded.search_defaults.to_json().items():
+        click.echo(f"  {'search ' + name:>18}  {value}")
     for name in ("forward", "postings", "summaries", "knn", "total"):
         click.echo(f"  {name + ' bytes':>18}  {_mib(sizes[name])}")
     click.echo(f"  {'total / forward':>18}  {sizes['total'] / max(sizes['forward'], 1):.2f}x")
