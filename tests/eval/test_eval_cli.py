@@ -127,3 +127,13 @@ def test_corrupt_queries_line_is_named(monkeypatch, capsys, tmp_path):
     )
     assert status == 2
     assert "queries.jsonl.gz, line 5: invalid JSON" in err
+
+
+def test_sweeping_a_build_parameter_is_named_before_any_work(monkeypatch, capsys, tmp_path):
+    status, _, err = run_lsr(
+        monkeypatch, capsys, "eval", "-m", "bm25", "-d", "nosuchset", "--index", "seismic",
+        "--sweep", "n_postings=100/200", "--data-dir", str(tmp_path),
+        "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert status == 2
+    assert "--sweep n_postings: n_postings is a build parameter" in err

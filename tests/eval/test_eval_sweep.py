@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from lsr.eval.latency import Latency
-from lsr.eval.sweep import SweepPoint, grid, pareto_frontier
+from lsr.eval.sweep import SweepPoint, check_swept, grid, pareto_frontier
+
+from lsr.errors import InputError
 
 
 def test_grid_is_the_product_in_order():
@@ -24,3 +27,16 @@ def test_pareto_frontier_keeps_settings_nothing_beats():
         (2.5, 0.95),
         (3.0, 0.99),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("n_postings", "n_postings is a build parameter"), ("cut", "unknown search parameter")],
+)
+def test_only_search_parameters_can_be_swept(name, message):
+    with pytest.raises(InputError, match=f"--sweep {name}: {message}"):
+        check_swept(["query_cut", name])
+
+
+def test_search_parameters_can_be_swept():
+    check_swept(["query_cut", "heap_factor", "first_sorted", "n_knn"])

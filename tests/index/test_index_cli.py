@@ -8,10 +8,10 @@ import pytest
 from click.testing import CliRunner
 from index_data import random_collection
 from lsr.index import SeismicIndex
-from lsr.index.config import COMPACT
+from lsr.index.config import COMPACT, COMPACT_SEARCH, SearchDefaults
 
 from lsr.cli import cli
-from lsr.vector_io import write_vectors
+from lsr.vector_io import read_vectors, write_vectors
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,30 @@ def test_compact_preset_fills_only_what_is_not_given(files):
     config = SeismicIndex.load(out).config
     assert config.centroid_fraction == COMPACT["centroid_fraction"]
     assert config.summary_energy == 0.3
+
+
+def test_compact_index_stores_its_heap_factor_and_search_uses_it(files):
+    docs, out = str(files / "docs.parquet"), files / "compact-defaults"
+    result = CliRunner().invoke(cli, ["index", "build", docs, str(out), "--compact"])
+    assert result.exit_code == 0, result.output
+    loaded = SeismicIndex.load(out)
+    assert loaded.search_defaults == SearchDefaults(**COMPACT_SEARCH)
+    run = files / "compact.trec"
+    args = ["index", "search", str(out), str(files / "queries.parquet"), "--out", str(run)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    expected = loaded.search_batch(read_vectors(files / "queries.parquet"), k=10)
+    assert [line.split()[2] for line in run.read_text().splitlines()] == [
+        doc_id for q in range(len(expected.query_ids)) for doc_id, _ in expected.hits(q)
+    ]
+
+
+def test_info_shows_the_search_defaults(built, files):
+    result = CliRunner().invoke(cli, ["index", "info", str(files / "idx"), "--json"])
+    assert json.loads(result.output)["search_defaults"] == SearchDefaults().to_json()
+
+
+def test_n_knn_on_an_index_without_a_graph_is_named(built, files):
+    args = ["index", "search", str(files / "idx"), str(files / "queries.parquet")]
+    result = CliRunner().invoke(cli, [*args, "--n-knn", "3", "--out", str(files / "knn.trec")])
+    assert result.exit_code != 0
+    assert "n_knn=3: this index has no kNN graph" in str(result.exception)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import fields
 
 import numpy as np
@@ -123,3 +124,27 @@ def test_array_swapped_from_another_index(saved, tmp_path):
     )
     with pytest.raises(IndexFormatError, match=re.escape("forward.indptr.npy")):
         SeismicIndex.load(saved)
+
+
+def test_a_reader_always_finds_a_whole_index_while_it_is_replaced(index, saved):
+    """Save swaps the new directory in with one rename: there is no moment without an index."""
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                SeismicIndex.load(saved)
+            except IndexFormatError as exc:
+                errors.append(str(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(10):
+            index.save(saved)
+    finally:
+        stop.set()
+        reader.join()
+    assert errors == []
+    assert [p.name for p in saved.parent.iterdir()] == ["idx"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import random_collection
 from lsr.index import BuildConfig, ExactIndex, SeismicIndex
+from lsr.index.config import SearchDefaults
+from lsr.index.persist import MANIFEST
 
 from lsr.errors import InputError
 
@@ -138,3 +142,47 @@ def test_queries_from_another_vocabulary_are_refused(unpruned):
 def test_empty_query_returns_padding(unpruned):
     ids, scores = unpruned.search(np.array([], np.int32), np.array([], np.float32), k=3)
     assert ids == [] and len(scores) == 0
+
+
+def test_n_knn_without_a_graph_is_refused(unpruned, queries):
+    with pytest.raises(InputError, match="n_knn=2: this index has no kNN graph"):
+        unpruned.search_batch(queries, n_knn=2)
+    with pytest.raises(InputError, match="n_knn"):
+        unpruned.search(*queries.row(0), n_knn=1)
+
+
+def test_search_uses_the_stored_defaults_for_what_it_is_not_given(docs, queries):
+    stored = SearchDefaults(query_cut=3, heap_factor=0.5, first_sorted=True, n_knn=2)
+    index = SeismicIndex.build(docs, BuildConfig(n_postings=20, knn=2), search_defaults=stored)
+    explicit = index.search_batch(
+        queries, k=10, query_cut=3, heap_factor=0.5, first_sorted=True, n_knn=2
+    )
+    implicit = index.search_batch(queries, k=10)
+    np.testing.assert_array_equal(implicit.docs, explicit.docs)
+    np.testing.assert_array_equal(implicit.scored, explicit.scored)
+    given = index.search_batch(queries, k=10, query_cut=12)
+    expected = index.search_batch(queries, 10, 12, 0.5, True, 2)
+    np.testing.assert_array_equal(given.scored, expected.scored)
+    assert not np.array_equal(given.scored, implicit.scored)
+
+
+def test_stored_defaults_survive_save_and_load(docs, tmp_path):
+    stored = SearchDefaults(heap_factor=0.5)
+    SeismicIndex.build(docs, BuildConfig(n_postings=20), search_defaults=stored).save(
+        tmp_path / "i"
+    )
+    assert SeismicIndex.load(tmp_path / "i").search_defaults == stored
+
+
+def test_an_index_saved_without_defaults_gets_the_current_ones(unpruned, tmp_path):
+    unpruned.save(tmp_path / "i")
+    manifest = json.loads((tmp_path / "i" / MANIFEST).read_text())
+    del manifest["search_defaults"]
+    (tmp_path / "i" / MANIFEST).write_text(json.dumps(manifest))
+    assert SeismicIndex.load(tmp_path / "i").search_defaults == SearchDefaults()
+
+
+@pytest.mark.parametrize(("option", "value"), [("heap_factor", -1.0), ("query_cut", 0)])
+def test_bad_stored_defaults_name_the_parameter(option, value):
+    with pytest.raises(InputError, match=option):
+        SearchDefaults(**{option: value})
