@@ -30,6 +30,10 @@ COMMANDS = {
         "Evaluate models on BEIR collections: runs, trec_eval metrics, reports.",
     ),
     "serve": ("lsr.cli.serve:serve", "Serve an index over HTTP: search API and search page."),
+    "train": (
+        "lsr.cli.train:train",
+        "Train a sparse encoder (SPLADE, inference-free) with sparsity regularizers.",
+    ),
 }
 
 

@@ -93,6 +93,18 @@ def splade_activation(max_logits: torch.Tensor) -> torch.Tensor:
     return torch.log1p(torch.relu(max_logits))
 
 
+def l0_activation(max_logits: torch.Tensor) -> torch.Tensor:
+    """``log(1 + log(1 + ReLU(x)))`` (Shen et al., "Exploring l0 Sparsification for
+    Inference-free Sparse Retrievers", SIGIR 2025, sec. 3.2): a second saturation flattens large
+    weights, so that a FLOPS penalty acts more on how many terms are non-zero than on their size.
+    Monotone too, so it commutes with the max like :func:`splade_activation`."""
+    return torch.log1p(splade_activation(max_logits))
+
+
+# name -> activation, the ``activation`` option of SPLADE encoders and of ``lsr train``
+ACTIVATIONS = {"splade": splade_activation, "l0": l0_activation}
+
+
 def _padding_as_duplicates(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Replace every padding state by the text's first state (a duplicate leaves a max unchanged)."""
     return torch.where(mask.unsqueeze(-1), states, states[:, :1])

@@ -34,11 +34,11 @@ from lsr.encoders.base import (
     write_config,
 )
 from lsr.encoders.pooling import (
+    ACTIVATIONS,
     Projection,
     chunk_for,
     max_logits,
     prune,
-    splade_activation,
 )
 from lsr.encoders.tokens import TruncatingTokenizer
 from lsr.errors import InputError, ModelError
@@ -63,7 +63,9 @@ class SpladeEncoder:
     ``top_k`` and ``threshold`` prune every output vector (weights <= threshold dropped, then
     all but the top_k largest). ``screen`` turns on the exact bfloat16 screen of
     :mod:`lsr.encoders.pooling`; ``None`` turns it on where the CPU has bf16 dot products.
-    ``device`` is a torch device ("cpu", "cuda"); the default is the CPU.
+    ``device`` is a torch device ("cpu", "cuda"); the default is the CPU. ``activation`` is
+    SPLADE's ``log(1 + ReLU(x))`` or the l0 variant (:data:`lsr.encoders.pooling.ACTIVATIONS`)
+    that a model trained with it (``lsr train --activation l0``) needs at encoding time too.
     """
 
     kind = "splade"
@@ -80,6 +82,7 @@ class SpladeEncoder:
         screen: bool | None = None,
         name: str | None = None,
         device: str | None = None,
+        activation: str = "splade",
     ) -> None:
         for label, value in (
             ("query_max_length", query_max_length),
@@ -89,6 +92,11 @@ class SpladeEncoder:
             if not isinstance(value, int) or value <= 0:
                 raise InputError(f"{label} must be a positive integer, got {value!r}")
         check_pruning(top_k, threshold)
+        if activation not in ACTIVATIONS:
+            raise InputError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
+            )
+        self.activation = activation
         self.device = torch.device(device or "cpu")
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
@@ -125,6 +133,7 @@ class SpladeEncoder:
             "top_k": self.top_k,
             "threshold": self.threshold,
             "batch_size": self.batch_size,
+            "activation": self.activation,
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -205,7 +214,7 @@ class SpladeEncoder:
         with torch.inference_mode():
             chunk = chunk_for(mask.numel())
             pooled = max_logits(states, mask, self.projection, chunk, self.screen)
-            return prune(splade_activation(pooled), self.top_k, self.threshold)
+            return prune(ACTIVATIONS[self.activation](pooled), self.top_k, self.threshold)
 
 
 _EMPTY_ROW = (np.zeros(0, np.int64), np.zeros(0, np.float32))

@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
+from lsr.encoders.pooling import l0_activation, splade_activation
 from lsr.train.models.mlm import MlmEncoder
-from lsr.train.models.pooling import l0_activation, pooled_logits, splade_activation
+from lsr.train.models.pooling import pooled_logits
 from tests.encoders.tiny_models import build_tiny_bert
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lsr.encoders.pooling import DEFAULT_CHUNK
+from lsr.encoders.pooling import ACTIVATIONS, DEFAULT_CHUNK
 from lsr.encoders.splade import _decoder_slot, _detached
-from lsr.train.models.pooling import ACTIVATIONS, pooled_logits
+from lsr.train.models.pooling import pooled_logits
 
 
 class MlmEncoder(nn.Module):

@@ -80,18 +80,3 @@ def pooled_logits(
     """
     states = _padding_as_duplicates(states, mask.bool())
     return PooledProjection.apply(states, weight, bias, chunk)
-
-
-def splade_activation(logits: torch.Tensor) -> torch.Tensor:
-    """``log(1 + ReLU(x))``, SPLADE's saturation."""
-    return torch.log1p(torch.relu(logits))
-
-
-def l0_activation(logits: torch.Tensor) -> torch.Tensor:
-    """``log(1 + log(1 + ReLU(x)))`` (Shen et al., "Exploring l0 Sparsification for
-    Inference-free Sparse Retrievers", SIGIR 2025, sec. 3.2): a second saturation flattens large
-    weights, so the FLOPS penalty acts more on how many terms are non-zero than on their size."""
-    return torch.log1p(splade_activation(logits))
-
-
-ACTIVATIONS = {"splade": splade_activation, "l0": l0_activation}

@@ -1,0 +1,197 @@
+"""The training configuration: one frozen record, every key a ``lsr train`` flag and a YAML key.
+
+Defaults carry their reasons. The recipe defaults are those of the anchor we measure against
+(sentence-transformers' ``SparseEncoderTrainer`` recipe for SPLADE fine-tuning: batch 16,
+lr 5e-5, lambda_q 5e-5, lambda_d 3e-5, in-batch negatives), so that a run with no options is
+the baseline and every option is a measured change from it.
+
+To add a key (the data side adds its own): add a field with a default and a comment here, and,
+when it constrains others, a check in :meth:`TrainConfig.validate`. The CLI builds its flags from
+the fields, so a new key is a new flag with nothing else to write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, get_args
+
+from lsr.errors import InputError
+
+ENCODERS = ("mlm", "binary", "idf")
+LOSSES = ("in-batch", "margin-mse", "kl")
+DOC_REGULARIZERS = ("flops", "idf-flops")
+QUERY_REGULARIZERS = ("flops", "l1")
+ACTIVATIONS = ("splade", "l0")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def _key(default: Any, help: str) -> Any:
+    """A configuration field: its default and the help text its ``lsr train`` flag shows."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    # -- what is trained ------------------------------------------------------------------------
+    model: str = _key("", "masked-LM folder or hub id (required): the backbone and its tokenizer")
+    query_encoder: str = _key("mlm", "mlm (SPLADE), binary (token presence), idf (inference-free)")
+    doc_encoder: str = _key("mlm", "only mlm here: the document side is what expands")
+    activation: str = _key("splade", "splade: log(1 + relu(x)); l0: log(1 + log(1 + relu(x)))")
+    learn_query_weights: bool = _key(False, "idf/binary queries: learn the per-token weights too")
+    query_weights_lr: float = _key(
+        1e-3,
+        "learning rate of the learned query weights: one scalar per token moves slowly at 5e-5",
+    )
+    query_max_length: int = _key(
+        64, "tokens kept per query (lsr encode's default: training sees what encoding sees)"
+    )
+    doc_max_length: int = _key(256, "tokens kept per document (lsr encode's default)")
+    # -- data -----------------------------------------------------------------------------------
+    dataset: str = _key("", "a BEIR dataset on the data path (train split) or a pairs .jsonl file")
+    data_dir: str = _key("", "extra folder searched for dataset names first")
+    n_negatives: int = _key(1, "hard negatives used per example (those it has, up to this many)")
+    # -- losses ---------------------------------------------------------------------------------
+    loss: str = _key("in-batch", "in-batch (+ hard negatives) CE, or margin-mse / kl from `scores`")
+    scale: float = _key(1.0, "in-batch CE logits scale (SPLADE dot products need none)")
+    temperature: float = _key(1.0, "KL distillation temperature (naver/splade: 1)")
+    lambda_q: float = _key(5e-5, "query regularizer weight")
+    lambda_d: float = _key(3e-5, "document regularizer weight (positives and negatives)")
+    query_regularizer: str = _key("flops", "flops, or l1 (unified framework's query penalty)")
+    doc_regularizer: str = _key("flops", "flops, or idf-flops (Geng et al. 2024)")
+    l0_threshold: int = _key(
+        0, "> 0: document FLOPS only on documents with more non-zeros (Shen et al.)"
+    )
+    reg_warmup_steps: int = _key(
+        0,
+        "quadratic lambda warm-up; 0: full lambda from step 0 (fine-tuning a trained SPLADE starts sparse already; from an MLM checkpoint use ~ a third of the run)",
+    )
+    batch_normalised: bool = _key(
+        False, "lambda x batch_size / reference_batch (see regularizers.flops)"
+    )
+    reference_batch: int = _key(
+        16, "the batch size at which batch_normalised leaves lambda unchanged"
+    )
+    # -- optimisation ---------------------------------------------------------------------------
+    max_steps: int = _key(100, "optimizer steps of the run")
+    batch_size: int = _key(16, "queries per batch (each with its positive and negatives)")
+    grad_accumulation: int = _key(1, "optimizer step every N batches (a larger effective batch)")
+    lr: float = _key(5e-5, "AdamW learning rate of the backbone (peak, after warm-up)")
+    weight_decay: float = _key(0.01, "AdamW's usual BERT fine-tuning value")
+    warmup_ratio: float = _key(
+        0.1, "linear lr warm-up over this share of the steps, then linear decay"
+    )
+    max_grad_norm: float = _key(1.0, "gradient norm clipping (BERT's usual 1.0)")
+    precision: str = _key("auto", "auto: bf16 autocast where the CPU/GPU has bf16 arithmetic")
+    gradient_checkpointing: bool = _key(False, "recompute activations in backward: less memory")
+    seed: int = _key(42, "seeds the batch order and dropout")
+    device: str = _key("auto", "auto: cuda when available, else cpu")
+    # -- bookkeeping ----------------------------------------------------------------------------
+    output_dir: str = _key("runs/train", "where model/, checkpoints/ and train_log.jsonl go")
+    checkpoint_every: int = _key(50, "steps between checkpoints (exact resume after a kill)")
+    log_every: int = _key(1, "steps between JSONL log records")
+    eval_dataset: str = _key("", "e.g. scifact/dev: nDCG@10 through lsr.eval (exact index)")
+    eval_every: int = _key(0, "steps between dev evaluations; 0: only at the end when eval_dataset")
+    max_empty_share: float = _key(0.9, "collapse guard: stop when this share of vectors is empty")
+    max_mean_nnz: float = _key(
+        2000.0, "collapse guard: stop when the mean non-zero count exceeds this"
+    )
+    collapse_patience: int = _key(
+        20, "collapse guard: steps in a row a problem must last before the run stops"
+    )
+
+    def validate(self) -> TrainConfig:
+        """Check every key; return self, so that ``TrainConfig(...).validate()`` reads well."""
+        if not self.model:
+            raise InputError("model: required (a masked-LM folder or hub id)")
+        if not self.dataset:
+            raise InputError("dataset: required (a BEIR dataset name or a pairs .jsonl file)")
+        for name, choices in (
+            ("query_encoder", ENCODERS),
+            ("doc_encoder", ("mlm",)),
+            ("loss", LOSSES),
+            ("query_regularizer", QUERY_REGULARIZERS),
+            ("doc_regularizer", DOC_REGULARIZERS),
+            ("activation", ACTIVATIONS),
+            ("precision", PRECISIONS),
+        ):
+            if getattr(self, name) not in choices:
+                raise InputError(
+                    f"{name}: {getattr(self, name)!r} is not one of {', '.join(choices)}"
+                )
+        for name in ("max_steps", "batch_size", "grad_accumulation", "checkpoint_every"):
+            _positive(name, getattr(self, name))
+        for name in ("log_every", "reference_batch", "query_max_length", "doc_max_length"):
+            _positive(name, getattr(self, name))
+        for name in ("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives"):
+            if getattr(self, name) < 0:
+                raise InputError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        for name in ("lr", "query_weights_lr", "scale", "temperature"):
+            if getattr(self, name) <= 0:
+                raise InputError(f"{name}: must be > 0, got {getattr(self, name)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise InputError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
+        if self.loss != "in-batch" and self.n_negatives == 0:
+            raise InputError(f"loss {self.loss}: distillation needs n_negatives >= 1")
+        if self.learn_query_weights and self.query_encoder == "mlm":
+            raise InputError("learn_query_weights: only for query_encoder binary or idf")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> TrainConfig:
+        return dataclasses.replace(self, **overrides)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], source: str = "configuration") -> TrainConfig:
+        """A configuration from a mapping; unknown keys and wrong types name the key."""
+        known = {f.name: f for f in fields(cls)}
+        checked = {}
+        for key, value in values.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise InputError(f"{source}: unknown key {key!r}")
+            checked[name] = _coerce(name, value, known[name].type, source)
+        return cls(**checked)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> TrainConfig:
+        import yaml
+
+        path = Path(path)
+        try:
+            values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(values, dict):
+            raise InputError(f"{path}: expected a mapping of configuration keys")
+        return cls.from_dict(values, str(path))
+
+
+def field_types() -> dict[str, type]:
+    """Each key's Python type (bool, int, float or str), for the CLI's flags."""
+    return {f.name: _TYPES[f.type] for f in fields(TrainConfig)}
+
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _coerce(name: str, value: Any, annotation: Any, source: str) -> Any:
+    kind = _TYPES[annotation] if isinstance(annotation, str) else get_args(annotation)[0]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise InputError(f"{source}: key {name!r} expects {kind.__name__}, got {value!r}")
+    return value
+
+
+def _positive(name: str, value: int) -> None:
+    if value <= 0:
+        raise InputError(f"{name}: must be a positive integer, got {value}")

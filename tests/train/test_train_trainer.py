@@ -1,0 +1,115 @@
+"""The trainer end to end on a tiny random BERT: exact resume after a real kill, collapse
+detection, every encoder combination saving a folder that lsr.encoders.load reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from tiny_training import tiny_config
+
+from lsr.encoders import InferenceFreeEncoder, SpladeEncoder, load
+from lsr.train.checkpoint import checkpoints
+from lsr.train.collapse import TrainingCollapse
+from lsr.train.data.pairs import load_pairs
+from lsr.train.run import corpus_idf, train
+
+
+def weights_of(model_folder):
+    return load_file(model_folder / "model.safetensors")
+
+
+KILLED_RUN = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from tiny_training import tiny_config
+from lsr.train.data.pairs import load_pairs
+from lsr.train.run import corpus_idf, train
+
+def kill_at_half(trainer, step):
+    if step == 4:
+        os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no finally: a real kill
+
+train(tiny_config(__import__("pathlib").Path({folder!r}), output_dir={out!r}, max_steps=8,
+      checkpoint_every=2), progress=False, on_checkpoint=kill_at_half)
+"""
+
+
+def test_resume_after_a_kill_gives_the_weights_of_a_straight_run(tmp_path):
+    straight = train(
+        tiny_config(tmp_path, output_dir=str(tmp_path / "straight"), max_steps=8),
+        progress=False,
+    )
+    out = tmp_path / "killed"
+    script = KILLED_RUN.format(
+        tests=str(__import__("pathlib").Path(__file__).parent), folder=str(tmp_path), out=str(out)
+    )
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True)
+    assert done.returncode == -9, done.stderr.decode()[-2000:]
+    assert [p.name for p in checkpoints(out / "checkpoints")] == ["step-0000002", "step-0000004"]
+    assert not (out / "model").exists()
+    resumed = train(
+        tiny_config(tmp_path, output_dir=str(out), max_steps=8, checkpoint_every=2),
+        resume=True,
+        progress=False,
+    )
+    expected, got = weights_of(straight), weights_of(resumed)
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert torch.allclose(expected[name], got[name], atol=1e-6), name
+    steps = [
+        json.loads(line)["step"] for line in (out / "train_log.jsonl").read_text().splitlines()
+    ]
+    assert steps == list(range(1, 9))
+
+
+def test_documents_collapsing_to_empty_stop_the_run_naming_lambda_d(tmp_path):
+    config = tiny_config(
+        tmp_path, lambda_d=1e4, lr=3e-2, max_steps=40, collapse_patience=2, warmup_ratio=0.0
+    )
+    with pytest.raises(TrainingCollapse, match=r"documents vectors are empty.*lower lambda_d"):
+        train(config, progress=False)
+
+
+def test_exploding_documents_stop_the_run_naming_lambda_d(tmp_path):
+    with pytest.raises(TrainingCollapse, match="raise lambda_d"):
+        train(tiny_config(tmp_path, max_mean_nnz=1.0, collapse_patience=1), progress=False)
+
+
+def test_siamese_model_loads_as_a_splade_encoder(tmp_path):
+    folder = train(tiny_config(tmp_path, activation="l0"), progress=False)
+    encoder = load(folder)
+    assert isinstance(encoder, SpladeEncoder)
+    assert encoder.activation == "l0"
+    assert encoder.encode_queries(["breast cancer"]).nnz > 0
+    assert "lambda_d 0.001" in (folder / "README.md").read_text()
+
+
+def test_inference_free_model_with_learned_query_weights(tmp_path):
+    config = tiny_config(
+        tmp_path,
+        query_encoder="idf",
+        learn_query_weights=True,
+        doc_regularizer="idf-flops",
+        l0_threshold=2,
+        query_regularizer="l1",
+    )
+    folder = train(config, progress=False)
+    encoder = load(folder)
+    assert isinstance(encoder, InferenceFreeEncoder)
+    initial = corpus_idf(config, load_pairs(config.dataset))
+    assert encoder.encode_queries(["breast cancer"]).nnz == 2
+    assert not torch.allclose(torch.from_numpy(encoder.idf), initial)
+
+
+def test_kl_distillation_and_gradient_accumulation_run(tmp_path):
+    config = tiny_config(tmp_path, loss="kl", grad_accumulation=2, max_steps=2)
+    train(config, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").open()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert all(r["ranking"] >= 0 for r in records)
