@@ -34,6 +34,16 @@ DESCRIPTION = """Search a learned sparse retrieval index (SPLADE, inference-free
 HTTP. Send the API key, when the service has one, in the `X-API-Key` header."""
 
 
+#: Answers any route can give besides its own (documented in the OpenAPI of every route).
+COMMON_RESPONSES = {
+    400: {"description": "The body is not valid JSON text (e.g. not UTF-8)."},
+    401: {"description": "The service has an API key and `X-API-Key` is missing or wrong."},
+    413: {"description": "The body is larger than the service accepts."},
+    503: {"description": "The index is still loading (or failed to load: see /readyz)."},
+    504: {"description": "The request took longer than the service's timeout."},
+}
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A FastAPI app serving ``settings.index_dir``."""
     holder = StateHolder()
@@ -45,7 +55,13 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         workers.shutdown()
 
-    app = FastAPI(title="lsr", version=version("lsr"), description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="lsr",
+        version=version("lsr"),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+    )
     app.state.settings = settings
     app.state.holder = holder
     app.state.workers = workers

@@ -22,7 +22,7 @@ function termStem(term) {
 
 function isMatched(word, stems) {
   const lower = word.toLowerCase();
-  return stems.some((stem) => lower === stem || (stem.length >= 3 && lower.startsWith(stem)));
+  return stems.some((stem) => lower === stem || (stem.length >= 4 && lower.startsWith(stem)));
 }
 
 // The text around the first matched word, cut at word boundaries.
