@@ -89,13 +89,9 @@ def top_k(state: ServingState, indptr, terms, weights, params: SearchParameters)
     if state.exact:
         results = state.searcher.search_batch(query, k=depth)
     else:
+        # Parameters left out (None) are the index's stored search_defaults.
         results = state.searcher.search_batch(
-            query,
-            k=depth,
-            query_cut=params.query_cut or state.defaults.query_cut,
-            heap_factor=(
-                state.defaults.heap_factor if params.heap_factor is None else params.heap_factor
-            ),
+            query, k=depth, query_cut=params.query_cut, heap_factor=params.heap_factor
         )
     docs, scores = results.docs[0], results.scores[0]
     found = docs >= 0

@@ -22,28 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from lsr.index import persist
-from lsr.index.config import DEFAULT_HEAP_FACTOR, DEFAULT_QUERY_CUT
 from lsr.index.exact import ExactIndex
 from lsr.index.seismic import SeismicIndex
 
 from lsr.docstore import Docstore
 from lsr.encoders import Bm25Encoder, Encoder, InferenceFreeEncoder, SpladeEncoder, load
 from lsr.errors import InputError
-
-
-@dataclass(frozen=True)
-class SearchDefaults:
-    """The index's stored query-time defaults (its manifest's ``search_defaults``), else the
-    library's."""
-
-    query_cut: int = DEFAULT_QUERY_CUT
-    heap_factor: float = DEFAULT_HEAP_FACTOR
-
-    @classmethod
-    def of(cls, index_dir: Path) -> SearchDefaults:
-        stored = persist.read_manifest(index_dir).get("search_defaults") or {}
-        known = {name: stored[name] for name in ("query_cut", "heap_factor") if name in stored}
-        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -55,7 +39,6 @@ class ServingState:
     encoder: Encoder
     model: str
     docstore: Docstore | None
-    defaults: SearchDefaults
     vocabulary: tuple[str, ...]
     token_ids: dict[str, int]
     count_tokens: Callable[[str], int]
@@ -74,10 +57,7 @@ class ServingState:
             "search": "exact" if self.exact else "seismic",
             "index_bytes": self.index.nbytes(),
             "build_parameters": self.index.config.to_json(),
-            "search_defaults": {
-                "query_cut": self.defaults.query_cut,
-                "heap_factor": self.defaults.heap_factor,
-            },
+            "search_defaults": self.index.search_defaults.to_json(),
             "model": self.model,
             "encoder": self.encoder.kind,
             "docstore_documents": len(self.docstore) if self.docstore is not None else 0,
@@ -115,7 +95,6 @@ def load_state(
         encoder=encoder,
         model=model,
         docstore=Docstore.open(index_dir),
-        defaults=SearchDefaults.of(index_dir),
         vocabulary=vocabulary,
         token_ids={token: i for i, token in enumerate(vocabulary)},
         count_tokens=token_counter(encoder),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conftest import SHARED_DATA, SPLADE_TINY
 from lsr.index import SeismicIndex
+from lsr.index.config import SearchDefaults
 
 from lsr.datasets import Document, load_dataset
 from lsr.docstore import write_docstore
@@ -15,6 +16,8 @@ from lsr.encoders import Bm25Encoder, load
 
 SCIFACT = SHARED_DATA / "scifact"
 N_DOCS = 300
+#: Stored with the splade index: what the service searches with when a request leaves them out.
+STORED_DEFAULTS = SearchDefaults(query_cut=5, heap_factor=0.9)
 QUERIES = [
     "microRNA regulation of gene expression in cancer",
     "vitamin D deficiency and bone fractures",
@@ -33,7 +36,7 @@ def build_splade_index(directory: Path, n: int = N_DOCS, docstore: bool = True) 
     documents = scifact_documents(n)
     encoder = load(str(SPLADE_TINY))
     vectors = encoder.encode_documents([d.full_text for d in documents], [d.id for d in documents])
-    SeismicIndex.build(vectors).save(directory)
+    SeismicIndex.build(vectors, search_defaults=STORED_DEFAULTS).save(directory)
     if docstore:
         write_docstore(directory, documents)
     return directory

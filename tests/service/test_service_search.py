@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 from conftest import requires_shared
-from service_data import QUERIES, scifact_documents
+from service_data import QUERIES, STORED_DEFAULTS, scifact_documents
 from service_fixtures import encoder, index, server, splade_index
 
 pytestmark = requires_shared
@@ -58,6 +58,14 @@ def test_search_parameters_reach_the_index(server, encoder, index):
     response = server.client.post("/search", json=body)
     assert got_hits(response) == expected_hits(
         index, terms, weights, k=5, query_cut=2, heap_factor=1.5
+    )
+
+
+def test_parameters_left_out_are_the_index_stored_defaults(server, encoder, index):
+    terms, weights = query_vector(encoder, QUERIES[2])
+    response = server.client.post("/search", json={"query": QUERIES[2], "k": 10})
+    assert got_hits(response) == expected_hits(
+        index, terms, weights, k=10, query_cut=5, heap_factor=0.9
     )
 
 
@@ -152,7 +160,7 @@ def test_stats_describe_the_index_and_count_queries(server, index):
     stats = server.client.get("/stats").json()
     assert stats["documents"] == len(index) and stats["queries_served"] == before + 1
     assert stats["index_bytes"]["total"] == index.nbytes()["total"]
-    assert stats["search_defaults"] == {"query_cut": 10, "heap_factor": 0.8}
+    assert stats["search_defaults"] == STORED_DEFAULTS.to_json()
 
 
 def test_metrics_count_requests_by_route_and_status(server):
