@@ -90,7 +90,9 @@ def app_from_environment() -> FastAPI:
 
 def _load(settings: Settings, holder: StateHolder) -> None:
     try:
-        state = load_state(settings.index_dir, settings.model, settings.exact)
+        state = load_state(
+            settings.index_dir, settings.model, settings.exact, vectors_only=settings.vectors_only
+        )
         warm_up(state)
     except Exception as exc:  # reported by /readyz; the process stays up to say why
         holder.error = f"{type(exc).__name__}: {exc}"

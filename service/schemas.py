@@ -153,6 +153,6 @@ class ReloadRequest(Strict):
 
 class ReloadResponse(BaseModel):
     index_dir: str
-    model: str
+    model: str | None
     documents: int
     took_ms: float

@@ -34,6 +34,8 @@ def encode_text(
     state: ServingState, text: str, max_tokens: int, loc: tuple
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """A text query as (term ids, weights, milliseconds), encoded as ``lsr encode`` does."""
+    if state.encoder is None:
+        raise RequestError(loc, "this service has no query model (--no-model): send a 'vector'")
     start = time.perf_counter()
     tokens = state.count_tokens(text)
     if tokens > max_tokens:
@@ -56,6 +58,8 @@ def vector_terms(
                 f"term id {terms[at]} is outside the vocabulary [0, {state.index.vocab_size})",
             )
         return terms, np.asarray(vector.values, dtype=np.float32)
+    if not state.token_ids:
+        raise RequestError(loc, "the index has no vocabulary: send 'indices' and 'values'")
     ids = []
     for token in vector:
         if token not in state.token_ids:
@@ -137,7 +141,7 @@ def explain(
     order = np.argsort(-contributions, kind="stable")
     return [
         MatchedTerm(
-            term=state.vocabulary[int(terms[in_query[i]])],
+            term=term_name(state, int(terms[in_query[i]])),
             query_weight=float(query_weights[i]),
             doc_weight=float(doc_weights[i]),
             contribution=float(contributions[i]),
@@ -146,8 +150,16 @@ def explain(
     ]
 
 
+def term_name(state: ServingState, term: int) -> str:
+    """A term id as its token, or as the number when the vectors have no vocabulary."""
+    return state.vocabulary[term] if state.vocabulary else str(term)
+
+
 def warm_up(state: ServingState) -> None:
     """Encode and search one query, so that the first user does not pay for lazy loading
     (Numba's cached kernels, torch's first call)."""
-    terms, weights, _ = encode_text(state, WARMUP_QUERY, len(WARMUP_QUERY), ("query",))
+    if state.encoder is not None:
+        terms, weights, _ = encode_text(state, WARMUP_QUERY, len(WARMUP_QUERY), ("query",))
+    else:
+        terms, weights = np.zeros(1, np.int64), np.ones(1, np.float32)
     find(state, terms, weights, SearchRequest(query=WARMUP_QUERY), ("vector",))

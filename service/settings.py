@@ -26,6 +26,8 @@ class Settings:
     index_dir: Path
     #: Query encoder; None: the model recorded in the index's provenance.
     model: str | None = None
+    #: No query encoder: vector queries only (for an index of vectors made elsewhere).
+    vectors_only: bool = False
     #: Exact search over the index's forward index instead of Seismic's approximate search.
     exact: bool = False
     api_key_file: Path | None = None

@@ -36,12 +36,14 @@ class ServingState:
     index: SeismicIndex
     #: The searcher: the index itself, or exact search over its forward index.
     searcher: SeismicIndex | ExactIndex
-    encoder: Encoder
-    model: str
+    #: The query encoder; None when the service takes vectors only (``--no-model``).
+    encoder: Encoder | None
+    model: str | None
     docstore: Docstore | None
-    vocabulary: tuple[str, ...]
+    #: Term names (the index's vocabulary, else the encoder's; None: the vectors have none).
+    vocabulary: tuple[str, ...] | None
     token_ids: dict[str, int]
-    count_tokens: Callable[[str], int]
+    count_tokens: Callable[[str], int] | None
     loaded_at: float
 
     @property
@@ -59,7 +61,7 @@ class ServingState:
             "build_parameters": self.index.config.to_json(),
             "search_defaults": self.index.search_defaults.to_json(),
             "model": self.model,
-            "encoder": self.encoder.kind,
+            "encoder": self.encoder.kind if self.encoder is not None else None,
             "docstore_documents": len(self.docstore) if self.docstore is not None else 0,
         }
 
@@ -69,37 +71,46 @@ def load_state(
     model: str | None = None,
     exact: bool = False,
     previous: ServingState | None = None,
+    vectors_only: bool = False,
 ) -> ServingState:
-    """Open ``index_dir`` with its query encoder and docstore.
+    """Open ``index_dir`` with its query encoder (none if ``vectors_only``) and docstore.
 
     ``previous``'s encoder is reused when the model is the same (a nightly rebuild reloads in
     the time it takes to map the index, not to load a model).
     """
     index_dir = Path(index_dir)
     index = SeismicIndex.load(index_dir)
-    model = model or recorded_model(index, index_dir)
-    if previous is not None and previous.model == model:
-        encoder = previous.encoder
-    else:
-        encoder = load(model)
-    if encoder.vocab_size != index.vocab_size:
-        raise InputError(
-            f"model {model}: vocabulary of {encoder.vocab_size} terms, but the index {index_dir} "
-            f"has {index.vocab_size}; encode queries with the model the documents were encoded with"
-        )
-    vocabulary = tuple(index.metadata.vocabulary or encoder.vocabulary)
+    encoder = None
+    if not vectors_only:
+        model = model or recorded_model(index, index_dir)
+        encoder = query_encoder(model, index, previous)
+    vocabulary = index.metadata.vocabulary or (encoder.vocabulary if encoder else None)
     return ServingState(
         index_dir=index_dir,
         index=index,
         searcher=index.exact() if exact else index,
         encoder=encoder,
-        model=model,
+        model=model if encoder else None,
         docstore=Docstore.open(index_dir),
-        vocabulary=vocabulary,
-        token_ids={token: i for i, token in enumerate(vocabulary)},
-        count_tokens=token_counter(encoder),
+        vocabulary=tuple(vocabulary) if vocabulary else None,
+        token_ids={token: i for i, token in enumerate(vocabulary or ())},
+        count_tokens=token_counter(encoder) if encoder else None,
         loaded_at=time.time(),
     )
+
+
+def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None) -> Encoder:
+    """The encoder of ``model`` (``previous``'s if it is the same), checked against the index."""
+    if previous is not None and previous.model == model and previous.encoder is not None:
+        encoder = previous.encoder
+    else:
+        encoder = load(model)
+    if encoder.vocab_size != index.vocab_size:
+        raise InputError(
+            f"model {model}: vocabulary of {encoder.vocab_size} terms, but the index has "
+            f"{index.vocab_size}; encode queries with the model the documents were encoded with"
+        )
+    return encoder
 
 
 def recorded_model(index: SeismicIndex, index_dir: Path) -> str:

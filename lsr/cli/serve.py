@@ -17,6 +17,12 @@ import click
     help="Query encoder (model folder or hub id) [default: the model recorded in the index's "
     "provenance; BM25 and inference-free indexes need the folder `lsr encode --save-model` wrote].",
 )
+@click.option(
+    "--no-model",
+    "vectors_only",
+    is_flag=True,
+    help="No query encoder: the service takes vector queries only (for vectors made elsewhere).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option(
@@ -89,7 +95,7 @@ def serve(
 
     # Fail here, once, on a directory that is not an index or an index without a query model,
     # rather than in every worker (opening maps the arrays: it reads only their headers).
-    if options["model"] is None:
+    if options["model"] is None and not options["vectors_only"]:
         options["model"] = recorded_model(SeismicIndex.load(index_dir), index_dir)
     settings = Settings(
         index_dir=index_dir.resolve(),

@@ -49,7 +49,8 @@ def _reload(holder: StateHolder, settings: Settings, body: ReloadRequest) -> Rel
         previous = holder.current
         index_dir = body.index_dir or (previous.index_dir if previous else settings.index_dir)
         try:
-            state = load_state(index_dir, body.model or settings.model, settings.exact, previous)
+            model = body.model or settings.model
+            state = load_state(index_dir, model, settings.exact, previous, settings.vectors_only)
             warm_up(state)
         except (LsrError, OSError, ValueError) as exc:
             serving = f"still serving {previous.index_dir}" if previous else "nothing served yet"
