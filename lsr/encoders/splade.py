@@ -206,8 +206,11 @@ class SpladeEncoder:
         texts padded to the longest, and their attention mask (batch, length)."""
         input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
         input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        # A single text has no padding: without a mask the model skips building one (~5%).
+        attention_mask = None if len(token_ids) == 1 else mask
         with torch.inference_mode():
-            return self._headless(input_ids=input_ids, attention_mask=mask).logits.float(), mask
+            states = self._headless(input_ids=input_ids, attention_mask=attention_mask).logits
+        return states.float(), mask
 
     def pool(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """SPLADE weights of :meth:`states`' output: projection, max pooling, activation, pruning."""
