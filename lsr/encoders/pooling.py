@@ -13,7 +13,9 @@ weights with three exact rewrites:
    logits, then apply the activation once per (text, term) instead of once per (token, term).
 2. The bias does not depend on i, so it is added after the max.
 3. The projection runs in vocabulary chunks, so a chunk's (tokens x chunk) block stays in cache
-   and the (batch x length x vocabulary) float32 tensor is never materialised. Padding positions
+   and the (batch x length x vocabulary) float32 tensor is never materialised; :func:`chunk_for`
+   sizes the chunks by the batch's tokens (512 columns for 32 documents, the whole vocabulary
+   for a single query, where the chunk loop would cost more than the projection). Padding positions
    are replaced by a copy of the text's first state: a duplicate cannot change a max, and the
    block can be max-reduced as a regular (batch, length, chunk) array. Batches are sorted by
    length upstream, so the duplicated positions cost little.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import SPLADE_TINY, requires_shared
-from tiny_models import build_headless_bert, build_tiny_bert
+from tiny_models import build_headless_bert, build_other_mlm, build_tiny_bert
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from lsr.encoders import SpladeEncoder, load
@@ -59,6 +59,18 @@ def test_document_vectors_match_plain_torch(tiny_bert_dir, screen):
     vectors = encoder.encode_documents(TEXTS)
     expected = plain_splade(tiny_bert_dir, TEXTS, encoder.document_max_length)
     assert np.abs(dense(vectors, encoder.vocab_size) - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize("kind", ["distilbert", "roberta"])
+def test_other_mlm_heads_match_plain_torch_alone_and_in_batches(tmp_path, kind):
+    folder = build_other_mlm(tmp_path, kind)
+    encoder = SpladeEncoder.load(folder, screen=True, batch_size=3)
+    expected = plain_splade(folder, TEXTS, encoder.query_max_length)
+    batched = dense(encoder.encode_queries(TEXTS), encoder.vocab_size)
+    alone = np.stack([dense(encoder.encode_queries([t]), encoder.vocab_size)[0] for t in TEXTS])
+    assert (expected > 0).sum(axis=1).min() > 0
+    assert np.abs(batched - expected).max() < 1e-5
+    assert np.abs(alone - expected).max() < 1e-5
 
 
 def test_queries_are_truncated_to_the_query_max_length(tiny_bert_dir):

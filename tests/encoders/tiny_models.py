@@ -8,7 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import BertConfig, BertForMaskedLM, BertModel, BertTokenizer
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    BertModel,
+    BertTokenizer,
+    DistilBertConfig,
+    DistilBertForMaskedLM,
+    RobertaConfig,
+    RobertaForMaskedLM,
+)
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = (
@@ -42,6 +51,33 @@ def build_tiny_bert(folder: Path) -> Path:
     # Random init gives mostly negative logits; a positive bias makes SPLADE vectors non-trivial.
     with torch.no_grad():
         model.cls.predictions.decoder.bias.normal_(0.5, 1.0)
+    model.save_pretrained(folder)
+    _tokenizer().save_pretrained(folder)
+    return folder
+
+
+def build_other_mlm(folder: Path, kind: str) -> Path:
+    """A random DistilBERT or RoBERTa masked LM (their MLM heads differ from BERT's), saved with
+    the word-piece tokenizer: the ids are what matter to the encoder, not how they were cut."""
+    torch.manual_seed(0)
+    if kind == "distilbert":
+        config = DistilBertConfig(
+            vocab_size=len(VOCABULARY), dim=16, n_layers=2, n_heads=2, hidden_dim=32
+        )
+        model = DistilBertForMaskedLM(config).eval()
+    else:
+        config = RobertaConfig(
+            vocab_size=len(VOCABULARY),
+            hidden_size=16,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=72,
+            pad_token_id=0,
+        )
+        model = RobertaForMaskedLM(config).eval()
+    with torch.no_grad():
+        model.get_output_embeddings().bias.normal_(0.5, 1.0)
     model.save_pretrained(folder)
     _tokenizer().save_pretrained(folder)
     return folder
