@@ -18,14 +18,9 @@ that made it. Data: ``scifact`` (splade-tiny vectors, ``benchmarks.real_vectors`
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import json
 import os
-import platform
-import shlex
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +29,10 @@ from typing import Any
 import click
 import numpy as np
 
-from benchmarks import exact_reference, report
+from benchmarks import exact_reference, provenance, report
 from benchmarks.build_worker import run_build
 from benchmarks.peer_seismic import PeerSeismic, prepare_queries
+from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
@@ -285,7 +281,7 @@ def _truth(data: BenchData) -> list[set[str]]:
         return [set(ids) for ids in json.loads(path.read_text())]
     positions = exact_reference.ground_truth(data.docs, data.queries, K)
     ids = [[data.docs.ids[p] for p in row] for row in positions]
-    path.write_text(json.dumps(ids))
+    write_json_atomic(path, ids, indent=None)
     return [set(row) for row in ids]
 
 
@@ -302,9 +298,8 @@ def _specs(options: dict[str, Any]) -> list[SystemSpec]:
 
 
 def _write(out: Path, payload: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
-    out.with_suffix(".md").write_text(report.markdown(payload))
+    write_json_atomic(out.with_suffix(".json"), payload, indent=1)
+    write_text_atomic(out.with_suffix(".md"), report.markdown(payload))
 
 
 def _pin_one_thread() -> None:
@@ -314,17 +309,6 @@ def _pin_one_thread() -> None:
 
     numba.set_num_threads(1)
     os.environ["RAYON_NUM_THREADS"] = "1"
-
-
-def _commit() -> str:
-    """The checkout measured: HEAD, marked ``+dirty`` when index/ has uncommitted changes."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+dirty" if git("status", "--porcelain", "--", "index") else "")
 
 
 def _floats(text: str) -> list[float]:
@@ -408,22 +392,20 @@ def _ints(text: str) -> list[int]:
     show_default=True,
     help="Report path without suffix: writes OUT.json and OUT.md.",
 )
-def main(**options: Any) -> None:
+@click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
+def main(allow_dirty: bool, **options: Any) -> None:
     """Benchmark our Seismic index against pyseismic-lsr (same data, parameters, one thread)."""
+    origin = provenance.record(provenance.command_line("benchmarks.index"), allow_dirty)
     _pin_one_thread()
     if options["quick"]:
         options["n_docs"] = min(options["n_docs"], 50_000)
         options["n_queries"] = min(options["n_queries"], 300)
     datasets = options["datasets"] or ("scifact", "synthetic")
-    command = "python -m benchmarks.index " + shlex.join(sys.argv[1:])
     CACHE.mkdir(parents=True, exist_ok=True)
     work = CACHE / "indexes"
     started = time.perf_counter()
     payload = {
-        "command": command,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "commit": _commit(),
+        "provenance": origin,
         "options": {k: v for k, v in options.items() if k != "datasets"} | {"datasets": datasets},
         "results": [],
     }
@@ -440,4 +422,4 @@ def main(**options: Any) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run_main(main)

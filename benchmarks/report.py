@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import provenance
+from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.vectors import SparseCollection
 
 TARGETS = (0.95, 0.99)
@@ -121,10 +123,9 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         "# Index benchmark: lsr Seismic vs pyseismic-lsr 0.5.4",
         "",
-        f"Command: `{payload['command']}`  ",
-        f"Date: {payload['date']}; lsr commit {payload.get('commit', 'unknown')}; machine: {payload['machine']['platform']}, "
-        f"{payload['machine']['cpus']} CPUs (shared with other jobs: compare ratios, not absolute "
-        f"times); total {payload['seconds'] / 60:.1f} min. One thread per system.",
+        provenance.markdown(payload["provenance"]),
+        f"Total {payload['seconds'] / 60:.1f} min, one thread per system, on a machine shared "
+        "with other jobs: compare ratios, not absolute times.",
         "",
         "Ratios are ours / pyseismic-lsr: below 1 we are faster or smaller. Latencies in "
         "microseconds per query; `single` is one `search` call per query, `batch` one "
@@ -230,8 +231,8 @@ def rerender(json_path: Path) -> None:
         result["summary"] = summary(
             result["sweep"], result["systems"], result["exact"], result["stats"]
         )
-    json_path.write_text(json.dumps(payload, indent=1) + "\n")
-    json_path.with_suffix(".md").write_text(markdown(payload))
+    write_json_atomic(json_path, payload, indent=1)
+    write_text_atomic(json_path.with_suffix(".md"), markdown(payload))
 
 
 if __name__ == "__main__":

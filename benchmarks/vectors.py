@@ -1,6 +1,7 @@
 """Streaming benchmark of the vector format: write then read back N vectors in bounded memory.
 
     python -m benchmarks.vectors [--n-vectors 1000000] [--nnz 100] [--out reports/bench-vectors.md]
+                                 [--allow-dirty]
 
 The collection is generated chunk by chunk and written with `VectorWriter`, then streamed back
 with `iter_vectors`; peak resident memory (ru_maxrss) must stay far below the size of the whole
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import provenance
+from lsr.atomic import write_text_atomic
 from lsr.vector_io import VectorWriter, iter_vectors
-from lsr.vectors import SparseCollection, VectorMetadata, provenance
+from lsr.vectors import SparseCollection, VectorMetadata
 
 VOCAB = 30_522
 
@@ -50,10 +53,12 @@ def main() -> None:
     parser.add_argument("--nnz", type=int, default=100)
     parser.add_argument("--chunk", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=Path("reports/bench-vectors.md"))
+    parser.add_argument("--allow-dirty", action="store_true", help=provenance.ALLOW_DIRTY_HELP)
     args = parser.parse_args()
+    origin = provenance.record(provenance.command_line("benchmarks.vectors"), args.allow_dirty)
 
     rng = np.random.default_rng(0)
-    metadata = VectorMetadata(VOCAB, None, provenance(source="benchmarks.vectors"))
+    metadata = VectorMetadata(VOCAB, None, {"source": "benchmarks.vectors"})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "vectors.parquet"
         start = time.perf_counter()
@@ -84,13 +89,12 @@ def main() -> None:
     table = "\n".join(f"| {name} | {value} |" for name, value in rows)
     report = (
         "# Vector format streaming benchmark\n\n"
-        f"Command: `python -m benchmarks.vectors --n-vectors {args.n_vectors} --nnz {args.nnz}`\n\n"
+        f"{provenance.markdown(origin)}\n"
         f"| measure | value |\n|---|---|\n{table}\n"
     )
     print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
+    write_text_atomic(args.out, report)
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run_main(main)

@@ -9,7 +9,8 @@ are the corpus's).
 Queries are encoded in one batch for the run, and a sample of them (100 by default) again one at a
 time to time encoding as a service would; every query is searched alone and timed (top 10). The
 run itself comes from one batch search at depth 1000 (R@1000 needs it), and accuracy@10 compares
-a top-10 batch search of the approximate index against the exact one.
+a top-10 batch search of the approximate index against exact search over the index's own stored
+weights (see :mod:`eval.approximation`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lsr.eval.approximation import accuracy_at_k
-from lsr.eval.cache import cache_root, entry_dir, fingerprint, slug
+from lsr.eval.approximation import accuracy_at_k, exact_reference
+from lsr.eval.cache import cache_root, entry_dir, slug
 from lsr.eval.latency import Latency
 from lsr.eval.metrics import evaluate
 from lsr.eval.report import EvalRecord
@@ -31,6 +32,7 @@ from lsr.eval.runs import without_identical_ids
 from lsr.atomic import write_directory_atomic
 from lsr.datasets import Dataset, load_dataset, split_spec
 from lsr.errors import InputError
+from lsr.fingerprint import stable_hash
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
@@ -141,7 +143,7 @@ def run_evaluation(prepared: Prepared, options: EvalOptions) -> EvalRecord:
     if approximate:
         accuracy = accuracy_at_k(
             prepared.approximate.search_batch(prepared.queries, k=10, **search_params),
-            prepared.exact.search_batch(prepared.queries, k=10),
+            exact_reference(prepared.approximate, prepared.queries),
         )
     return EvalRecord(
         model=prepared.model_name,
@@ -245,7 +247,7 @@ def _seismic_index(
     from lsr.index import BuildConfig, SeismicIndex
 
     config = BuildConfig(**build_params)
-    directory = entry / f"seismic-{fingerprint(config.to_json())}"
+    directory = entry / f"seismic-{stable_hash(config.to_json())}"
     if not directory.is_dir():
         index = SeismicIndex.build(collection, config, progress=progress)
         index.save(directory)  # atomic: the index is swapped in whole

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from lsr.eval.approximation import accuracy_at_k
+from lsr.eval.approximation import accuracy_at_k, exact_reference
 from lsr.eval.harness import Prepared, search_seconds
 from lsr.eval.latency import Latency
 from lsr.eval.metrics import evaluate
@@ -66,7 +66,7 @@ def sweep(prepared: Prepared, settings: Sequence[Mapping[str, Any]]) -> list[Swe
         raise InputError("a sweep needs the Seismic index (--index seismic)")
     for params in settings:
         check_swept(list(params))
-    exact = prepared.exact.search_batch(prepared.queries, k=10)
+    exact = exact_reference(prepared.approximate, prepared.queries)
     points = []
     for params in settings:
         results = prepared.approximate.search_batch(prepared.queries, k=10, **params)

@@ -106,6 +106,7 @@ class ExactIndex:
     def __init__(self, collection: SparseCollection) -> None:
         self.doc_ids: Sequence[str] = collection.ids
         self.vocab_size = collection.vocab_size
+        self.metadata = collection.metadata
         self.offsets, self.post_docs, self.post_values = inverted_lists(collection)
         self.indptr = collection.indptr
         self.terms = collection.indices
@@ -119,7 +120,7 @@ class ExactIndex:
     def search_batch(self, queries: SparseCollection, k: int = 10) -> SearchResults:
         """Exact top-k of every query, in parallel over queries."""
         k = check_k(k)
-        queries = check_batch(queries, self.vocab_size)
+        queries = check_batch(queries, self.metadata)
         docs, scores = self._run(queries.indptr, queries.indices, queries.values, k)
         return SearchResults(queries.ids, docs, scores, self.doc_ids)
 

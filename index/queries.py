@@ -12,7 +12,7 @@ import numpy as np
 from numba import njit
 
 from lsr.errors import InputError
-from lsr.vectors import SparseCollection
+from lsr.vectors import SparseCollection, VectorMetadata, check_same_vocabulary
 
 
 def check_k(k: int) -> int:
@@ -21,15 +21,17 @@ def check_k(k: int) -> int:
     return int(k)
 
 
-def check_batch(queries: SparseCollection, vocab_size: int) -> SparseCollection:
-    """A query collection whose vocabulary matches the index (rows are canonical already)."""
+def check_batch(queries: SparseCollection, documents: VectorMetadata) -> SparseCollection:
+    """A query collection whose vocabulary matches the indexed documents' (size and
+    fingerprint; rows are canonical already)."""
     if not isinstance(queries, SparseCollection):
         raise InputError(f"queries must be a SparseCollection, got {type(queries).__name__}")
-    if queries.vocab_size != vocab_size:
+    if queries.vocab_size != documents.vocab_size:
         raise InputError(
-            f"queries have vocab_size {queries.vocab_size} but the index has {vocab_size}; "
-            "were they encoded with the same model?"
+            f"queries have vocab_size {queries.vocab_size} but the index has "
+            f"{documents.vocab_size}; were they encoded with the same model?"
         )
+    check_same_vocabulary(queries.metadata, documents)
     return queries
 
 

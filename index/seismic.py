@@ -179,7 +179,7 @@ class SeismicIndex:
         ``scored`` of the result holds how many documents each query scored exactly.
         """
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
-        queries = check_batch(queries, self.vocab_size)
+        queries = check_batch(queries, self.metadata)
         docs, scores, scored = self._run((queries.indptr, queries.indices, queries.values), params)
         return SearchResults(queries.ids, docs, scores, self.doc_ids, scored=scored)
 
@@ -283,6 +283,7 @@ class SeismicIndex:
             "stats": self.stats,
             "vector_metadata": self.metadata.to_json(),
             "search_defaults": self.search_defaults.to_json(),
+            "vocabulary_fingerprint": self.metadata.vocabulary_fingerprint,
         }
         persist.save_arrays(directory, self._arrays(), manifest)
 

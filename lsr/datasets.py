@@ -2,8 +2,7 @@
 
 A dataset is named by a local BEIR folder (``corpus.jsonl[.gz]``, ``queries.jsonl[.gz]``,
 ``qrels/<split>.tsv``), by a name found on the data search path (``--data-dir``, then the
-``LSR_DATA`` variable, then ``../shared/data``), or by an ir-datasets id (``beir/scifact``) for
-machines with a network. A split may follow the name: ``scifact/test``, ``beir/scifact/test``.
+``LSR_DATA`` variable), or by an ir-datasets id (``beir/scifact``) for machines with a network. A split may follow the name: ``scifact/test``, ``beir/scifact/test``.
 
 Documents are read as BEIR does: ``title + " " + text``. Every malformed line is reported with
 its file and line number.
@@ -270,11 +269,10 @@ def _is_ir_datasets_id(dataset_id: str) -> bool:
 
 
 def data_search_path(data_dir: str | Path | None = None) -> list[Path]:
-    """Where dataset names are looked up, in order: ``data_dir``, ``$LSR_DATA`` (a path list),
-    then ``../shared/data`` (this project's workspace layout)."""
+    """Where dataset names are looked up, in order: ``data_dir``, then ``$LSR_DATA`` (a path
+    list). Nothing else: a name never resolves through a folder the user did not give."""
     paths = [Path(data_dir)] if data_dir else []
     paths += [Path(p) for p in os.environ.get("LSR_DATA", "").split(os.pathsep) if p]
-    paths.append(Path("..") / "shared" / "data")
     return paths
 
 

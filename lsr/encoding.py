@@ -2,7 +2,11 @@
 
 Records are encoded in chunks of ``chunk_size``; each chunk is written as its own Parquet file in
 a hidden folder beside the output (``.NAME.parts/part-000000.parquet``, each written atomically),
-so a run that is killed resumes at the first missing chunk instead of starting over. When every
+so a run that is killed resumes at the first missing chunk instead of starting over. A chunk is
+reused only if it was made the same way: the folder's manifest records the encoder's identity
+(kind, every option, vocabulary fingerprint, weight dtype), the model's files (content hashes),
+the source, side and chunk size, and a chunk must hold exactly the ids of the records it stands
+for; otherwise it is encoded again. When every
 chunk is there they are merged into the output under a temporary name, renamed into place, and
 the folder is removed: the output name never holds a half-written file. Within a chunk the
 encoder sorts texts by length, so batches carry little padding.
@@ -17,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,6 +30,8 @@ from tqdm.auto import tqdm
 from lsr.atomic import write_json_atomic
 from lsr.encoders.base import Encoder
 from lsr.errors import InputError, VectorFormatError
+from lsr.fingerprint import model_identity, vocabulary_fingerprint
+from lsr.threads import use_torch_threads
 from lsr.vector_io import VectorWriter, read_metadata, read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
@@ -48,23 +54,31 @@ def encode_to_parquet(
     threads: int | None = None,
     progress: bool = True,
     run_name: str = "",
+    model: str | None = None,
 ) -> Path:
     """Encode ``records`` with ``encoder`` into the vector file ``out``; return its path.
 
-    ``run_name`` (e.g. the model and source) is recorded with the chunks: chunks left by a run
-    with a different name, side or chunk size are discarded rather than mixed in.
+    ``run_name`` (e.g. the source) and ``model`` (the model folder or id the encoder was loaded
+    from: its files are hashed) are recorded with the chunks, beside the encoder's identity:
+    chunks left by a run that differs in any of them, or in side or chunk size, are discarded
+    rather than mixed in.
     """
     if side not in ("documents", "queries"):
         raise InputError(f"side must be 'documents' or 'queries', got {side!r}")
     if not isinstance(chunk_size, int) or chunk_size <= 0:
         raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if threads is not None:
-        _set_threads(threads)
+        use_torch_threads(threads)
     out = Path(out)
     folder = parts_folder(out)
-    _prepare_parts(
-        folder, {"run": run_name, "side": side, "chunk_size": chunk_size, "kind": encoder.kind}
-    )
+    job = {
+        "run": run_name,
+        "side": side,
+        "chunk_size": chunk_size,
+        "encoder": encoder_identity(encoder),
+        "model": model_identity(model) if model is not None else None,
+    }
+    _prepare_parts(folder, job)
     bar = tqdm(
         total=total, unit="docs", desc=f"encoding {side}", disable=not progress, smoothing=0.1
     )
@@ -72,8 +86,8 @@ def encode_to_parquet(
     with bar:
         for number, chunk in enumerate(_chunks(records, chunk_size)):
             part = folder / f"part-{number:06d}.parquet"
-            if not _complete(part, len(chunk)):
-                ids = [doc_id for doc_id, _ in chunk]
+            ids = [doc_id for doc_id, _ in chunk]
+            if not _complete(part, ids):
                 texts = [text for _, text in chunk]
                 write_vectors(
                     part, _without_vocabulary(_encode(encoder, texts, ids, side, progress))
@@ -88,12 +102,24 @@ def encode_to_parquet(
     return out
 
 
-def _set_threads(threads: int) -> None:
-    if not isinstance(threads, int) or threads <= 0:
-        raise InputError(f"threads must be a positive integer, got {threads!r}")
-    import torch
-
-    torch.set_num_threads(threads)
+def encoder_identity(encoder: Encoder) -> dict[str, Any]:
+    """Everything about an encoder that changes its vectors: kind, every option (lengths,
+    pruning, batch size), the vocabulary, the dtype of a neural model's weights, and the same
+    for the SPLADE document encoder inside an inference-free one."""
+    identity: dict[str, Any] = {
+        "kind": encoder.kind,
+        "vocabulary": vocabulary_fingerprint(encoder.vocabulary, encoder.vocab_size, encoder.kind),
+    }
+    options = getattr(encoder, "options", None)
+    if callable(options):
+        identity["options"] = options()
+    model = getattr(encoder, "model", None)
+    if model is not None:
+        identity["dtype"] = str(next(model.parameters()).dtype)
+    documents = getattr(encoder, "documents", None)
+    if documents is not None:
+        identity["documents"] = encoder_identity(documents)
+    return identity
 
 
 def _encode(encoder: Encoder, texts: list[str], ids: list[str], side: str, progress: bool):
@@ -111,6 +137,7 @@ def _chunks(records: Iterable[tuple[str, str]], size: int) -> Iterator[list[tupl
 def _prepare_parts(folder: Path, manifest: dict[str, object]) -> None:
     """Keep the chunks of an interrupted run of the same job; discard anything else."""
     path = folder / MANIFEST
+    manifest = json.loads(json.dumps(manifest, default=str))  # as it reads back
     if folder.is_dir():
         try:
             same = json.loads(path.read_text(encoding="utf-8")) == manifest
@@ -123,20 +150,21 @@ def _prepare_parts(folder: Path, manifest: dict[str, object]) -> None:
     write_json_atomic(path, manifest)
 
 
-def _complete(part: Path, expected_rows: int) -> bool:
-    """Whether a chunk file from an earlier run is there whole (a torn file is redone)."""
+def _complete(part: Path, ids: list[str]) -> bool:
+    """Whether a chunk file from an earlier run is there whole and holds exactly ``ids`` (a torn
+    file, or one of other documents, is redone)."""
     if not part.is_file():
         return False
     try:
         read_metadata(part)
-        return pq.ParquetFile(part).metadata.num_rows == expected_rows
+        return pq.read_table(part, columns=["id"]).column("id").to_pylist() == ids
     except (VectorFormatError, OSError, pa.ArrowException):
         return False
 
 
 def _without_vocabulary(collection: SparseCollection) -> SparseCollection:
     """A chunk's copy of the vocabulary (30,522 tokens for BERT) is left to the final file."""
-    return replace(collection, metadata=replace(collection.metadata, vocabulary=None))
+    return replace(collection, metadata=collection.metadata.without_vocabulary())
 
 
 def _merge(parts: list[Path], out: Path, vocabulary: Sequence[str]) -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from lsr.errors import VectorFormatError
+from lsr.errors import InputError, VectorFormatError
+from lsr.fingerprint import vocabulary_fingerprint
 
 FORMAT_VERSION = 1
 
@@ -29,11 +31,17 @@ class VectorMetadata:
 
     ``provenance`` is free-form (model, encoder kind, date, options); it travels with the vectors
     into the index manifest and the evaluation reports.
+
+    ``vocab_fingerprint`` says what the term ids mean (see :func:`check_same_vocabulary`); left
+    ``None`` it is computed from the vocabulary (or, without one, from the vocabulary size and
+    the encoder kind). It is stored explicitly where the token list is dropped (``lsr encode``'s
+    chunks) and read from files that have it; older files without it get the computed one.
     """
 
     vocab_size: int
     vocabulary: tuple[str, ...] | None = None
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    vocab_fingerprint: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.vocab_size, (int, np.integer)) or self.vocab_size <= 0:
@@ -47,11 +55,38 @@ class VectorMetadata:
                     f"vocabulary has {len(self.vocabulary)} tokens but vocab_size is {self.vocab_size}"
                 )
 
+    def __eq__(self, other: object) -> bool:
+        """Equal metadata mean the same vocabulary, however its fingerprint is held."""
+        if not isinstance(other, VectorMetadata):
+            return NotImplemented
+        mine = (self.vocab_size, self.vocabulary, dict(self.provenance))
+        theirs = (other.vocab_size, other.vocabulary, dict(other.provenance))
+        return mine == theirs and self.vocabulary_fingerprint == other.vocabulary_fingerprint
+
+    @cached_property
+    def vocabulary_fingerprint(self) -> str:
+        """The stored fingerprint, or the one computed from the vocabulary (computed once)."""
+        if self.vocab_fingerprint is not None:
+            return self.vocab_fingerprint
+        encoder = self.provenance.get("encoder")
+        return vocabulary_fingerprint(self.vocabulary, self.vocab_size, encoder)
+
+    def without_vocabulary(self) -> VectorMetadata:
+        """The same metadata without the token list (30,522 tokens for BERT), fingerprint kept."""
+        return replace(self, vocabulary=None, vocab_fingerprint=self.vocabulary_fingerprint)
+
+    def describe(self) -> str:
+        """The model (or encoder kind) the vectors came from, for messages."""
+        return str(
+            self.provenance.get("model") or self.provenance.get("encoder") or "unknown model"
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
             "vocab_size": int(self.vocab_size),
             "vocabulary": list(self.vocabulary) if self.vocabulary is not None else None,
+            "vocabulary_fingerprint": self.vocabulary_fingerprint,
             "provenance": dict(self.provenance),
         }
 
@@ -68,9 +103,25 @@ class VectorMetadata:
                 vocab_size=int(data["vocab_size"]),
                 vocabulary=data.get("vocabulary"),
                 provenance=data.get("provenance") or {},
+                vocab_fingerprint=data.get("vocabulary_fingerprint"),
             )
         except KeyError as exc:
             raise VectorFormatError(f"{source}: missing metadata field {exc.args[0]!r}") from None
+
+
+def check_same_vocabulary(queries: VectorMetadata, documents: VectorMetadata) -> None:
+    """Refuse to score queries against documents whose term ids mean other tokens.
+
+    Two collections of equal vocabulary size can still disagree (two BM25 models fitted on
+    different corpora, a JSONL file converted without ``--vocab``): their scores would be
+    meaningless, with no error. The vocabulary fingerprints must match.
+    """
+    if queries.vocabulary_fingerprint != documents.vocabulary_fingerprint:
+        raise InputError(
+            f"queries have vocabulary fingerprint {queries.vocabulary_fingerprint} "
+            f"({queries.describe()}) but the documents have {documents.vocabulary_fingerprint} "
+            f"({documents.describe()}): encode both with the same model"
+        )
 
 
 def provenance(**fields: Any) -> dict[str, Any]:

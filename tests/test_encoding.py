@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
+from conftest import SHARED_DATA, SPLADE_TINY, requires_shared
 
-from lsr.encoders import Bm25Encoder
+from lsr.cli import cli
+from lsr.encoders import Bm25Encoder, load
 from lsr.encoding import encode_to_parquet, parts_folder
 from lsr.errors import InputError
 from lsr.vector_io import read_vectors
@@ -98,3 +108,81 @@ def test_bad_side_is_an_input_error(bm25, tmp_path):
 def test_the_output_carries_the_encoder_vocabulary(bm25, tmp_path):
     out = encode_to_parquet(bm25, RECORDS, tmp_path / "v.parquet", chunk_size=5, progress=False)
     assert read_vectors(out).metadata.vocabulary == tuple(bm25.vocabulary)
+
+
+def test_a_chunk_of_other_documents_is_encoded_again(bm25, tmp_path):
+    out = tmp_path / "v.parquet"
+    with pytest.raises(Interrupted):
+        encode_to_parquet(bm25, interrupted_after(RECORDS, 12), out, chunk_size=5, progress=False)
+    # Same job, but the first chunk now stands for other documents: its file must not be used.
+    renamed = [(f"x{i}", text) for i, text in RECORDS[:5]] + RECORDS[5:]
+    encode_to_parquet(bm25, renamed, out, chunk_size=5, progress=False)
+    assert read_vectors(out).ids == [i for i, _ in renamed]
+
+
+def test_chunks_of_another_encoder_option_are_encoded_again(bm25, tmp_path):
+    out = tmp_path / "v.parquet"
+    with pytest.raises(Interrupted):
+        encode_to_parquet(bm25, interrupted_after(RECORDS, 12), out, chunk_size=5, progress=False)
+    other = Bm25Encoder.fit(TEXTS, k1=1.5)
+    encode_to_parquet(other, RECORDS, out, chunk_size=5, progress=False)
+    expected = other.encode_documents(TEXTS, [i for i, _ in RECORDS])
+    assert np.array_equal(read_vectors(out).values, expected.values)
+
+
+def test_chunks_of_another_model_folder_are_encoded_again(bm25, tmp_path):
+    model = tmp_path / "model"
+    bm25.save(model)
+    out = tmp_path / "v.parquet"
+    with pytest.raises(Interrupted):
+        encode_to_parquet(
+            bm25, interrupted_after(RECORDS, 12), out, chunk_size=5, progress=False,
+            model=str(model),
+        )  # fmt: skip
+    manifest = (parts_folder(out) / "manifest.json").read_text(encoding="utf-8")
+    (model / "bm25.json").write_text((model / "bm25.json").read_text() + " ", encoding="utf-8")
+    changed = [(i, "heart") for i, _ in RECORDS]
+    encode_to_parquet(bm25, changed, out, chunk_size=5, progress=False, model=str(model))
+    assert "bm25.json" in manifest
+    assert read_vectors(out).nnz == bm25.encode_documents(["heart"] * len(RECORDS)).nnz
+
+
+def _slice_of_scifact(path, n):
+    with gzip.open(SHARED_DATA / "scifact" / "corpus.jsonl.gz", "rt", encoding="utf-8") as src:
+        lines = [line for _, line in zip(range(n), src)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return [json.loads(line) for line in lines]
+
+
+def _kill_after_two_chunks(command, parts):
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (parts / "part-000001.parquet").exists():
+        assert process.poll() is None, process.stderr.read().decode()
+        assert time.monotonic() < deadline, "no chunk written in 120 s"
+        time.sleep(0.01)
+    process.kill()
+    process.wait(timeout=30)
+
+
+@requires_shared
+def test_killed_encode_rerun_with_another_top_k_gives_only_new_vectors(tmp_path):
+    """A real run of `lsr encode` (splade-tiny) is killed after two chunks; the rerun with
+    another --top-k must not reuse them: every vector is the new option's."""
+    corpus = tmp_path / "corpus.jsonl"
+    docs = _slice_of_scifact(corpus, 120)
+    out = tmp_path / "docs.parquet"
+    lsr = [str(Path(sys.executable).with_name("lsr"))]
+    common = ["encode", "--model", str(SPLADE_TINY), "--corpus", str(corpus), "--out", str(out)]
+    common += ["--chunk-size", "8", "--max-length", "64", "--threads", "1", "--no-progress"]
+    _kill_after_two_chunks([*lsr, *common, "--top-k", "8"], parts_folder(out))
+    assert not out.exists()
+    assert CliRunner().invoke(cli, [*common, "--top-k", "3"]).exit_code == 0
+    encoder = load(str(SPLADE_TINY), top_k=3, document_max_length=64)
+    texts = [f"{d['title']} {d['text']}" for d in docs]
+    expected = encoder.encode_documents(texts, [d["_id"] for d in docs])
+    got = read_vectors(out)
+    assert got.ids == expected.ids
+    assert np.array_equal(got.indptr, expected.indptr)
+    assert np.array_equal(got.indices, expected.indices)
+    np.testing.assert_allclose(got.values, expected.values, rtol=1e-6)

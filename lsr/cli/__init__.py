@@ -62,11 +62,15 @@ def cli() -> None:
     Encode a corpus into sparse vectors, index them with a Seismic inverted index, search, and
     evaluate on BEIR collections:
 
+    Models are Hugging Face folders or hub ids; datasets are BEIR folders (corpus.jsonl,
+    queries.jsonl, qrels/), names found under --data-dir or $LSR_DATA, or ir-datasets ids:
+
     \b
-      lsr encode --model ../shared/models/splade-tiny --corpus scifact --out docs.parquet
+      lsr encode --model naver/splade-v3 --corpus beir/scifact --out docs.parquet
+      lsr encode --model naver/splade-v3 --queries beir/scifact/test --out queries.parquet
       lsr index build docs.parquet scifact.index
       lsr index search scifact.index queries.parquet --k 10 --out run.trec
-      lsr eval --model ../shared/models/splade-tiny --dataset scifact
+      lsr eval --model naver/splade-v3 --dataset path/to/beir/scifact
     """
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
+from lsr.cli.options import threads_option
 from lsr.errors import InputError
+from lsr.threads import use_torch_threads
 
 
 @click.command()
@@ -31,7 +33,7 @@ from lsr.errors import InputError
 @click.option("--split", help="Query split (test, dev, train); default: every query.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output .parquet.")
 @click.option("--batch-size", type=int, help="Texts per model batch (default 32).")
-@click.option("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+@threads_option("the model (torch)")
 @click.option(
     "--max-length",
     type=int,
@@ -79,10 +81,10 @@ def encode(
     resumes where it stopped, and the final file appears only when complete.
 
     \b
-      lsr encode --model ../shared/models/splade-tiny --corpus scifact --out docs.parquet
-      lsr encode --model ../shared/models/splade-tiny --queries scifact/test --out queries.parquet
-      lsr encode --model bm25 --corpus scifact --out bm25-docs.parquet --save-model bm25-scifact
-      lsr encode --model bm25-scifact --queries scifact --split test --out bm25-queries.parquet
+      lsr encode --model naver/splade-v3 --corpus beir/scifact --out docs.parquet
+      lsr encode --model naver/splade-v3 --queries beir/scifact/test --out queries.parquet
+      lsr encode --model bm25 --corpus data/scifact --out bm25-docs.parquet --save-model bm25-sf
+      lsr encode --model bm25-sf --queries data/scifact --split test --out bm25-queries.parquet
     """
     from lsr.encoding import encode_to_parquet
 
@@ -96,10 +98,7 @@ def encode(
             "BM25 and inference-free encoders are fitted on a corpus: run with --corpus SRC "
             "--save-model DIR first, then encode the queries with --model DIR"
         )
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    use_torch_threads(threads)
     options = _encoder_options(side, batch_size, max_length, top_k, threshold)
     encoder = _build_encoder(model, corpus, data_dir, inference_free, options, not no_progress)
     if save_model is not None:
@@ -114,7 +113,8 @@ def encode(
         chunk_size=chunk_size,
         total=total,
         progress=not no_progress,
-        run_name=f"{model} {corpus or queries} {split or ''}".strip(),
+        run_name=f"{corpus or queries} {split or ''}".strip(),
+        model=model,
     )
     click.echo(f"wrote {side} vectors to {path}")
 

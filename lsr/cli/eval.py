@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from lsr.cli.options import threads_option
 from lsr.errors import InputError
 
 DEFAULT_SWEEP = {"query_cut": [3, 5, 10, 20], "heap_factor": [0.6, 0.8, 1.0]}
@@ -124,7 +125,7 @@ def parse_sweep(texts: tuple[str, ...]) -> dict[str, list[Any]]:
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder searched first for dataset names (then $LSR_DATA, then ../shared/data).",
+    help="Folder searched first for dataset names (then the folders of $LSR_DATA).",
 )
 @click.option(
     "--cache-dir",
@@ -144,6 +145,7 @@ def parse_sweep(texts: tuple[str, ...]) -> dict[str, list[Any]]:
     help="Queries encoded one at a time to time encoding (0: all); every search is timed.",
 )
 @click.option("--progress/--no-progress", default=True, help="Show progress bars.")
+@threads_option("encoding (torch) and the index (Numba)")
 @click.pass_context
 def eval_command(ctx: click.Context, **options: Any) -> None:
     """Evaluate retrieval on BEIR collections.
@@ -154,8 +156,8 @@ def eval_command(ctx: click.Context, **options: Any) -> None:
     judged queries (a judged query without hits counts as zero).
 
     \b
-      lsr eval --model bm25 --model ../shared/models/splade-tiny \\
-               --dataset scifact --dataset vaswani --index seismic
+      lsr eval --model bm25 --model naver/splade-v3 \\
+               --dataset beir/scifact/test --dataset data/vaswani --index seismic
       lsr eval compare reports/a/runs/scifact.bm25.exact.trec \\
                reports/b/runs/scifact.splade-tiny.exact.trec --dataset scifact
     """
@@ -179,9 +181,14 @@ def _run(
     depth: int,
     latency_queries: int,
     progress: bool,
+    threads: int | None,
 ) -> None:
     from lsr.eval.harness import EvalOptions, prepare, run_evaluation
     from lsr.eval.report import results_table, summary_table, write_report
+    from lsr.threads import use_numba_threads, use_torch_threads
+
+    use_torch_threads(threads)
+    use_numba_threads(threads)
 
     params = {
         k: parse_value(v) for k, v in parse_assignments(seismic_params, "--seismic-params").items()

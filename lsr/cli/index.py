@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from lsr.cli.options import threads_option
 from lsr.index.config import COMPACT, COMPACT_SEARCH, BuildConfig, SearchDefaults
+from lsr.threads import use_numba_threads
 
 
 @click.group()
@@ -105,11 +107,20 @@ def _mib(n_bytes: int) -> str:
     "shows): a dataset name, BEIR folder, ir-datasets id or .jsonl/.parquet file, as for "
     "`lsr encode --corpus`.",
 )
-def build(vectors: Path, index_dir: Path, compact: bool, docs: str | None, **options) -> None:
+@threads_option("the build (Numba)")
+def build(
+    vectors: Path,
+    index_dir: Path,
+    compact: bool,
+    docs: str | None,
+    threads: int | None,
+    **options,
+) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
     from lsr.index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
 
+    use_numba_threads(threads)
     search_defaults = SearchDefaults()
     if compact:
         given = click.get_current_context().get_parameter_source
@@ -185,6 +196,7 @@ def _write_docstore(index_dir: Path, corpus: str, doc_ids) -> None:
     help="TREC run file to write.",
 )
 @click.option("--tag", default=None, help="Run tag of the TREC file [default: seismic or exact].")
+@threads_option("batch search (Numba)")
 def search(
     index_dir: Path,
     queries: Path,
@@ -196,10 +208,13 @@ def search(
     exact: bool,
     out: Path,
     tag: str | None,
+    threads: int | None,
 ) -> None:
     """Search INDEX_DIR with the QUERIES vector file (Parquet); write a TREC run to --out."""
     from lsr.index.seismic import SeismicIndex
     from lsr.vector_io import read_vectors
+
+    use_numba_threads(threads)
 
     loaded = SeismicIndex.load(index_dir)
     collection = read_vectors(queries)

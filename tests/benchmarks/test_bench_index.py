@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks import report
+from benchmarks import provenance, report
 from benchmarks.build_worker import run_build
 from benchmarks.exact_reference import ground_truth
 from benchmarks.index import (
@@ -73,8 +73,8 @@ def test_report_renders_every_system(bench):
         "agreement_with_scipy": 1.0,
     }
     result = collection_result(data.name, stats, specs, exact, points)
-    payload = {"command": "python -m benchmarks.index --quick", "date": "today", "seconds": 1.0,
-               "machine": {"platform": "linux", "cpus": 2}, "results": [result]}  # fmt: skip
+    origin = provenance.record("python -m benchmarks.index --quick", allow_dirty=True)
+    payload = {"provenance": origin, "seconds": 1.0, "results": [result]}
     text = report.markdown(payload)
     assert text.count("python -m benchmarks.index --quick") == 1
     assert "| pyseismic-lsr |" in text and "| lsr |" in text

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks import report
+from benchmarks import provenance, report
 from benchmarks.report import fastest_at
 
 
@@ -79,8 +79,8 @@ def test_rerender_keeps_measurements_and_rewrites_markdown(tmp_path):
         "sweep": [point],
         "summary": {},
     }
-    payload = {"command": "python -m benchmarks.index", "date": "d", "seconds": 1.0,
-               "machine": {"platform": "p", "cpus": 2}, "results": [result]}  # fmt: skip
+    origin = provenance.record("python -m benchmarks.index", allow_dirty=True)
+    payload = {"provenance": origin, "seconds": 1.0, "results": [result]}
     path = tmp_path / "r.json"
     path.write_text(json.dumps(payload))
     report.rerender(path)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lsr.eval.cache import cache_root, entry_dir, model_identity
+from lsr.eval.cache import cache_root, entry_dir
 
 from lsr.datasets import load_dataset
+from lsr.fingerprint import model_identity
 
 
 def _corpus(folder, text="a b c"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from lsr.errors import VectorFormatError
 from lsr.vector_io import (
+    SCHEMA,
     VectorWriter,
     iter_vectors,
     read_jsonl,
@@ -209,3 +211,29 @@ def test_round_trips_are_lossless(tmp_path, rows):
     back = read_jsonl(tmp_path / "p.jsonl")  # tokens are the term ids as text
     assert back.ids == c.ids
     assert [back.to_dict(i) for i in range(len(c))] == [c.to_dict(i) for i in range(len(c))]
+
+
+def test_vocabulary_fingerprint_is_stored_and_survives_dropping_the_tokens(tmp_path):
+    meta = VectorMetadata(3, ("a", "b", "c"), {"model": "m"})
+    collection = SparseCollection.from_rows(["x"], [([1], [1.0])], meta)
+    path = tmp_path / "v.parquet"
+    write_vectors(path, collection)
+    stored = json.loads(pq.read_schema(path).metadata[b"lsr"])
+    assert stored["vocabulary_fingerprint"] == meta.vocabulary_fingerprint
+    # lsr encode's chunks drop the 30k-token list; the fingerprint travels without it.
+    write_vectors(path, replace(collection, metadata=meta.without_vocabulary()))
+    back = read_metadata(path)
+    assert back.vocabulary is None
+    assert back.vocabulary_fingerprint == meta.vocabulary_fingerprint
+
+
+def test_a_file_written_before_fingerprints_still_loads(tmp_path):
+    meta = VectorMetadata(3, ("a", "b", "c"), {"model": "m"})
+    old = meta.to_json()
+    del old["vocabulary_fingerprint"]
+    table = pa.table(
+        {"id": ["x"], "indices": [[1]], "values": [[1.0]]}, schema=SCHEMA
+    ).replace_schema_metadata({b"lsr": json.dumps(old).encode()})
+    pq.write_table(table, tmp_path / "old.parquet")
+    back = read_vectors(tmp_path / "old.parquet")
+    assert back.metadata.vocabulary_fingerprint == meta.vocabulary_fingerprint

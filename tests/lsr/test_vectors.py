@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lsr.errors import VectorFormatError
-from lsr.vectors import SparseCollection, VectorMetadata
+from lsr.errors import InputError, VectorFormatError
+from lsr.vectors import SparseCollection, VectorMetadata, check_same_vocabulary
 
 META = VectorMetadata(vocab_size=1_000_000)
 
@@ -93,3 +93,25 @@ def test_canonical_rows_match_a_plain_python_reference(vectors):
         expected = sorted((t, np.float32(w)) for t, w in v.items() if w > 0)
         term_ids, weights = c.row(i)
         assert list(zip(term_ids.tolist(), weights.tolist(), strict=True)) == expected
+
+
+def test_check_same_vocabulary_names_both_fingerprints_and_models():
+    docs = VectorMetadata(2, ("a", "b"), {"model": "splade-tiny", "encoder": "splade"})
+    queries = VectorMetadata(2, ("b", "a"), {"encoder": "bm25"})
+    check_same_vocabulary(docs.without_vocabulary(), docs)
+    with pytest.raises(InputError) as error:
+        check_same_vocabulary(queries, docs)
+    message = str(error.value)
+    for part in (
+        queries.vocabulary_fingerprint,
+        docs.vocabulary_fingerprint,
+        "splade-tiny",
+        "bm25",
+    ):
+        assert part in message
+
+
+def test_metadata_equality_ignores_how_the_fingerprint_is_held():
+    meta = VectorMetadata(2, ("a", "b"))
+    assert meta == VectorMetadata(2, ("a", "b"), vocab_fingerprint=meta.vocabulary_fingerprint)
+    assert meta.without_vocabulary() != VectorMetadata(2)
