@@ -44,6 +44,7 @@ from lsr.vectors import SparseCollection
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
+DATA = ROOT.parent / "shared" / "data"  # where --dataset names are found
 MAX_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoder"
 OURS = "lsr SpladeEncoder"
@@ -179,7 +180,7 @@ def main() -> None:
     args = parse_args()
     provenance = record(command_line("benchmarks.encode"), args.allow_dirty)
     load_at_start = os.getloadavg()
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, DATA)
     corpus = [doc.full_text for doc in dataset.docs()]
     texts = corpus[: args.docs]
     queries = list(dataset.queries(dataset.default_split()).values())[: args.queries]
