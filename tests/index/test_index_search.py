@@ -10,6 +10,8 @@ score 2 in the heap, and block ``b`` is skipped iff ``max_b < heap_factor * 2`` 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from lsr.index import BuildConfig, SeismicIndex
@@ -96,3 +98,29 @@ def test_first_sorted_visits_by_decreasing_summary():
 def test_skipping_keeps_the_best_document(index):
     ids, scores = index.search(np.array([0]), np.array([1.0]), k=1, heap_factor=100.0)
     assert ids == ["d0"] and scores.tolist() == [2.0]
+
+
+@pytest.mark.parametrize(
+    ("array", "value"),
+    [
+        ("entry_block8", 255),  # a block number past the list's 3 blocks
+        ("comp_checkpoints", 2**31 - 1),  # an entry offset past every array
+        ("list_block_shift", -(10**12)),  # block numbers read before the array
+        ("comp_counts", 255),  # a component running past the entries
+    ],
+)
+def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(array, value):
+    """Loading does not scan the summaries' entries; the kernel bounds what it reads."""
+    index = hand_built(BLOCKS)
+    summaries = index.summaries
+    damaged = getattr(summaries, array).copy()  # same dtype: no new compilation
+    damaged[0] = value
+    index.summaries = dataclasses.replace(summaries, **{array: damaged})
+    index = SeismicIndex(
+        index.doc_ids, index.metadata, index.config, index.forward, index.postings,
+        index.summaries, index.knn, {},
+    )  # fmt: skip
+    ids, scores = index.search(np.array([0]), np.array([1.0]), k=3, heap_factor=0.0)
+    # Every block is visited (heap_factor 0) and documents are scored exactly: the top 3 stands.
+    assert ids == ["d0", "d1", "d3"]
+    np.testing.assert_array_equal(scores, np.array([2.0, 1.0, JUST_BELOW_ONE], np.float32))
