@@ -253,6 +253,8 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     summary = {
         "documents": len(loaded),
         "vocab_size": loaded.vocab_size,
+        "vocabulary_fingerprint": loaded.metadata.vocabulary_fingerprint,
+        "model": loaded.metadata.describe(),
         "config": loaded.config.to_json(),
         "search_defaults": loaded.search_defaults.to_json(),
         "bytes": loaded.nbytes(),
@@ -262,7 +264,10 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
         click.echo(json.dumps(summary, indent=2))
         return
     sizes = summary["bytes"]
-    click.echo(f"{index_dir}: {len(loaded):,} documents, vocabulary {loaded.vocab_size:,}")
+    click.echo(
+        f"{index_dir}: {len(loaded):,} documents, vocabulary {loaded.vocab_size:,} "
+        f"(fingerprint {summary['vocabulary_fingerprint']}, {summary['model']})"
+    )
     for name, value in loaded.config.to_json().items():
         click.echo(f"  {name:>18}  {value}")
     for name, value in loaded.search_defaults.to_json().items():

@@ -66,6 +66,13 @@ def test_queries_of_the_same_vocabulary_are_searched(docs, saved):
     assert len(SeismicIndex.load(saved).search_batch(queries, k=5)) == 4
 
 
+def test_cli_info_shows_the_fingerprint_and_model(docs, saved):
+    result = CliRunner().invoke(cli, ["index", "info", str(saved), "--json"])
+    summary = json.loads(result.output)
+    assert summary["vocabulary_fingerprint"] == docs.metadata.vocabulary_fingerprint
+    assert summary["model"] == "model-a"
+
+
 def test_cli_search_names_both_fingerprints(docs, saved, tmp_path):
     write_vectors(tmp_path / "q.parquet", foreign_queries())
     args = ["index", "search", str(saved), str(tmp_path / "q.parquet"), "--out", "run.trec"]
