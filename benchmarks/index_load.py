@@ -1,0 +1,154 @@
+"""What the structural checks of ``SeismicIndex.load`` cost (``index/integrity.py``).
+
+Measured on a saved index (warm page cache: the figure is the checks' CPU, not the disk), then on
+valid arrays of the same kinds scaled to ``--scale`` documents with the saved index's per-document
+sizes (offsets, term ids, postings, blocks, ids), so that the cost at 1M documents is measured on
+arrays of that size rather than extrapolated. Best of ``--repeats``.
+
+    python -m benchmarks.index_load --index 200k.index --scale 1000000 --out reports/index-load
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lsr.index import SeismicIndex
+from lsr.index.forward import ForwardIndex
+from lsr.index.integrity import check_index
+from lsr.index.postings import PostingLists
+
+from benchmarks import provenance
+from lsr.atomic import write_json_atomic, write_text_atomic
+
+
+def best_seconds(call: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def check_call(index: SeismicIndex, id_bytes: np.ndarray, id_offsets: np.ndarray):
+    return lambda: check_index(
+        ".", len(index), id_bytes, id_offsets, index.forward, index.postings, index.summaries,
+        index.knn,
+    )  # fmt: skip
+
+
+def _offsets(n: int, total: int, rng: np.random.Generator, dtype) -> np.ndarray:
+    """``n + 1`` non-decreasing offsets from 0 to ``total``."""
+    cuts = np.sort(rng.integers(0, total + 1, size=n - 1))
+    return np.concatenate([[0], cuts, [total]]).astype(dtype)
+
+
+def scaled(index: SeismicIndex, n_docs: int, seed: int = 0) -> tuple[SeismicIndex, ...]:
+    """Valid arrays of the kinds the checks read, with ``index``'s sizes per document scaled
+    to ``n_docs`` (the summaries keep their own: their entries are not scanned)."""
+    rng = np.random.default_rng(seed)
+    factor = n_docs / len(index)
+    nnz = int(index.forward.nnz * factor)
+    n_postings = int(len(index.postings.post_docs) * factor)
+    n_blocks = int(index.postings.n_blocks * factor)
+    forward = ForwardIndex(
+        _offsets(n_docs, nnz, rng, np.int64),
+        rng.integers(0, index.vocab_size, size=nnz, dtype=index.forward.terms.dtype),
+        np.zeros(nnz, index.forward.values.dtype),
+        index.forward.value_dtype,
+        index.vocab_size,
+    )
+    doc_dtype = np.int32 if n_docs > (1 << 16) else index.postings.post_docs.dtype
+    postings = PostingLists(
+        _offsets(index.vocab_size, n_blocks, rng, np.int32),
+        _offsets(n_blocks, n_postings, rng, np.int32),
+        rng.integers(0, n_docs, size=n_postings).astype(doc_dtype),
+    )
+    summaries = replace(
+        index.summaries,
+        block_min=np.zeros(n_blocks, np.float32),
+        block_scale=np.zeros(n_blocks, np.float32),
+    )
+    ids = [f"d{i}" for i in range(n_docs)]
+    id_bytes = np.frombuffer("".join(ids).encode(), np.uint8)
+    id_offsets = np.concatenate([[0], np.cumsum([len(i) for i in ids])])
+    big = SeismicIndex(
+        ids, index.metadata, index.config, forward, postings, summaries,
+        np.zeros((n_docs, index.knn.shape[1]), np.int32), {},
+    )  # fmt: skip
+    return big, id_bytes, id_offsets
+
+
+def sizes(index: SeismicIndex) -> dict[str, int]:
+    return {
+        "documents": len(index),
+        "nnz": index.forward.nnz,
+        "postings": len(index.postings.post_docs),
+        "blocks": index.postings.n_blocks,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, required=True, help="A saved Seismic index.")
+    parser.add_argument("--scale", type=int, default=1_000_000, help="Documents to scale to.")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("reports/index-load"))
+    parser.add_argument("--allow-dirty", action="store_true", help=provenance.ALLOW_DIRTY_HELP)
+    args = parser.parse_args()
+    record = provenance.record(provenance.command_line("benchmarks.index_load"), args.allow_dirty)
+    index = SeismicIndex.load(args.index)  # warms the page cache and the imports
+    id_bytes = np.asarray(index.doc_ids._data)
+    id_offsets = np.asarray(index.doc_ids._offsets)
+    rows = [
+        (
+            f"saved index {args.index.name}",
+            sizes(index),
+            best_seconds(lambda: SeismicIndex.load(args.index), args.repeats),
+            best_seconds(check_call(index, id_bytes, id_offsets), args.repeats),
+        )
+    ]
+    big, big_bytes, big_offsets = scaled(index, args.scale)
+    rows.append(
+        (
+            f"its arrays scaled to {args.scale:,} documents",
+            sizes(big),
+            None,
+            best_seconds(check_call(big, big_bytes, big_offsets), args.repeats),
+        )
+    )
+    payload = {"provenance": record, "rows": [list(row) for row in rows]}
+    write_json_atomic(args.out.with_suffix(".json"), payload)
+    write_text_atomic(args.out.with_suffix(".md"), markdown(record, rows))
+    print(markdown(record, rows))
+
+
+def markdown(record: dict[str, Any], rows: list[tuple]) -> str:
+    lines = [
+        "# Cost of the structural checks of `SeismicIndex.load`",
+        "",
+        provenance.markdown(record),
+        "Warm page cache, one thread, best of the repeats. The checks read the offsets, the "
+        "term ids of the forward index, the posting lists' document ids and the document ids' "
+        "bytes (`index/integrity.py`); the summaries' entries are bounded in the kernel instead.",
+        "",
+        "| arrays | documents | non-zeros | postings | blocks | load (ms) | checks (ms) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, size, load, checks in rows:
+        shown = "" if load is None else f"{1000 * load:.1f}"
+        lines.append(
+            f"| {label} | {size['documents']:,} | {size['nnz']:,} | {size['postings']:,} | "
+            f"{size['blocks']:,} | {shown} | {1000 * checks:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    provenance.run_main(main)
