@@ -26,6 +26,8 @@ DOC_REGULARIZERS = ("flops", "idf-flops")
 QUERY_REGULARIZERS = ("flops", "l1")
 ACTIVATIONS = ("splade", "l0")
 PRECISIONS = ("auto", "bf16", "fp32")
+HARD_NEGATIVES = ("none", "bm25", "model")
+TEACHERS = ("none", "ensemble")
 
 
 def _key(default: Any, help: str) -> Any:
@@ -53,6 +55,34 @@ class TrainConfig:
     dataset: str = _key("", "a BEIR dataset on the data path (train split) or a pairs .jsonl file")
     data_dir: str = _key("", "extra folder searched for dataset names first")
     n_negatives: int = _key(1, "hard negatives used per example (those it has, up to this many)")
+    # -- data preparation (lsr.train.data.prepare): mined negatives, teachers, self-supervision --
+    hard_negatives: str = _key(
+        "none", "none; bm25 or model (the --model being trained): mine n_negatives per example"
+    )
+    negatives_depth: int = _key(100, "mined negatives are drawn from each query's top this many")
+    corpus: str = _key(
+        "", "the corpus mined and self-supervised on (default: the dataset's own corpus)"
+    )
+    self_supervised: bool = _key(
+        False,
+        "no labels: pseudo-queries from --corpus (a title, or a sentence) with BM25 negatives",
+    )
+    self_supervised_queries: int = _key(
+        0, "self-supervised: at most this many pseudo-queries (0: one per document)"
+    )
+    teacher: str = _key("none", "none (scores from the data, if any) or ensemble (label examples)")
+    teacher_bm25: float = _key(0.3, "ensemble weight of BM25 (0 leaves it out)")
+    teacher_splade: float = _key(0.3, "ensemble weight of the SPLADE teacher (0 leaves it out)")
+    teacher_dense: float = _key(0.4, "ensemble weight of the dense teacher (0 leaves it out)")
+    teacher_splade_model: str = _key(
+        "rasyosef/splade-tiny", "the SPLADE teacher's folder or hub id"
+    )
+    teacher_dense_model: str = _key(
+        "sentence-transformers/all-MiniLM-L6-v2", "the dense teacher's folder or hub id"
+    )
+    teacher_scale: float = _key(
+        10.0, "ensemble scores span [0, scale]: the target margins of margin-mse, logits of kl"
+    )
     # -- losses ---------------------------------------------------------------------------------
     loss: str = _key("in-batch", "in-batch (+ hard negatives) CE, or margin-mse / kl from `scores`")
     scale: float = _key(1.0, "in-batch CE logits scale (SPLADE dot products need none)")
@@ -106,8 +136,11 @@ class TrainConfig:
         """Check every key; return self, so that ``TrainConfig(...).validate()`` reads well."""
         if not self.model:
             raise InputError("model: required (a masked-LM folder or hub id)")
-        if not self.dataset:
-            raise InputError("dataset: required (a BEIR dataset name or a pairs .jsonl file)")
+        if not self.dataset and not (self.self_supervised and self.corpus):
+            raise InputError(
+                "dataset: required (a BEIR dataset name or a pairs .jsonl file), "
+                "or --corpus with --self-supervised"
+            )
         for name, choices in (
             ("query_encoder", ENCODERS),
             ("doc_encoder", ("mlm",)),
@@ -116,6 +149,8 @@ class TrainConfig:
             ("doc_regularizer", DOC_REGULARIZERS),
             ("activation", ACTIVATIONS),
             ("precision", PRECISIONS),
+            ("hard_negatives", HARD_NEGATIVES),
+            ("teacher", TEACHERS),
         ):
             if getattr(self, name) not in choices:
                 raise InputError(
@@ -125,16 +160,28 @@ class TrainConfig:
             _positive(name, getattr(self, name))
         for name in ("log_every", "reference_batch", "query_max_length", "doc_max_length"):
             _positive(name, getattr(self, name))
-        for name in ("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives"):
+        _positive("negatives_depth", self.negatives_depth)
+        for name in (
+            *("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives"),
+            *("teacher_bm25", "teacher_splade", "teacher_dense", "self_supervised_queries"),
+        ):
             if getattr(self, name) < 0:
                 raise InputError(f"{name}: must be >= 0, got {getattr(self, name)}")
-        for name in ("lr", "query_weights_lr", "scale", "temperature"):
+        for name in ("lr", "query_weights_lr", "scale", "temperature", "teacher_scale"):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name}: must be > 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:
             raise InputError(f"warmup_ratio: must be in [0, 1), got {self.warmup_ratio}")
         if self.loss != "in-batch" and self.n_negatives == 0:
             raise InputError(f"loss {self.loss}: distillation needs n_negatives >= 1")
+        if self.teacher == "ensemble" and (
+            self.teacher_bm25 + self.teacher_splade + self.teacher_dense <= 0
+        ):
+            raise InputError("teacher_bm25, teacher_splade, teacher_dense: all 0, no teacher left")
+        if (self.hard_negatives != "none" or self.teacher != "none") and self.n_negatives == 0:
+            raise InputError("n_negatives: mining and teachers need n_negatives >= 1")
+        if self.self_supervised and self.hard_negatives == "none":
+            raise InputError("hard_negatives: self-supervised examples need mined negatives (bm25)")
         if self.learn_query_weights and self.query_encoder == "mlm":
             raise InputError("learn_query_weights: only for query_encoder binary or idf")
         return self

@@ -11,7 +11,7 @@ from lsr.datasets import load_dataset, split_spec
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
 from lsr.encoders.splade import load_masked_lm
 from lsr.train.config import TrainConfig
-from lsr.train.data.pairs import load_pairs
+from lsr.train.data.prepare import training_examples
 from lsr.train.examples import TrainingExample
 from lsr.train.trainer import Callback, Trainer
 
@@ -23,7 +23,7 @@ def train(
     on_checkpoint: Callback | None = None,
 ) -> Path:
     config = config.validate()
-    examples = load_pairs(config.dataset, config.data_dir or None)
+    examples = training_examples(config, progress)
     idf = corpus_idf(config, examples) if needs_idf(config) else None
     trainer = Trainer(config, examples, idf, on_checkpoint=on_checkpoint, progress=progress)
     return trainer.train(resume=resume)
@@ -34,13 +34,14 @@ def needs_idf(config: TrainConfig) -> bool:
 
 
 def corpus_idf(config: TrainConfig, examples: list[TrainingExample]) -> torch.Tensor:
-    """The idf of every token over the training corpus: the dataset's corpus when the data is a
-    dataset, else the distinct documents of the examples (BM25's idf, as inference-free
+    """The idf of every token over the training corpus: ``corpus``, else the dataset's corpus
+    when the data is a dataset, else the distinct documents of the examples (BM25's idf, as inference-free
     encoders have it)."""
-    if Path(config.dataset).name.endswith((".jsonl", ".jsonl.gz")):
+    source = config.corpus or config.dataset
+    if Path(source).name.endswith((".jsonl", ".jsonl.gz")):
         texts = sorted({doc for e in examples for doc in e.documents})
     else:
-        dataset = load_dataset(split_spec(config.dataset)[0], config.data_dir or None)
+        dataset = load_dataset(split_spec(source)[0], config.data_dir or None)
         texts = (doc.full_text for doc in dataset.docs())
     mlm, tokenizer = load_masked_lm(config.model)
     fitted = InferenceFreeEncoder.fit(SpladeEncoder(mlm, tokenizer), texts)
