@@ -1,5 +1,8 @@
 """What routes receive by injection (FastAPI dependencies): the settings, the serving state,
-the thread pools and the metrics of their app; no module-level globals."""
+the thread pools and the metrics of their app; no module-level globals.
+
+The functions are ``async`` although they never wait: FastAPI runs a plain ``def`` dependency in
+a worker thread, which would cost a thread round trip per dependency and request."""
 
 from __future__ import annotations
 
@@ -12,23 +15,23 @@ from lsr.service.state import ServingState, StateHolder
 from lsr.service.workers import Workers
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_holder(request: Request) -> StateHolder:
+async def get_holder(request: Request) -> StateHolder:
     return request.app.state.holder
 
 
-def get_workers(request: Request) -> Workers:
+async def get_workers(request: Request) -> Workers:
     return request.app.state.workers
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_serving(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
+async def get_serving(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
     """The current index and encoder; 503 while the first load is still running (or failed)."""
     state = holder.current
     if state is None:

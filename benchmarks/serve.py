@@ -1,0 +1,424 @@
+"""``make bench-serve``: ``lsr serve`` under a real HTTP load generator, against the same search
+run in process.
+
+A real server (``lsr.service.process``, uvicorn on 127.0.0.1) is loaded by ``wrk`` (Debian's
+package, ``make install-browser``) in another process, with ``benchmarks/serve.lua`` POSTing
+``/search`` bodies; every run is bounded in time (``--duration``) and in count
+(``--max-requests``). Three workloads:
+
+(a) ``synthetic``: a Seismic index of synthetic SPLADE-like documents (``benchmarks.synthetic``)
+    served with ``--no-model``, queried with raw vectors: the service's own cost over search;
+(b) ``bm25``: BM25 over SciFact, text queries (SciFact's test queries);
+(c) ``splade``: splade-tiny over SciFact, text queries (encoding is the floor under each one).
+
+For each: QPS, p50 and p99 latency at 1, 8 and 32 clients, errors (non-2xx answers and socket
+errors), memory as PSS of the server's processes (their shared memory-mapped index counted once
+across ``--workers``), and the HTTP overhead: p50 over HTTP at one client minus p50 of the same
+search (and encoding) called in process. ``--soak SECONDS`` also loads (a) at 8 clients for that
+long, sampling PSS, and reports its slope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from lsr.service.process import ServiceProcess
+
+from benchmarks.index import load_data
+from lsr.atomic import write_json_atomic, write_text_atomic
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "bench"
+SHARED = ROOT.parent / "shared"
+LUA = Path(__file__).with_name("serve.lua")
+K = 10
+
+
+@dataclass
+class Workload:
+    """An index, how to serve it, the request bodies, and the same work in process."""
+
+    name: str
+    index_dir: Path
+    serve_options: tuple[str, ...]
+    bodies: list[str]
+    #: Runs request ``i``'s encoding and search in this process.
+    in_process: Callable[[int], object]
+
+
+def synthetic(n_docs: int, n_queries: int) -> Workload:
+    from lsr.index import SeismicIndex
+
+    data = load_data("synthetic", n_docs, n_queries, seed=0)
+    index_dir = CACHE / f"{data.name}.index"
+    if not index_dir.exists():
+        SeismicIndex.build(data.docs, progress=True).save(index_dir)
+    index = SeismicIndex.load(index_dir)
+    rows = [data.queries.row(i) for i in range(len(data.queries))]
+    bodies = [
+        json.dumps({"vector": {"indices": t.tolist(), "values": w.tolist()}, "k": K})
+        for t, w in rows
+    ]
+    return Workload(
+        f"(a) synthetic {n_docs:,} docs, raw vectors",
+        index_dir,
+        ("--no-model",),
+        bodies,
+        lambda i: index.search(*rows[i], k=K),
+    )
+
+
+def _scifact_text(name: str, index_dir: Path, encoder, options: tuple[str, ...]) -> Workload:
+    from lsr.index import SeismicIndex
+
+    from lsr.datasets import load_dataset
+
+    index = SeismicIndex.load(index_dir)
+    texts = list(load_dataset(SHARED / "data" / "scifact").queries("test").values())
+
+    def in_process(i: int) -> object:
+        vector = encoder.encode_queries([texts[i]])
+        return index.search(vector.indices, vector.values, k=K)
+
+    bodies = [json.dumps({"query": text, "k": K}) for text in texts]
+    return Workload(name, index_dir, options, bodies, in_process)
+
+
+def bm25() -> Workload:
+    from lsr.index import SeismicIndex
+
+    from lsr.datasets import load_dataset
+    from lsr.docstore import write_docstore
+    from lsr.encoders import Bm25Encoder
+
+    model_dir, index_dir = CACHE / "bm25-scifact", CACHE / "bm25-scifact.index"
+    if not index_dir.exists():
+        documents = list(load_dataset(SHARED / "data" / "scifact").docs())
+        texts = [d.full_text for d in documents]
+        encoder = Bm25Encoder.fit(texts)
+        encoder.save(model_dir)
+        vectors = encoder.encode_documents(texts, [d.id for d in documents], progress=True)
+        SeismicIndex.build(vectors).save(index_dir)
+        write_docstore(index_dir, documents)
+    encoder = Bm25Encoder.load(model_dir)
+    return _scifact_text(
+        "(b) BM25 on SciFact, text", index_dir, encoder, ("--model", str(model_dir))
+    )
+
+
+def splade() -> Workload:
+    from lsr.index import SeismicIndex
+
+    from benchmarks.real_vectors import load_encoded
+    from lsr.datasets import load_dataset
+    from lsr.docstore import write_docstore
+    from lsr.encoders import load
+
+    data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
+    index_dir = CACHE / "scifact-splade-tiny.index"
+    if not index_dir.exists():
+        docs, _ = load_encoded(data_dir, model_dir, CACHE)
+        SeismicIndex.build(docs).save(index_dir)
+        write_docstore(index_dir, load_dataset(data_dir).docs())
+    encoder = load(str(model_dir))
+    return _scifact_text(
+        "(c) splade-tiny on SciFact, text", index_dir, encoder, ("--model", str(model_dir))
+    )
+
+
+# -- measurements ------------------------------------------------------------------------------
+
+
+def in_process_latency(workload: Workload, seconds: float) -> dict[str, float]:
+    """p50 / p99 ms of the workload's requests run one at a time in this process."""
+    for i in range(min(20, len(workload.bodies))):
+        workload.in_process(i)
+    times, deadline, i = [], time.monotonic() + seconds, 0
+    while time.monotonic() < deadline or len(times) < 50:
+        start = time.perf_counter()
+        workload.in_process(i % len(workload.bodies))
+        times.append(time.perf_counter() - start)
+        i += 1
+    ms = 1000 * np.asarray(times)
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+
+
+def run_wrk(url: str, bodies: Path, clients: int, duration: float, max_requests: int) -> dict:
+    """One bounded wrk run: its summary (requests, latency percentiles, errors) and QPS."""
+    threads = min(clients, 2)
+    command = [
+        "wrk", f"-t{threads}", f"-c{clients}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+        "-s", str(LUA), url, "--", str(bodies), str(max(1, max_requests // threads)),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON "))
+    result = json.loads(line.removeprefix("WRK_JSON "))
+    seconds = result["duration_us"] / 1e6
+    return {
+        "clients": clients,
+        "requests": result["requests"],
+        "qps": result["requests"] / seconds,
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "errors": result["non_2xx"] + result["socket_errors"],
+    }
+
+
+def pss_mib(pid: int) -> float:
+    """PSS of a process and its descendants (shared pages divided among their users)."""
+    total_kb = 0
+    for process in [pid, *_descendants(pid)]:
+        try:
+            text = Path(f"/proc/{process}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += int(re.search(r"^Pss:\s+(\d+) kB", text, re.MULTILINE).group(1))
+    return total_kb / 1024
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def measure(workload: Workload, workers: int, options: dict[str, Any], work: Path) -> dict:
+    """Start the server, load it at each client count, stop it."""
+    bodies = work / "bodies.jsonl"
+    write_text_atomic(bodies, "\n".join(workload.bodies) + "\n")
+    serve = (*workload.serve_options, "--workers", str(workers))
+    runs = []
+    log = work / f"server-{workers}.log"
+    with ServiceProcess(workload.index_dir, *serve, log_path=log) as server:
+        _wait_workers_ready(server, workers)
+        idle = pss_mib(server.process.pid)
+        for clients in options["clients"]:
+            run = run_wrk(server.url, bodies, clients, options["duration"], options["max_requests"])
+            run["pss_mib"] = pss_mib(server.process.pid)
+            runs.append(run)
+            click.echo(f"  {workload.name}, {workers} worker(s): {_row(run)}", err=True)
+    return {"workers": workers, "idle_pss_mib": idle, "runs": runs}
+
+
+def _wait_workers_ready(server: ServiceProcess, workers: int) -> None:
+    """Every worker process loads the index by itself: wait until each has said so."""
+    deadline = time.monotonic() + 300
+    while server.log().count("serving ") < workers + 1 and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def soak(workload: Workload, seconds: float, work: Path) -> dict:
+    """Load at 8 clients for ``seconds``, sampling PSS every 10 s; the least-squares slope."""
+    bodies = work / "bodies.jsonl"
+    write_text_atomic(bodies, "\n".join(workload.bodies) + "\n")
+    samples: list[tuple[float, float]] = []
+    with ServiceProcess(
+        workload.index_dir, *workload.serve_options, log_path=work / "soak.log"
+    ) as server:
+        result: dict = {}
+        runner = threading.Thread(
+            target=lambda: result.update(run_wrk(server.url, bodies, 8, seconds, 10**9))
+        )
+        start = time.monotonic()
+        runner.start()
+        while runner.is_alive():
+            samples.append((time.monotonic() - start, pss_mib(server.process.pid)))
+            runner.join(timeout=10)
+    t, mib = np.asarray(samples).T
+    slope = float(np.polyfit(t / 60, mib, 1)[0]) if len(t) > 2 else 0.0
+    return {**result, "seconds": seconds, "samples": samples, "slope_mib_per_min": slope}
+
+
+# -- report --------------------------------------------------------------------------------------
+
+
+def _row(run: dict) -> str:
+    return (
+        f"{run['clients']:>2} clients: {run['qps']:8.1f} QPS, p50 {run['p50_ms']:.2f} ms, "
+        f"p99 {run['p99_ms']:.2f} ms, {run['errors']} errors, PSS {run['pss_mib']:.0f} MiB"
+    )
+
+
+def markdown(payload: dict) -> str:
+    lines = [
+        "# bench-serve: lsr serve under wrk",
+        "",
+        f"Command: `{payload['command']}`  ",
+        f"Commit: {payload['commit']}; CPU: {payload['cpu']} ({payload['cores']} cores, shared); "
+        f"{payload['date']}",
+        "",
+        "wrk runs in another process on the same machine (its threads share the cores with the "
+        "server). Latency is wrk's, per request; PSS is the server's processes after each run.",
+        "",
+    ]
+    for result in payload["workloads"]:
+        lines += [f"## {result['name']}", ""]
+        in_process = result["in_process"]
+        lines.append(
+            f"In process, one at a time: p50 {in_process['p50_ms']:.3f} ms, "
+            f"p99 {in_process['p99_ms']:.3f} ms."
+        )
+        lines += ["", "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB |"]
+        lines.append("|---|---|---|---|---|---|---|")
+        for served in result["served"]:
+            for run in served["runs"]:
+                lines.append(
+                    f"| {served['workers']} | {run['clients']} | {run['qps']:.1f} | "
+                    f"{run['p50_ms']:.2f} | {run['p99_ms']:.2f} | {run['errors']} | "
+                    f"{run['pss_mib']:.0f} |"
+                )
+        lines += ["", *_verdicts(result), ""]
+    if payload.get("soak"):
+        soak_result = payload["soak"]
+        lines += [
+            f"## Soak: (a) at 8 clients for {soak_result['seconds']:.0f} s",
+            "",
+            f"{soak_result['requests']:,} requests, {soak_result['errors']} errors, "
+            f"PSS {soak_result['samples'][0][1]:.0f} -> {soak_result['samples'][-1][1]:.0f} MiB, "
+            f"slope {soak_result['slope_mib_per_min']:+.2f} MiB/min (least squares over "
+            f"{len(soak_result['samples'])} samples).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _verdicts(result: dict) -> list[str]:
+    one = {r["clients"]: r for r in result["served"][0]["runs"]}
+    lines = []
+    if 1 in one:
+        overhead = one[1]["p50_ms"] - result["in_process"]["p50_ms"]
+        lines.append(
+            f"- HTTP overhead at 1 client (p50 over HTTP - p50 in process): {overhead:.3f} ms "
+            "(target <= 1 ms)"
+        )
+    for served in result["served"]:
+        runs = {r["clients"]: r for r in served["runs"]}
+        if 1 in runs and 8 in runs:
+            ratio = runs[8]["qps"] / runs[1]["qps"]
+            lines.append(
+                f"- {served['workers']} worker(s): QPS at 8 clients / at 1 = {ratio:.2f}x "
+                f"(target >= 1.7x on (a)); p99 at 8 clients {runs[8]['p99_ms']:.2f} ms "
+                "(target <= 20 ms on (a))"
+            )
+        if 32 in runs:
+            lines.append(
+                f"- {served['workers']} worker(s): {runs[32]['errors']} errors at 32 clients "
+                "(target 0)"
+            )
+    return lines
+
+
+def _commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
+    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    return head + (
+        "+dirty" if git("status", "--porcelain", "--", "service", "index").strip() else ""
+    )
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--workload",
+    "workloads",
+    multiple=True,
+    type=click.Choice(["synthetic", "bm25", "splade"]),
+    help="Workloads to run (repeatable). Default: all three.",
+)
+@click.option("--n-docs", default=200_000, show_default=True, help="Synthetic collection size (a).")
+@click.option("--n-queries", default=1000, show_default=True, help="Synthetic queries (a).")
+@click.option(
+    "--clients",
+    default="1,8,32",
+    show_default=True,
+    callback=lambda c, p, v: _ints(v),
+    help="Concurrent connections of each run.",
+)
+@click.option(
+    "--workers",
+    default="1,2",
+    show_default=True,
+    callback=lambda c, p, v: _ints(v),
+    help="lsr serve --workers values, for (a); (b) and (c) run with the first.",
+)
+@click.option("--duration", default=10.0, show_default=True, help="Seconds per run (at most).")
+@click.option(
+    "--max-requests", default=20_000, show_default=True, help="Requests per run (at most)."
+)
+@click.option("--in-process-seconds", default=5.0, show_default=True)
+@click.option("--soak", default=0.0, show_default=True, help="Soak (a) at 8 clients, seconds.")
+@click.option("--out", default="reports/bench-serve", show_default=True, help="OUT.md, OUT.json")
+def main(**options: Any) -> None:
+    """Load lsr serve with wrk on (a) synthetic vectors, (b) BM25 and (c) splade-tiny text."""
+    if shutil.which("wrk") is None:
+        raise click.ClickException("wrk is not installed: run `make install-browser` (as root)")
+    command = "python -m benchmarks.serve " + shlex.join(sys.argv[1:])
+    work = CACHE / "serve"
+    work.mkdir(parents=True, exist_ok=True)
+    makers = {
+        "synthetic": lambda: synthetic(options["n_docs"], options["n_queries"]),
+        "bm25": bm25,
+        "splade": splade,
+    }
+    payload: dict[str, Any] = {
+        "command": command,
+        "commit": _commit(),
+        "cpu": _cpu(),
+        "cores": os.cpu_count(),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "workloads": [],
+    }
+    for name in options["workloads"] or tuple(makers):
+        workload = makers[name]()
+        worker_counts = options["workers"] if name == "synthetic" else options["workers"][:1]
+        payload["workloads"].append(
+            {
+                "name": workload.name,
+                "in_process": in_process_latency(workload, options["in_process_seconds"]),
+                "served": [measure(workload, w, options, work) for w in worker_counts],
+            }
+        )
+        if name == "synthetic" and options["soak"] > 0:
+            payload["soak"] = soak(workload, options["soak"], work)
+    out = ROOT / options["out"]
+    write_json_atomic(out.with_suffix(".json"), payload, indent=1)
+    write_text_atomic(out.with_suffix(".md"), markdown(payload))
+    click.echo(markdown(payload))
+
+
+if __name__ == "__main__":
+    main()
