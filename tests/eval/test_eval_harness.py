@@ -77,6 +77,8 @@ def test_splade_tiny_with_seismic_reports_accuracy_against_exact(scifact_slice, 
     assert seismic.search_latency.n == 20
     assert seismic.encode_latency.n == 3
     assert seismic.index_dir is not None
+    # The parameters recorded are those searched with: the index's stored defaults.
+    assert seismic.params == prepared.approximate.search_defaults.to_json()
 
 
 def test_identical_ids_follow_the_dataset_unless_overridden(scifact_slice, tmp_path):
