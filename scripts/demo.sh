@@ -28,3 +28,9 @@ print(next(r["index_dir"] for r in results if r["dataset"] == "scifact" and r["m
 echo
 echo "Search the splade-tiny Seismic index of scifact yourself:"
 echo "  $LSR index search $index_dir $OUT/queries/scifact.splade-tiny.parquet --k 10 --out run.trec"
+
+# The docstore (titles and text of scifact) beside that index, for the service's hits and page.
+"$LSR" index docstore "$index_dir" "$SHARED/data/scifact" > /dev/null
+echo
+echo "Serve it over HTTP (search page at http://127.0.0.1:8000/, API at /docs):"
+echo "  $LSR serve $index_dir"

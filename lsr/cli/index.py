@@ -159,6 +159,19 @@ def _write_docstore(index_dir: Path, corpus: str, doc_ids) -> None:
 
 @index.command()
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("corpus")
+def docstore(index_dir: Path, corpus: str) -> None:
+    """Write (or replace) the docstore of INDEX_DIR from CORPUS, as `build --docs` does.
+
+    CORPUS is a dataset name, BEIR folder, ir-datasets id or .jsonl/.parquet file.
+    """
+    from lsr.index.seismic import SeismicIndex
+
+    _write_docstore(index_dir, corpus, SeismicIndex.load(index_dir).doc_ids)
+
+
+@index.command()
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--k", type=int, default=10, show_default=True, help="Results per query.")
 @click.option(

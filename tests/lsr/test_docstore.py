@@ -62,3 +62,24 @@ def test_index_build_docs_writes_the_docstore(tmp_path):
     assert result.exit_code == 0, result.output
     assert "5 documents; 4 of 4 indexed documents have text" in result.output
     assert Docstore.open(index_dir).get("d3") == Document("d3", "title 3", "text 3")
+
+
+def test_index_docstore_adds_one_to_a_built_index(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"_id": "d0", "title": "t", "text": "x"}) + "\n", encoding="utf-8")
+    vectors = SparseCollection.from_rows(
+        ["d0", "d1"], [([1], [1.0]), ([2], [1.0])], VectorMetadata(5)
+    )
+    write_vectors(tmp_path / "docs.parquet", vectors)
+    index_dir = tmp_path / "index"
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            cli, ["index", "build", str(tmp_path / "docs.parquet"), str(index_dir)]
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(cli, ["index", "docstore", str(index_dir), str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert "1 of 2 indexed documents have text" in result.output
+    assert Docstore.open(index_dir).get("d0") == Document("d0", "t", "x")
