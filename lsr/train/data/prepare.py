@@ -18,8 +18,9 @@ from typing import Any
 from lsr.atomic import write_text_atomic
 from lsr.datasets import Dataset, load_dataset, split_spec
 from lsr.encoders import load
-from lsr.eval.cache import cache_root, dataset_identity, entry_dir, fingerprint, model_identity
+from lsr.eval.cache import cache_root, dataset_identity, entry_dir
 from lsr.eval.harness import model_name
+from lsr.fingerprint import model_identity, stable_hash
 from lsr.train.config import TrainConfig
 from lsr.train.data.corpus import Corpus
 from lsr.train.data.ensemble import Ensemble, score_examples
@@ -130,7 +131,7 @@ def _cache_file(config: TrainConfig, corpus_dataset: Dataset) -> Path:
             if used and (role == "model" or config.teacher == "ensemble")
         },
     }
-    return cache_root() / "train-data" / f"examples-{fingerprint(identity)}.jsonl"
+    return cache_root() / "train-data" / f"examples-{stable_hash(identity)}.jsonl"
 
 
 def _pairs_identity(config: TrainConfig) -> Any:
