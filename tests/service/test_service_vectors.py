@@ -3,6 +3,9 @@ vector queries only, answered as the index's own search; text queries refused by
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import numpy as np
 import pytest
 from lsr.index import SeismicIndex
@@ -72,3 +75,20 @@ def test_no_docstore_means_ids_and_scores_only(vector_server):
     hit = vector_server.client.post("/search", json=body).json()["hits"][0]
     assert set(hit) == {"id", "score"}
     assert vector_server.client.get("/documents/v1").status_code == 404
+
+
+def test_two_workers_answer_and_their_metrics_add_up(vector_index, tmp_path):
+    log = tmp_path / "workers.log"
+    body = {"vector": {"indices": [1, 2], "values": [1.0, 0.5]}}
+    with Server(vector_index[1], "--no-model", "--workers", "2", log_path=log) as server:
+        deadline = time.monotonic() + 120
+        while server.log().count("serving ") < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)  # each worker loads the index by itself
+        pids = set()
+        for _ in range(30):  # a connection each: the workers take turns accepting them
+            assert httpx.post(server.url + "/search", json=body).status_code == 200
+            pids.add(httpx.get(server.url + "/stats").json()["pid"])
+        metrics = server.client.get("/metrics").text
+    assert len(pids) == 2
+    line = 'lsr_http_requests_total{method="POST",route="/search",status="200"} 30.0'
+    assert line in metrics
