@@ -11,9 +11,11 @@ score 2 in the heap, and block ``b`` is skipped iff ``max_b < heap_factor * 2`` 
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 import numpy as np
 import pytest
+from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
@@ -124,3 +126,66 @@ def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(arr
     # Every block is visited (heap_factor 0) and documents are scored exactly: the top 3 stands.
     assert ids == ["d0", "d1", "d3"]
     np.testing.assert_array_equal(scores, np.array([2.0, 1.0, JUST_BELOW_ONE], np.float32))
+
+
+def reference_visits(index: SeismicIndex, terms, weights, k, query_cut, heap_factor, first_sorted):
+    """Algorithm 2 in plain Python over the index's arrays: the documents scored. Summary
+    scores are accumulated as the kernel does (float32, query terms in order); document scores
+    in float64, which orders documents the same way but for ties at the last bit."""
+    docs = index.forward.to_collection(list(index.doc_ids), index.metadata)
+    weights = weights.astype(np.float32)
+    heap: list[tuple[float, int]] = []  # (score, -doc): the root is the worst kept document
+    visited: set[int] = set()
+    for rank, j in enumerate(np.argsort(-weights, kind="mergesort")[:query_cut]):
+        t = int(terms[j])
+        b0, b1 = (int(x) for x in index.postings.list_block_ptr[t : t + 2])
+        if b0 == b1:
+            continue
+        entry_terms, blocks, codes = index.summaries.list_entries(t, b1 - b0)
+        scores = np.zeros(b1 - b0, np.float32)
+        for term, w in zip(terms, weights):
+            at = entry_terms == term
+            b = blocks[at].astype(np.int64)
+            value = codes[at].astype(np.float32) * index.summaries.block_scale[b0 + b]
+            scores[b] += (value + index.summaries.block_min[b0 + b]) * w
+        order = (
+            np.argsort(-scores, kind="mergesort") if first_sorted and rank == 0 else range(b1 - b0)
+        )
+        for b in order:
+            if len(heap) == k and scores[b] < np.float32(heap_factor) * np.float32(heap[0][0]):
+                continue
+            lo, hi = index.postings.block_ptr[b0 + b : b0 + b + 2]
+            for d in index.postings.post_docs[lo:hi].tolist():
+                if d in visited:
+                    continue
+                visited.add(d)
+                d_terms, d_weights = docs.row(d)
+                _, qi, di = np.intersect1d(terms, d_terms, return_indices=True)
+                score = float(np.dot(weights[qi].astype(np.float64), d_weights[di]))
+                if len(heap) < k:
+                    heapq.heappush(heap, (score, -d))
+                elif (score, -d) > heap[0]:
+                    heapq.heapreplace(heap, (score, -d))
+    return visited
+
+
+@pytest.fixture(scope="module")
+def built() -> SeismicIndex:
+    return SeismicIndex.build(random_collection(400, seed=91), BuildConfig(n_postings=40))
+
+
+@pytest.mark.parametrize(
+    ("query_cut", "heap_factor", "first_sorted"),
+    [(10, 0.8, False), (3, 0.6, True), (5, 1.0, False)],
+)
+def test_blocks_visited_match_a_plain_reference(built, query_cut, heap_factor, first_sorted):
+    """On a built index (pruned, clustered, quantized summaries), every query scores exactly the
+    documents of the blocks the reference visits."""
+    index = built
+    queries = random_collection(25, mean_nnz=8, seed=92, prefix="q")
+    results = index.search_batch(queries, k=5, query_cut=query_cut, heap_factor=heap_factor,
+                                 first_sorted=first_sorted)  # fmt: skip
+    for q in range(len(queries)):
+        terms, weights = queries.row(q)
+        expected = reference_visits(index, terms, weights, 5, query_cut, heap_factor, first_sorted)
+        assert results.scored[q] == len(expected), q
