@@ -125,18 +125,22 @@ def bm25() -> Workload:
 def splade() -> Workload:
     from lsr.index import SeismicIndex
 
-    from benchmarks.real_vectors import load_encoded
     from lsr.datasets import load_dataset
     from lsr.docstore import write_docstore
     from lsr.encoders import load
+    from lsr.encoding import encode_to_parquet
+    from lsr.vector_io import read_vectors
 
     data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
+    docs_path = CACHE / "scifact-splade-tiny-docs.parquet"  # what benchmarks.real_vectors caches
     index_dir = CACHE / "scifact-splade-tiny.index"
-    if not index_dir.exists():
-        docs, _ = load_encoded(data_dir, model_dir, CACHE)
-        SeismicIndex.build(docs).save(index_dir)
-        write_docstore(index_dir, load_dataset(data_dir).docs())
     encoder = load(str(model_dir))
+    if not index_dir.exists():
+        documents = list(load_dataset(data_dir).docs())
+        if not docs_path.exists():
+            encode_to_parquet(encoder, ((d.id, d.full_text) for d in documents), docs_path)
+        SeismicIndex.build(read_vectors(docs_path)).save(index_dir)
+        write_docstore(index_dir, documents)
     return _scifact_text(
         "(c) splade-tiny on SciFact, text", index_dir, encoder, ("--model", str(model_dir))
     )

@@ -7,6 +7,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from lsr.service.dependencies import MetricsDep, ServingDep, SettingsDep, WorkersDep
 from lsr.service.metrics import Metrics
 from lsr.service.schemas import (
@@ -21,6 +22,7 @@ from lsr.service.search import encode_text, find, vector_terms
 from lsr.service.settings import Settings
 from lsr.service.state import ServingState
 from lsr.service.workers import Workers
+from pydantic import BaseModel
 
 router = APIRouter(tags=["search"])
 
@@ -38,11 +40,11 @@ async def search(
     settings: SettingsDep,
     workers: WorkersDep,
     metrics: MetricsDep,
-) -> SearchResponse:
+) -> Response:
     """Search with a text `query` or a ready `vector` (`{"token": weight}` or
     `{"indices": [...], "values": [...]}`)."""
     request.state.query_text = body.query
-    return await answer(body, ("body",), state, settings, workers, metrics)
+    return as_json(await answer(body, ("body",), state, settings, workers, metrics))
 
 
 @router.get(
@@ -55,11 +57,11 @@ async def search_get(
     settings: SettingsDep,
     workers: WorkersDep,
     metrics: MetricsDep,
-) -> SearchResponse:
+) -> Response:
     """Search with the text `q`, for a browser or curl: `/search?q=...&k=10`."""
     body = SearchRequest(query=params.q, **params.model_dump(exclude={"q"}))
     request.state.query_text = body.query
-    return await answer(body, ("query",), state, settings, workers, metrics)
+    return as_json(await answer(body, ("query",), state, settings, workers, metrics))
 
 
 @router.post(
@@ -74,7 +76,7 @@ async def search_batch(
     settings: SettingsDep,
     workers: WorkersDep,
     metrics: MetricsDep,
-) -> BatchResponse:
+) -> Response:
     """Several searches in one request, answered in order; they run concurrently."""
     start = time.perf_counter()
     results = await asyncio.gather(
@@ -83,7 +85,7 @@ async def search_batch(
             for i, one in enumerate(body.searches)
         )
     )
-    return BatchResponse(results=results, took_ms=1000 * (time.perf_counter() - start))
+    return as_json(BatchResponse(results=results, took_ms=1000 * (time.perf_counter() - start)))
 
 
 async def answer(
@@ -111,3 +113,10 @@ async def answer(
     return SearchResponse(
         hits=hits, took_ms=Timings(encode=encode_ms, search=search_ms, total=total_ms)
     )
+
+
+def as_json(model: BaseModel) -> Response:
+    """The answer serialized once, by pydantic's JSON serializer: returning the model itself
+    would have FastAPI validate it again against ``response_model`` (which stays the schema of
+    record in the OpenAPI) and encode it through Python objects."""
+    return Response(model.model_dump_json(exclude_none=True), media_type="application/json")
