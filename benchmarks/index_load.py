@@ -3,9 +3,12 @@
 Measured on a saved index (warm page cache: the figure is the checks' CPU, not the disk), then on
 valid arrays of the same kinds scaled to ``--scale`` documents with the saved index's per-document
 sizes (offsets, term ids, postings, blocks, ids), so that the cost at 1M documents is measured on
-arrays of that size rather than extrapolated. Best of ``--repeats``.
+arrays of that size rather than extrapolated. Best of ``--repeats``. With ``--synthetic N`` the
+index is first built (if ``--index`` does not exist yet) from ``N`` documents of
+:mod:`benchmarks.synthetic` with ``--n-postings``; the report gives the index's parameters.
 
-    python -m benchmarks.index_load --index 200k.index --scale 1000000 --out reports/index-load
+    python -m benchmarks.index_load --index 200k.index --synthetic 200000 --n-postings 1000 \
+        --scale 1000000 --out reports/index-load
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from lsr.index import SeismicIndex
+from lsr.index import BuildConfig, SeismicIndex
 from lsr.index.forward import ForwardIndex
 from lsr.index.integrity import check_index
 from lsr.index.postings import PostingLists
 
 from benchmarks import provenance
+from benchmarks.synthetic import generate
 from lsr.atomic import write_json_atomic, write_text_atomic
 
 
@@ -97,13 +101,20 @@ def sizes(index: SeismicIndex) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, required=True, help="A saved Seismic index.")
+    parser.add_argument("--synthetic", type=int, help="Build --index first from N documents.")
+    parser.add_argument("--n-postings", type=int, default=BuildConfig.n_postings)
     parser.add_argument("--scale", type=int, default=1_000_000, help="Documents to scale to.")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("reports/index-load"))
     parser.add_argument("--allow-dirty", action="store_true", help=provenance.ALLOW_DIRTY_HELP)
     args = parser.parse_args()
     record = provenance.record(provenance.command_line("benchmarks.index_load"), args.allow_dirty)
+    if args.synthetic and not args.index.exists():
+        docs, _ = generate(args.synthetic, 1, progress=True)
+        config = BuildConfig(n_postings=args.n_postings)
+        SeismicIndex.build(docs, config, progress=True).save(args.index)
     index = SeismicIndex.load(args.index)  # warms the page cache and the imports
+    record["index"] = {"documents": len(index), "config": index.config.to_json()}
     id_bytes = np.asarray(index.doc_ids._data)
     id_offsets = np.asarray(index.doc_ids._offsets)
     rows = [
@@ -134,6 +145,10 @@ def markdown(record: dict[str, Any], rows: list[tuple]) -> str:
         "# Cost of the structural checks of `SeismicIndex.load`",
         "",
         provenance.markdown(record),
+        f"Index: {record['index']['documents']:,} documents, built with "
+        + ", ".join(f"{k} {v}" for k, v in record["index"]["config"].items())
+        + ".",
+        "",
         "Warm page cache, one thread, best of the repeats. The checks read the offsets, the "
         "term ids of the forward index, the posting lists' document ids and the document ids' "
         "bytes (`index/integrity.py`); the summaries' entries are bounded in the kernel instead.",
