@@ -15,10 +15,6 @@ part in any choice.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from lsr.eval.harness import EvalOptions, Prepared, prepare
 
+from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
 from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.train.data.ensemble import choose_weights, combine, ndcg_at_10
 from lsr.train.data.teachers import DenseTeacher
@@ -85,20 +82,6 @@ def split_scores(split: str, query_ids, depth: int, dense: DenseTeacher, options
     return per_teacher, pool_ids, prepared.qrels
 
 
-def cpu_name() -> str:
-    """The CPU's model name and the cores this process may use (2 shared ones here)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    return f"{model or platform.machine()}, {len(os.sched_getaffinity(0))} cores"
-
-
-def git_commit() -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depth", type=int, default=100, help="candidates from each first stage")
@@ -106,7 +89,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the held-out draw")
     parser.add_argument("--step", type=float, default=0.1, help="step of the weight grid")
     parser.add_argument("--out", type=Path, default=Path("reports/train-ensemble"))
+    parser.add_argument("--allow-dirty", action="store_true", help=ALLOW_DIRTY_HELP)
     args = parser.parse_args()
+    provenance = record(command_line("benchmarks.teacher_ensemble"), args.allow_dirty)
     started = time.time()
     options = EvalOptions(index="exact", latency_queries=0, progress=True)
     dense = DenseTeacher.load(DENSE)
@@ -143,9 +128,7 @@ def main() -> None:
             }
         )
     result = {
-        "command": "python -m benchmarks.teacher_ensemble " + shlex.join(sys.argv[1:]),
-        "commit": git_commit(),
-        "cpu": cpu_name(),
+        "provenance": provenance,
         "teachers": names,
         "depth": args.depth,
         "held_out_queries": len(held),
@@ -165,8 +148,8 @@ def render(result: dict) -> str:
     lines = [
         "# Teacher ensemble on SciFact: the ceiling of distillation",
         "",
-        f"Command: `{result['command']}` (commit {result['commit']}, {result['cpu']}, "
-        f"{result['seconds']:.0f} s)",
+        markdown(result["provenance"]),
+        f"Ran in {result['seconds']:.0f} s.",
         "",
         f"Candidates: the union of BM25's and splade-tiny's exact top {result['depth']} "
         f"(test: {result['mean_candidates_test']:.0f} per query on average). Weights "
@@ -184,4 +167,4 @@ def render(result: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
