@@ -411,7 +411,7 @@ def build_summaries(
         out_terms[:n_comps],
         comp_counts,
         _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries))),
-        block_shifts(entries_per_list, wide),
+        _block_shifts(entries_per_list, wide),
         out_block8[:n_narrow],
         out_block16[:n_wide],
         out_codes[:n_entries],
@@ -527,7 +527,7 @@ def _reserve(capacity: int, dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype, count=capacity)
 
 
-def block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
+def _block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
     """Per list, where its block numbers start in its array minus where its entries start."""
     entry_start = np.cumsum(entries_per_list) - entries_per_list
     narrow_start = np.cumsum(entries_per_list * ~wide) - entries_per_list * ~wide
