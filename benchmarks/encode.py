@@ -1,6 +1,6 @@
 """Encoding benchmark: lsr's SPLADE encoder against sentence-transformers' SparseEncoder.
 
-    python -m benchmarks.encode [--docs 1000] [--repeats 3] [--threads 2] [--allow-dirty]
+    python -m benchmarks.encode [--docs 1000] [--repeats 3] [--threads 1] [--allow-dirty]
 
 Same model (splade-tiny), same texts, same maximum lengths (256 for documents, 64 for queries),
 same batch size, measured in one run on one machine.
@@ -160,7 +160,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--docs", type=int, default=1000, help="first N documents (default 1000)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--warmup", type=int, default=32, help="documents / queries of warm-up")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads for throughput")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for throughput (default 1: on a shared machine, a thread of a "
+        "parallel region waiting for a core stalls the others at every barrier)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-length", type=int, default=256, help="document max length")
     parser.add_argument("--query-max-length", type=int, default=64)
