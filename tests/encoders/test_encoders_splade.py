@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from conftest import SPLADE_TINY, requires_shared
+from conftest import SHARED_DATA, SPLADE_TINY, requires_shared
 from tiny_models import build_headless_bert, build_other_mlm, build_tiny_bert
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
@@ -166,7 +166,7 @@ def test_concurrent_calls_give_the_same_vectors(tiny_bert_dir):
 def scifact_queries():
     from lsr.datasets import load_dataset
 
-    dataset = load_dataset("scifact")
+    dataset = load_dataset(SHARED_DATA / "scifact")
     return list(dataset.queries(dataset.default_split()).values())[:24]
 
 

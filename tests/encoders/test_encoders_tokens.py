@@ -6,7 +6,7 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SPLADE_TINY, requires_shared
+from conftest import SHARED_DATA, SPLADE_TINY, requires_shared
 from transformers import AutoTokenizer, BertTokenizerLegacy
 
 from lsr.datasets import load_dataset
@@ -31,7 +31,7 @@ def splade_tokenizer():
 
 @pytest.fixture(scope="module")
 def scifact_texts():
-    dataset = load_dataset("scifact")
+    dataset = load_dataset(SHARED_DATA / "scifact")
     documents = [doc.full_text for doc in itertools.islice(dataset.docs(), 300)]
     return list(dataset.queries(dataset.default_split()).values()), documents
 
