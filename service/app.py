@@ -27,6 +27,7 @@ from lsr.service.state import StateHolder, load_state
 from lsr.service.workers import Workers
 
 from lsr.errors import LsrError
+from lsr.threads import use_torch_threads
 
 logger = logging.getLogger("lsr.service")
 
@@ -90,6 +91,8 @@ def app_from_environment() -> FastAPI:
 
 def _load(settings: Settings, holder: StateHolder) -> None:
     try:
+        if not settings.vectors_only:
+            use_torch_threads(settings.torch_threads)
         state = load_state(
             settings.index_dir, settings.model, settings.exact, vectors_only=settings.vectors_only
         )

@@ -60,12 +60,12 @@ class Guard:
     async def _admit(self, scope: Scope, receive: Receive) -> tuple[JSONResponse | None, Receive]:
         """A 401 or 413 response for a request that may not proceed, else None, and the
         ``receive`` that replays its (size-checked) body."""
+        headers = dict(scope["headers"])
         if self._key is not None and not _public(scope["path"]):
-            given = dict(scope["headers"]).get(KEY_HEADER, b"")
-            if not hmac.compare_digest(given, self._key):
+            if not hmac.compare_digest(headers.get(KEY_HEADER, b""), self._key):
                 return _error(401, "missing or wrong X-API-Key header"), receive
         limit = self.settings.max_body_bytes
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _error(413, f"request body over {limit} bytes"), receive
         if scope["method"] not in ("POST", "PUT", "PATCH"):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from lsr.errors import InputError
+from lsr.threads import available_cores
 
 SETTINGS_ENV = "LSR_SERVE_SETTINGS"
 API_KEY_ENV = "LSR_API_KEY"
@@ -38,9 +39,13 @@ class Settings:
     #: Longest query accepted, in the encoder's own tokens (word pieces or analysed terms).
     max_query_tokens: int = 128
     #: Concurrent kernel calls (the search threads); default: the machine's cores.
-    search_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
-    #: Threads encoding queries (torch uses its own intra-op threads inside each call).
+    search_threads: int = field(default_factory=available_cores)
+    #: Threads encoding queries, each a query at a time.
     encode_threads: int = 2
+    #: torch's intra-op threads per encoding: one, so that concurrent queries spread over the
+    #: cores (a ~20-token query gains little from more, and spinning intra-op threads stall
+    #: on a busy machine).
+    torch_threads: int = 1
     #: Write the query text into the request log (off: queries can be private).
     log_queries: bool = False
     api_key: str | None = field(default=None, repr=False, compare=False)
@@ -50,7 +55,10 @@ class Settings:
         if self.api_key_file is not None:
             object.__setattr__(self, "api_key_file", Path(self.api_key_file))
         object.__setattr__(self, "cors_origins", tuple(self.cors_origins))
-        for name in ("max_body_bytes", "max_query_tokens", "search_threads", "encode_threads"):
+        for name in (
+            "max_body_bytes", "max_query_tokens", "search_threads", "encode_threads",
+            "torch_threads",
+        ):  # fmt: skip
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{name} must be a positive integer, got {value!r}")

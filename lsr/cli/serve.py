@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from lsr.threads import available_cores
+
 
 @click.command()
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
@@ -61,11 +63,24 @@ import click
 @click.option(
     "--search-threads",
     type=int,
-    default=os.cpu_count() or 1,
+    default=available_cores(),
     show_default=True,
     help="Concurrent searches per process (default: the cores).",
 )
-@click.option("--encode-threads", type=int, default=2, show_default=True)
+@click.option(
+    "--encode-threads",
+    type=int,
+    default=2,
+    show_default=True,
+    help="Queries encoded at once (each in its own thread).",
+)
+@click.option(
+    "--torch-threads",
+    type=int,
+    default=1,
+    show_default=True,
+    help="torch threads per encoding (concurrent queries use the other cores).",
+)
 @click.option(
     "--log-queries", is_flag=True, help="Write query texts into the request log (off: private)."
 )
