@@ -42,6 +42,7 @@ from lsr.service.process import ServiceProcess
 
 from benchmarks.index import load_data
 from lsr.atomic import write_json_atomic, write_text_atomic
+from lsr.threads import use_torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
@@ -391,6 +392,7 @@ def main(**options: Any) -> None:
     if shutil.which("wrk") is None:
         raise click.ClickException("wrk is not installed: run `make install-browser` (as root)")
     command = "python -m benchmarks.serve " + shlex.join(sys.argv[1:])
+    use_torch_threads(1)  # as lsr serve encodes (--torch-threads 1): the same work in process
     work = CACHE / "serve"
     work.mkdir(parents=True, exist_ok=True)
     makers = {

@@ -1,0 +1,42 @@
+"""The bench-serve harness on a tiny index: wrk's runs are parsed, PSS read, the report made."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+from lsr.index import SeismicIndex
+
+from benchmarks.serve import Workload, in_process_latency, markdown, measure, pss_mib
+from lsr.vectors import SparseCollection, VectorMetadata
+
+
+def test_pss_of_this_process_is_positive_and_below_rss():
+    pss = pss_mib(os.getpid())
+    assert 0 < pss < 64 * 1024
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="run `make install-browser`")
+def test_measure_runs_wrk_against_a_real_server(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [(rng.choice(50, size=5, replace=False), np.ones(5, np.float32)) for _ in range(300)]
+    docs = SparseCollection.from_rows([f"d{i}" for i in range(300)], rows, VectorMetadata(50))
+    index = SeismicIndex.build(docs)
+    index.save(tmp_path / "index")
+    queries = [(np.array([1, 7]), np.array([1.0, 0.5], np.float32))]
+    body = json.dumps({"vector": {"indices": [1, 7], "values": [1.0, 0.5]}, "k": 10})
+    workload = Workload(
+        "tiny", tmp_path / "index", ("--no-model",), [body], lambda i: index.search(*queries[i])
+    )
+    options = {"clients": [1, 4], "duration": 1.0, "max_requests": 200}
+    served = measure(workload, 1, options, tmp_path)
+    assert [run["clients"] for run in served["runs"]] == [1, 4]
+    for run in served["runs"]:
+        assert run["errors"] == 0 and 0 < run["requests"] <= 200 and run["p50_ms"] > 0
+    result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
+    payload = {"command": "c", "commit": "x", "cpu": "cpu", "cores": 2, "date": "d"}
+    report = markdown({**payload, "workloads": [result]})
+    assert "| 1 | 4 |" in report and "HTTP overhead at 1 client" in report
