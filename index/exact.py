@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 from lsr.index.forward import dot_dense
+from lsr.index.parallel import launch_guard
 from lsr.index.queries import check_batch, check_k, single_query
 from lsr.index.results import SearchResults
 from lsr.index.topk import heap_drain, heap_offer
@@ -136,20 +137,21 @@ class ExactIndex:
         n_queries = len(indptr) - 1
         if n_queries == 0 or len(self) == 0:
             return np.full((n_queries, k), -1, np.int64), np.zeros((n_queries, k), np.float32)
-        return _search_batch(
-            self.offsets,
-            self.post_docs,
-            self.post_values,
-            self.indptr,
-            self.terms,
-            self.values,
-            self.margin,
-            self.vocab_size,
-            indptr,
-            terms,
-            weights,
-            k,
-            # One accumulator per chunk of queries, not per query: zeroing n_docs floats per
-            # query would cost more than a short query's search.
-            min(n_queries, 4 * numba.get_num_threads()),
-        )
+        with launch_guard():
+            return _search_batch(
+                self.offsets,
+                self.post_docs,
+                self.post_values,
+                self.indptr,
+                self.terms,
+                self.values,
+                self.margin,
+                self.vocab_size,
+                indptr,
+                terms,
+                weights,
+                k,
+                # One accumulator per chunk of queries, not per query: zeroing n_docs floats per
+                # query would cost more than a short query's search.
+                min(n_queries, 4 * numba.get_num_threads()),
+            )

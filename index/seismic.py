@@ -25,6 +25,7 @@ from lsr.index.exact import ExactIndex
 from lsr.index.forward import ForwardIndex
 from lsr.index.integrity import check_index
 from lsr.index.knn import build_knn_graph
+from lsr.index.parallel import launch_guard
 from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
 from lsr.index.queries import check_batch, single_query
@@ -110,7 +111,7 @@ class SeismicIndex:
             timings[name] = round(time.perf_counter() - start, 3)
             bar.update(1)
 
-        with bar:
+        with bar, launch_guard():
             with phase("forward index"):
                 forward = ForwardIndex.from_collection(collection, config.value_dtype)
             with phase("pruning"):
@@ -236,7 +237,8 @@ class SeismicIndex:
         if threads == 1 or n_queries == 1:
             return _search_serial(*arrays, self._scratch())
         n_chunks = min(n_queries, 4 * threads)
-        return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks)
+        with launch_guard():
+            return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks)
 
     def _scratch(self) -> tuple[np.ndarray, ...]:
         """This thread's scratch arrays for serial search, made once: allocating and clearing

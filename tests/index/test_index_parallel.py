@@ -3,8 +3,13 @@ serial counterpart, bit for bit (the session runs Numba with two threads, see co
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -12,6 +17,8 @@ import pytest
 from conftest import NUMBA_TEST_THREADS
 from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex
+
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +103,34 @@ def test_parallel_build_equals_serial_build(index):
     for name, array in _index_arrays(serial).items():
         assert array.dtype == parallel[name].dtype, name
         np.testing.assert_array_equal(array, parallel[name], err_msg=name)
+
+
+WORKQUEUE_PROBE = textwrap.dedent(
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    import numba, numpy as np
+    from index_data import random_collection
+    from lsr.index import BuildConfig, ExactIndex, SeismicIndex
+    docs, queries = random_collection(300, seed=1), random_collection(32, seed=2, prefix="q")
+    with ThreadPoolExecutor(4) as pool:  # concurrent builds too, the kNN graph's searches inside
+        built = list(pool.map(lambda _: SeismicIndex.build(docs, BuildConfig(knn=2)), range(2)))
+    for searcher in (built[0], ExactIndex(docs)):
+        expected = searcher.search_batch(queries, k=10)
+        with ThreadPoolExecutor(4) as pool:
+            runs = list(pool.map(lambda _: searcher.search_batch(queries, k=10), range(16)))
+        assert all(np.array_equal(run.docs, expected.docs) for run in runs)
+    print(numba.threading_layer())
+    """
+)
+
+
+def test_concurrent_batches_do_not_abort_numbas_workqueue_layer():
+    """Numba's fallback threading layer aborts the process on concurrent parallel launches;
+    the index makes them take turns there (``index/parallel.py``)."""
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue", "PYTHONPATH": str(HERE)}
+    done = subprocess.run(
+        [sys.executable, "-c", WORKQUEUE_PROBE], env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["workqueue"]
