@@ -77,3 +77,9 @@ def test_an_index_without_a_recorded_model_needs_model(bm25_index):
     result = subprocess.run([LSR, "serve", str(bm25_index[0])], capture_output=True, text=True)
     assert result.returncode == 2
     assert "pass --model" in result.stderr and "bm25 vectors" in result.stderr
+
+
+def test_a_query_of_stop_words_finds_nothing(bm25_server):
+    response = bm25_server.client.post("/search", json={"query": "the of and"})
+    assert response.status_code == 200
+    assert response.json()["hits"] == []
