@@ -63,7 +63,9 @@ def prepare_examples(
     docs = list(corpus_dataset.docs())
     corpus = Corpus.of([d.id for d in docs], [d.full_text for d in docs])
     teacher = (
-        build_ensemble(config, corpus_dataset, corpus) if config.teacher == "ensemble" else None
+        build_ensemble(config, corpus_dataset, corpus, progress)
+        if config.teacher == "ensemble"
+        else None
     )
     if config.self_supervised:
         return self_supervised_examples(
@@ -86,7 +88,9 @@ def prepare_examples(
     return score_examples(teacher, examples) if teacher is not None else examples
 
 
-def build_ensemble(config: TrainConfig, corpus_dataset: Dataset, corpus: Corpus) -> Ensemble:
+def build_ensemble(
+    config: TrainConfig, corpus_dataset: Dataset, corpus: Corpus, progress: bool = False
+) -> Ensemble:
     """The teachers with a non-zero weight: BM25 fitted on ``corpus``, the SPLADE and the dense
     models named by the configuration."""
     from lsr.encoders import Bm25Encoder
@@ -95,11 +99,13 @@ def build_ensemble(config: TrainConfig, corpus_dataset: Dataset, corpus: Corpus)
     if config.teacher_bm25 > 0:
         members.append((SparseTeacher(Bm25Encoder.fit(corpus.texts), "bm25"), config.teacher_bm25))
     if config.teacher_splade > 0:
-        splade = SparseTeacher(load(config.teacher_splade_model), "splade")
+        splade = SparseTeacher(load(config.teacher_splade_model), "splade", progress)
         _remember_evaluated_corpus(splade, config.teacher_splade_model, corpus_dataset, corpus)
         members.append((splade, config.teacher_splade))
     if config.teacher_dense > 0:
-        members.append((DenseTeacher.load(config.teacher_dense_model), config.teacher_dense))
+        members.append(
+            (DenseTeacher.load(config.teacher_dense_model, progress=progress), config.teacher_dense)
+        )
     return Ensemble([t for t, _ in members], [w for _, w in members], config.teacher_scale)
 
 

@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from lsr.encoders import Encoder
 from lsr.encoders.splade import bf16_screen_available
@@ -60,9 +61,10 @@ def _unique_new(documents: Sequence[Sequence[str]], cache: dict[str, object]) ->
 class SparseTeacher:
     """Inner product of an encoder's sparse query and document vectors."""
 
-    def __init__(self, encoder: Encoder, name: str | None = None) -> None:
+    def __init__(self, encoder: Encoder, name: str | None = None, progress: bool = False) -> None:
         self.encoder = encoder
         self.name = name or encoder.kind
+        self.progress = progress
         self._documents: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def remember(self, texts: Sequence[str], vectors: SparseCollection) -> None:
@@ -79,7 +81,7 @@ class SparseTeacher:
         _check_lists(queries, documents)
         new = _unique_new(documents, self._documents)
         if new:
-            encoded = self.encoder.encode_documents(new)
+            encoded = self.encoder.encode_documents(new, progress=self.progress)
             self._documents.update((t, encoded.row(i)) for i, t in enumerate(new))
         encoded_queries = self.encoder.encode_queries(list(queries))
         dense = np.zeros(self.encoder.vocab_size, dtype=np.float64)
@@ -107,9 +109,11 @@ class DenseTeacher:
         max_length: int = DENSE_MAX_LENGTH,
         batch_size: int = BATCH_SIZE,
         bf16: bool | None = None,
+        progress: bool = False,
     ) -> None:
         self.model = model.eval()
         self.bf16 = bf16_screen_available() if bf16 is None else bool(bf16)
+        self.progress = progress
         self.tokenizer = tokenizer
         self.name = name
         self.max_length = max_length
@@ -143,10 +147,13 @@ class DenseTeacher:
         out = np.zeros((len(texts), self.model.config.hidden_size), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16)
-        with torch.inference_mode(), autocast:
+        bar = tqdm(total=len(texts), unit="docs", desc=f"{self.name} embeddings", leave=False,
+                   disable=not self.progress or len(texts) < 2 * self.batch_size)  # fmt: skip
+        with torch.inference_mode(), autocast, bar:
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
                 out[batch] = self._embed_batch([texts[i] for i in batch]).numpy()
+                bar.update(len(batch))
         return out
 
     def _embed_batch(self, texts: list[str]) -> torch.Tensor:
