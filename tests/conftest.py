@@ -25,4 +25,9 @@ SHARED = ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"
 SPLADE_TINY = SHARED / "models" / "splade-tiny"
 
+# Dataset names in tests (``scifact``, ``scifact/train``) resolve on the data search path, as a
+# user's do through $LSR_DATA; lsr itself never looks in ../shared by default.
+if SHARED_DATA.exists():
+    os.environ.setdefault("LSR_DATA", str(SHARED_DATA))
+
 requires_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared is absent")

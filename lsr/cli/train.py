@@ -46,7 +46,7 @@ def train(config_file: str | None, resume: bool, quiet: bool, **flags: Any) -> N
     `model: PATH`.
 
     \b
-      lsr train --model ../shared/models/splade-tiny --dataset scifact --max-steps 200
+      lsr train --model rasyosef/splade-tiny --dataset beir/scifact/train --max-steps 200
       lsr train run.yaml --lambda-d 1e-4 --output-dir runs/sweep-1e-4
       lsr train run.yaml --resume
     """

@@ -51,7 +51,11 @@ def test_a_request_over_the_timeout_is_504(guarded, caplog):
         response = httpx.get(url + "/work?2")
     assert response.status_code == 504
     assert "0.3 s" in response.json()["detail"]
-    assert any(r.getMessage().startswith("GET /work 504 ") for r in caplog.records)
+    # The server thread logs after it has sent the answer: wait for the line, do not race it.
+    deadline = time.monotonic() + 10
+    while not any(r.getMessage().startswith("GET /work 504 ") for r in caplog.records):
+        assert time.monotonic() < deadline, "no log line for the 504"
+        time.sleep(0.05)
     labels = {"route": "unmatched", "method": "GET", "status": "504"}
     assert metrics.registry.get_sample_value("lsr_http_requests_total", labels) == 1
 
