@@ -19,15 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsr.index import persist
 from lsr.index.exact import ExactIndex
 from lsr.index.seismic import SeismicIndex
 
 from lsr.docstore import Docstore
-from lsr.encoders import Bm25Encoder, Encoder, InferenceFreeEncoder, SpladeEncoder, load
 from lsr.errors import InputError
+
+if TYPE_CHECKING:  # lsr.encoders imports torch: a --no-model service never loads it
+    from lsr.encoders import Encoder
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ def load_state(
 
 def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None) -> Encoder:
     """The encoder of ``model`` (``previous``'s if it is the same), checked against the index."""
+    from lsr.encoders import load
+
     if previous is not None and previous.model == model and previous.encoder is not None:
         encoder = previous.encoder
     else:
@@ -115,6 +119,8 @@ def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None
 
 def recorded_model(index: SeismicIndex, index_dir: Path) -> str:
     """The query model the index's documents were encoded with, from their provenance."""
+    from lsr.encoders import SpladeEncoder
+
     provenance = index.metadata.provenance
     kind = provenance.get("encoder", "unknown")
     model = provenance.get("model")
@@ -134,6 +140,8 @@ def recorded_model(index: SeismicIndex, index_dir: Path) -> str:
 
 def token_counter(encoder: Encoder) -> Callable[[str], int]:
     """How many tokens of its own vocabulary ``encoder`` makes of a query text."""
+    from lsr.encoders import Bm25Encoder, InferenceFreeEncoder
+
     if isinstance(encoder, Bm25Encoder):
         return lambda text: len(encoder.analyzer(text))
     tokenizer = (
