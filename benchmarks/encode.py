@@ -177,9 +177,19 @@ def parse_args() -> argparse.Namespace:
         default=1,
         help="torch threads for single-query latency (a server runs requests side by side)",
     )
+    parser.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="skip the throughput rounds: a run of a minute, for the latency at a quiet moment "
+        "(default --out then reports/bench-encode-latency)",
+    )
     parser.add_argument("--allow-dirty", action="store_true", help=ALLOW_DIRTY_HELP)
-    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-encode")
-    return parser.parse_args()
+    parser.add_argument("--out", type=Path, default=None, help="reports/bench-encode[-latency]")
+    args = parser.parse_args()
+    if args.out is None:
+        name = "bench-encode-latency" if args.latency_only else "bench-encode"
+        args.out = ROOT / "reports" / name
+    return args
 
 
 def main() -> None:
@@ -205,11 +215,15 @@ def main() -> None:
     systems[PEER] = lambda docs: peer_csr(
         peer.encode_document(list(docs), batch_size=args.batch_size, convert_to_sparse_tensor=True)
     )
-    torch.set_num_threads(args.threads)
-    with torch.inference_mode():
-        seconds, outputs = throughput(texts, systems, args.repeats, args.warmup)
-    rates = {name: len(texts) / float(np.median(times)) for name, times in seconds.items()}
-    diffs = {name: float(abs(outputs[name] - outputs[PEER]).max()) for name in ours}
+    seconds, rates, diffs = {}, {}, {}
+    if args.latency_only:
+        texts = []
+    else:
+        torch.set_num_threads(args.threads)
+        with torch.inference_mode():
+            seconds, outputs = throughput(texts, systems, args.repeats, args.warmup)
+        rates = {name: len(texts) / float(np.median(times)) for name, times in seconds.items()}
+        diffs = {name: float(abs(outputs[name] - outputs[PEER]).max()) for name in ours}
 
     peer.max_seq_length = args.query_max_length
     torch.set_num_threads(args.latency_threads)
@@ -248,7 +262,7 @@ def main() -> None:
         "query_max_length": args.query_max_length,
         "seconds": seconds,
         "docs_per_s": rates,
-        "ratio_vs_peer": {name: rates[name] / rates[PEER] for name in ours},
+        "ratio_vs_peer": {name: rates[name] / rates[PEER] for name in rates if name != PEER},
         "max_abs_diff_vs_peer": diffs,
         "query_max_abs_diff_vs_peer": query_diff,
         "same_vectors": all(d < MAX_DIFF for d in [*diffs.values(), query_diff]),
@@ -276,22 +290,11 @@ def render(result: dict[str, Any]) -> str:
         f"Load average (1/5/15 min) at the start {_loads(load['start'])}, at the end "
         f"{_loads(load['end'])}: the machine is shared, compare ratios and CPU times.",
         "",
-        f"Throughput: {result['n_docs']} documents, max length {result['max_length']}, batch "
-        f"size {result['batch_size']}, {result['threads']} torch threads; after a warm-up of "
-        f"{result['warmup']} documents, {result['repeats']} rounds with the systems taking turns "
-        "(order rotated every round); the median round of each system.",
-        "",
-        "| encoder | docs/s (median) | rounds (s) | ratio vs peer | max abs diff vs peer |",
-        "|---|---:|---|---:|---:|",
     ]
-    for name, rate in result["docs_per_s"].items():
-        ratio = result["ratio_vs_peer"].get(name, 1.0)
-        diff = result["max_abs_diff_vs_peer"].get(name)
-        rounds = ", ".join(f"{s:.1f}" for s in result["seconds"][name])
-        lines.append(
-            f"| {name} | {rate:.1f} | {rounds} | {ratio:.2f}x | "
-            f"{'-' if diff is None else f'{diff:.1e}'} |"
-        )
+    if result["docs_per_s"]:
+        lines += _throughput_lines(result)
+    else:
+        lines.append("Throughput not measured (`--latency-only`): see reports/bench-encode.md.")
     lines += [
         "",
         f"Query vectors (all {result['n_queries']} test queries, max length "
@@ -329,6 +332,27 @@ def render(result: dict[str, Any]) -> str:
         "| " + " | ".join(f"{stages[k] / 1e3:.2f} ms" for k in stages) + " |",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _throughput_lines(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Throughput: {result['n_docs']} documents, max length {result['max_length']}, batch "
+        f"size {result['batch_size']}, {result['threads']} torch threads; after a warm-up of "
+        f"{result['warmup']} documents, {result['repeats']} rounds with the systems taking turns "
+        "(order rotated every round); the median round of each system.",
+        "",
+        "| encoder | docs/s (median) | rounds (s) | ratio vs peer | max abs diff vs peer |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for name, rate in result["docs_per_s"].items():
+        ratio = result["ratio_vs_peer"].get(name, 1.0)
+        diff = result["max_abs_diff_vs_peer"].get(name)
+        rounds = ", ".join(f"{s:.1f}" for s in result["seconds"][name])
+        lines.append(
+            f"| {name} | {rate:.1f} | {rounds} | {ratio:.2f}x | "
+            f"{'-' if diff is None else f'{diff:.1e}'} |"
+        )
+    return lines
 
 
 def _loads(loads: Sequence[float]) -> str:
