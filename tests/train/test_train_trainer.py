@@ -11,7 +11,7 @@ import textwrap
 import pytest
 import torch
 from safetensors.torch import load_file
-from tiny_training import tiny_config
+from tiny_training import tiny_config, write_beir_folder
 
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder, load
 from lsr.train.checkpoint import checkpoints
@@ -27,7 +27,7 @@ def weights_of(model_folder):
 KILLED_RUN = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
-from tiny_training import tiny_config
+from tiny_training import tiny_config, write_beir_folder
 from lsr.train.data.pairs import load_pairs
 from lsr.train.run import corpus_idf, train
 
@@ -113,3 +113,20 @@ def test_kl_distillation_and_gradient_accumulation_run(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run" / "train_log.jsonl").open()]
     assert [r["step"] for r in records] == [1, 2]
     assert all(r["ranking"] >= 0 for r in records)
+
+
+def test_dev_evaluation_keeps_the_best_model_and_reports_it(tmp_path):
+    dev = write_beir_folder(tmp_path / "dev")
+    config = tiny_config(tmp_path, eval_dataset=str(dev), eval_every=3, max_steps=6)
+    folder = train(config, progress=False)
+    card = (folder / "README.md").read_text()
+    rows = [line.split("|") for line in card.splitlines() if line.startswith(("| 3 |", "| 6 |"))]
+    assert len(rows) == 2  # evaluated at steps 3 and 6, not again at the end
+    best_step = int(max(rows, key=lambda row: float(row[2]))[1])
+    at_best = torch.load(
+        tmp_path / "run" / "checkpoints" / f"step-{best_step:07d}" / "state.pt",
+        weights_only=False,
+    )["model"]
+    best = weights_of(tmp_path / "run" / "best-model")
+    for name, tensor in best.items():
+        assert torch.equal(tensor, at_best[f"document.mlm.{name}"]), name

@@ -55,3 +55,19 @@ def tiny_config(folder: Path, **overrides) -> TrainConfig:
     )
     values.update(overrides)
     return TrainConfig(**values)
+
+
+def write_beir_folder(folder: Path) -> Path:
+    """A BEIR folder of the topics: each positive a document, each query judged on it (test)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "qrels").mkdir(exist_ok=True)
+    docs, queries, qrels = [], [], ["query-id\tcorpus-id\tscore"]
+    for number, (query, positive, negative) in enumerate(TOPICS):
+        docs.append({"_id": f"d{number}", "title": "", "text": positive})
+        docs.append({"_id": f"n{number}", "title": "", "text": negative})
+        queries.append({"_id": f"q{number}", "text": query})
+        qrels.append(f"q{number}\td{number}\t1")
+    (folder / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    (folder / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (folder / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n")
+    return folder
