@@ -1,6 +1,6 @@
 """Training benchmark: ``lsr train``'s step against sentence-transformers' SparseEncoderTrainer.
 
-    python -m benchmarks.train [--steps 20] [--batch-size 16] [--max-length 256] [--rounds 2]
+    python -m benchmarks.train [--steps 10] [--batch-size 16] [--max-length 256] [--rounds 2]
 
 Same model (splade-tiny), same loss (in-batch negatives cross-entropy + FLOPS on queries and on
 documents, lambda_q 5e-5, lambda_d 3e-5: the peer's ``SpladeLoss`` over
@@ -39,6 +39,7 @@ from lsr.atomic import write_json_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
+SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 LAMBDA_Q, LAMBDA_D, LR = 5e-5, 3e-5, 5e-5
 MAX_LOSS_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoderTrainer"
@@ -60,7 +61,7 @@ def peak_rss_mb() -> float:
 def pairs(n: int) -> list[Any]:
     from lsr.train.data.pairs import load_pairs
 
-    return load_pairs("scifact")[:n]
+    return load_pairs(str(SCIFACT))[:n]
 
 
 def lsr_config(args: argparse.Namespace, precision: str, out: str) -> Any:
@@ -68,7 +69,7 @@ def lsr_config(args: argparse.Namespace, precision: str, out: str) -> Any:
 
     return TrainConfig(
         model=str(args.model),
-        dataset="scifact",
+        dataset=str(SCIFACT),
         query_max_length=args.max_length,
         doc_max_length=args.max_length,
         n_negatives=0,
@@ -285,7 +286,7 @@ def parse_args() -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=MODEL)
-    parser.add_argument("--steps", type=int, default=20, help="training steps per run")
+    parser.add_argument("--steps", type=int, default=10, help="training steps per run")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
