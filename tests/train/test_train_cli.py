@@ -36,7 +36,7 @@ def test_a_20_step_run_from_flags_writes_a_folder_lsr_encode_takes(tmp_path):
         0
     ].keys()
     encoded = lsr(
-        "encode", "--model", out / "model", "--queries", "scifact/test",
+        "encode", "--model", out / "model", "--queries", SHARED_DATA / "scifact", "--split", "test",
         "--out", tmp_path / "q.parquet", "--no-progress",
     )  # fmt: skip
     assert encoded.returncode == 0, encoded.stderr[-3000:]

@@ -29,7 +29,7 @@ def test_scifact_train_qrels_give_one_example_per_relevant_pair():
 @requires_shared
 def test_a_missing_split_is_named():
     with pytest.raises(DatasetError, match="no 'dev' split"):
-        load_pairs("scifact/dev", str(SHARED_DATA))
+        load_pairs(f"{SHARED_DATA / 'scifact'}/dev")
 
 
 def write_lines(path, records):
