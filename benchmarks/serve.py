@@ -295,6 +295,12 @@ def markdown(payload: dict) -> str:
                     f"{run['pss_mib']:.0f} |"
                 )
         lines += ["", *_verdicts(result), ""]
+    if "load_after" in payload:
+        lines += [
+            f"Load average (1 min) of the machine: {payload['load_before']:.1f} before, "
+            f"{payload['load_after']:.1f} after (other users' processes share the cores).",
+            "",
+        ]
     if payload.get("soak"):
         soak_result = payload["soak"]
         lines += [
@@ -406,6 +412,7 @@ def main(**options: Any) -> None:
         "cpu": _cpu(),
         "cores": os.cpu_count(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "load_before": os.getloadavg()[0],
         "workloads": [],
     }
     for name in options["workloads"] or tuple(makers):
@@ -420,6 +427,7 @@ def main(**options: Any) -> None:
         )
         if name == "synthetic" and options["soak"] > 0:
             payload["soak"] = soak(workload, options["soak"], work)
+    payload["load_after"] = os.getloadavg()[0]
     out = ROOT / options["out"]
     write_json_atomic(out.with_suffix(".json"), payload, indent=1)
     write_text_atomic(out.with_suffix(".md"), markdown(payload))
