@@ -51,7 +51,7 @@ bench-encode: install
 	$(BIN)/python -m benchmarks.encode
 
 bench-train: install
-	nice -n 10 $(BIN)/python -m benchmarks.train  # 10 steps x 2 rounds per system: ~20 minutes on the shared 2 cores
+	nice -n 10 $(BIN)/python -m benchmarks.train  # 10 steps x 3 rounds per system: ~20 minutes on the shared 2 cores
 
 bench-index: install
 	$(BIN)/python -m benchmarks.index --quick  # full: python -m benchmarks.index --data synthetic --n-docs 1000000

@@ -1,6 +1,6 @@
 """Training benchmark: ``lsr train``'s step against sentence-transformers' SparseEncoderTrainer.
 
-    python -m benchmarks.train [--steps 10] [--batch-size 16] [--max-length 256] [--rounds 2]
+    python -m benchmarks.train [--steps 10] [--batch-size 16] [--max-length 256] [--rounds 3]
 
 Same model (splade-tiny), same loss (in-batch negatives cross-entropy + FLOPS on queries and on
 documents, lambda_q 5e-5, lambda_d 3e-5: the peer's ``SpladeLoss`` over
@@ -13,8 +13,7 @@ documents (the peer has one), the same SciFact train pairs, AdamW at the same le
    rotates every round) so that load on the shared machine hits them alike. Steps/s leaves out
    the first step (allocations, lazy initialisation); peak memory is the process's maximum RSS,
    and the training part of it is that minus the RSS after setup (model and data loaded).
-   lsr runs in float32 and in its default precision (bf16 autocast where the CPU has bf16 dot
-   products); the peer in float32, its default.
+   Both in float32 (the peer's default, and lsr's on CPUs: see ``lsr.train.trainer._autocast``).
 
 Writes ``reports/bench-train.json`` and ``reports/bench-train.md``; refuses a tree with
 uncommitted changes unless ``--allow-dirty``.
@@ -43,7 +42,7 @@ SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 LAMBDA_Q, LAMBDA_D, LR = 5e-5, 3e-5, 5e-5
 MAX_LOSS_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoderTrainer"
-SYSTEMS = {"lsr (float32)": "fp32", "lsr (auto: bf16 autocast)": "auto", PEER: "peer"}
+SYSTEMS = {"lsr (float32)": "fp32", PEER: "peer"}
 
 
 def rss_mb() -> float:
@@ -289,10 +288,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10, help="training steps per run")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-train")
     parser.add_argument("--allow-dirty", action="store_true", help=ALLOW_DIRTY_HELP)
-    parser.add_argument("--worker", choices=["fp32", "auto", "peer"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["fp32", "peer"], help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
