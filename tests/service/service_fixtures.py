@@ -55,10 +55,16 @@ def index(splade_index) -> SeismicIndex:
 
 @pytest.fixture(scope="session")
 def server(splade_index, tmp_path_factory):
-    """The splade-tiny index served with an API key (its client sends it)."""
+    """The splade-tiny index served with an API key (its client sends it). It encodes on as
+    many torch threads as this process, so that both make bit-identical query vectors (the
+    threads split the sums of the matrix products differently)."""
+    import torch
+
     log = tmp_path_factory.getbasetemp() / "splade-server.log"
+    threads = ("--torch-threads", str(torch.get_num_threads()))
     running = once(
-        "server", lambda: Server(splade_index, log_path=log, api_key=API_KEY).__enter__()
+        "server",
+        lambda: Server(splade_index, *threads, log_path=log, api_key=API_KEY).__enter__(),
     )
     yield running
     running.__exit__(None, None, None)
