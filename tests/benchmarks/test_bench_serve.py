@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from lsr.index import SeismicIndex
 
-from benchmarks.serve import Workload, in_process_latency, markdown, measure, pss_mib
+from benchmarks.serve import Workload, in_process_latency, markdown, measure, pss_mib, soak_slope
 from lsr.vectors import SparseCollection, VectorMetadata
 
 
@@ -40,3 +40,14 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
     payload = {"command": "c", "commit": "x", "cpu": "cpu", "cores": 2, "date": "d"}
     report = markdown({**payload, "workloads": [result]})
     assert "| 1 | 4 |" in report and "HTTP overhead at 1 client" in report
+
+
+def test_soak_slope_leaves_out_the_warm_up():
+    # Pages mapped in during the first minute, then 2 MiB per minute of growth.
+    samples = [(0.0, 100.0), (30.0, 900.0)] + [(t, 1000.0 + 2 * t / 60) for t in range(60, 600, 10)]
+    result = soak_slope(samples)
+    assert result["slope_mib_per_min"] == pytest.approx(2.0)
+    assert (result["late_min_mib"], result["late_max_mib"]) == (
+        1002.0,
+        pytest.approx(1000 + 2 * 590 / 60),
+    )
