@@ -1,0 +1,32 @@
+"""bench-train's premise, checked small: lsr's objective and the peer's SpladeLoss over
+SparseMultipleNegativesRankingLoss give the same loss on the same batch (the measurement itself is
+reports/bench-train.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+from conftest import SPLADE_TINY, requires_shared
+
+from benchmarks.train import first_batch_losses, summarise
+
+
+@requires_shared
+def test_lsr_and_the_peer_compute_the_same_loss_on_a_batch():
+    args = argparse.Namespace(model=SPLADE_TINY, batch_size=4, max_length=32, steps=1)
+    ours, theirs = first_batch_losses(args)
+    assert ours == pytest.approx(theirs, abs=1e-4)
+
+
+def test_summary_leaves_out_the_first_step_and_takes_medians():
+    runs = [
+        {"seconds": [9.0, 1.0, 1.0], "setup_rss_mb": 100.0, "peak_rss_mb": 300.0},
+        {"seconds": [9.0, 2.0, 2.0], "setup_rss_mb": 100.0, "peak_rss_mb": 500.0},
+        {"seconds": [9.0, 4.0, 4.0], "setup_rss_mb": 100.0, "peak_rss_mb": 400.0},
+    ]
+    summary = summarise(runs)
+    assert summary["rounds_steps_per_s"] == [1.0, 0.5, 0.25]
+    assert summary["steps_per_s"] == 0.5
+    assert summary["peak_rss_mb"] == 400.0
+    assert summary["training_rss_mb"] == 300.0
