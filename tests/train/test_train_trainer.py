@@ -130,3 +130,18 @@ def test_dev_evaluation_keeps_the_best_model_and_reports_it(tmp_path):
     best = weights_of(tmp_path / "run" / "best-model")
     for name, tensor in best.items():
         assert torch.equal(tensor, at_best[f"document.mlm.{name}"]), name
+
+
+def test_gradient_checkpointing_gives_the_same_weights(tmp_path):
+    plain = train(
+        tiny_config(tmp_path, output_dir=str(tmp_path / "a"), max_steps=2), progress=False
+    )
+    recomputed = train(
+        tiny_config(
+            tmp_path, output_dir=str(tmp_path / "b"), max_steps=2, gradient_checkpointing=True
+        ),
+        progress=False,
+    )
+    expected, got = weights_of(plain), weights_of(recomputed)
+    for name in expected:
+        assert torch.allclose(expected[name], got[name], atol=1e-6), name

@@ -46,7 +46,9 @@ def build_model(config: TrainConfig, idf: torch.Tensor | None) -> tuple[BiEncode
     mlm, tokenizer = load_masked_lm(config.model)
     mlm.train()
     if config.gradient_checkpointing:
-        mlm.gradient_checkpointing_enable()
+        # transformers 5 renamed it; older releases only have the first name
+        enable = getattr(mlm, "activation_checkpointing_enable", mlm.gradient_checkpointing_enable)
+        enable()
     document = MlmEncoder(mlm, config.activation)
     if config.query_encoder == "mlm":
         return BiEncoder(document, document), tokenizer
