@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lsr.encoders.pooling import ACTIVATIONS, DEFAULT_CHUNK
+from lsr.encoders.pooling import ACTIVATIONS, chunk_for
 from lsr.encoders.splade import _decoder_slot, _detached
 from lsr.train.models.pooling import pooled_logits
 
@@ -21,7 +21,7 @@ class MlmEncoder(nn.Module):
     """Token ids and attention mask in, (batch, vocabulary) non-negative weights out."""
 
     def __init__(
-        self, mlm: nn.Module, activation: str = "splade", chunk: int = DEFAULT_CHUNK
+        self, mlm: nn.Module, activation: str = "splade", chunk: int | None = None
     ) -> None:
         super().__init__()
         self.mlm = mlm
@@ -41,5 +41,7 @@ class MlmEncoder(nn.Module):
         bias = decoder.bias if decoder.bias is not None else decoder.weight.new_zeros(1)
         # under bf16 autocast the backbone's states are bf16; the projection stays in the weights' dtype
         states = states.to(decoder.weight.dtype)
-        logits = pooled_logits(states, attention_mask, decoder.weight, bias, self.chunk)
+        # None: the encoder's block width for this many tokens (wide blocks for short queries)
+        chunk = self.chunk or chunk_for(attention_mask.numel())
+        logits = pooled_logits(states, attention_mask, decoder.weight, bias, chunk)
         return self.act(logits)
