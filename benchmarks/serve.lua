@@ -1,7 +1,9 @@
 -- wrk script of `make bench-serve` (benchmarks/serve.py):
 --   wrk -t T -c C -d D -s benchmarks/serve.lua URL -- BODIES.jsonl MAX_REQUESTS_PER_THREAD
 -- Each thread POSTs /search with the JSON bodies of BODIES.jsonl (one per line), cycled from its
--- own starting line, stops after its share of requests, and the run ends with one JSON line.
+-- own starting line, stops after its share of requests (answers in flight on its other
+-- connections still count, so a run can end up to one request per connection over the budget),
+-- and the run ends with one JSON line.
 local threads = {}
 local bodies = {}
 local position = 1

@@ -35,7 +35,10 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
     served = measure(workload, 1, options, tmp_path)
     assert [run["clients"] for run in served["runs"]] == [1, 4]
     for run in served["runs"]:
-        assert run["errors"] == 0 and 0 < run["requests"] <= 200 and run["p50_ms"] > 0
+        # A wrk thread stops at its share of the budget; answers already in flight on its other
+        # connections still arrive, so a run may end up to one request per client over it.
+        assert run["errors"] == 0 and 0 < run["requests"] <= 200 + run["clients"]
+        assert run["p50_ms"] > 0
     result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
     payload = {"command": "c", "commit": "x", "cpu": "cpu", "cores": 2, "date": "d"}
     report = markdown({**payload, "workloads": [result]})
