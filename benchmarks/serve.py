@@ -20,15 +20,11 @@ long, sampling PSS, and reports its slope.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import platform
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +36,7 @@ import click
 import numpy as np
 from lsr.service.process import ServiceProcess
 
+from benchmarks import provenance
 from benchmarks.index import load_data
 from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.threads import use_torch_threads
@@ -287,9 +284,7 @@ def markdown(payload: dict) -> str:
     lines = [
         "# bench-serve: lsr serve under wrk",
         "",
-        f"Command: `{payload['command']}`  ",
-        f"Commit: {payload['commit']}; CPU: {payload['cpu']} ({payload['cores']} cores, shared); "
-        f"{payload['date']}",
+        provenance.markdown(payload["provenance"]),
         "",
         "wrk runs in another process on the same machine (its threads share the cores with the "
         "server). Latency is wrk's, per request; PSS is the server's processes after each run.",
@@ -360,23 +355,6 @@ def _verdicts(result: dict) -> list[str]:
     return lines
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
-
-    head = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    return head + (
-        "+dirty" if git("status", "--porcelain", "--", "service", "index").strip() else ""
-    )
-
-
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
 def _ints(text: str) -> list[int]:
     return [int(x) for x in text.split(",")]
 
@@ -412,11 +390,12 @@ def _ints(text: str) -> list[int]:
 @click.option("--in-process-seconds", default=5.0, show_default=True)
 @click.option("--soak", default=0.0, show_default=True, help="Soak (a) at 8 clients, seconds.")
 @click.option("--out", default="reports/bench-serve", show_default=True, help="OUT.md, OUT.json")
+@click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(**options: Any) -> None:
     """Load lsr serve with wrk on (a) synthetic vectors, (b) BM25 and (c) splade-tiny text."""
     if shutil.which("wrk") is None:
         raise click.ClickException("wrk is not installed: run `make install-browser` (as root)")
-    command = "python -m benchmarks.serve " + shlex.join(sys.argv[1:])
+    origin = provenance.record(provenance.command_line("benchmarks.serve"), options["allow_dirty"])
     use_torch_threads(1)  # as lsr serve encodes (--torch-threads 1): the same work in process
     work = CACHE / "serve"
     work.mkdir(parents=True, exist_ok=True)
@@ -426,11 +405,7 @@ def main(**options: Any) -> None:
         "splade": splade,
     }
     payload: dict[str, Any] = {
-        "command": command,
-        "commit": _commit(),
-        "cpu": _cpu(),
-        "cores": os.cpu_count(),
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "provenance": origin,
         "load_before": os.getloadavg()[0],
         "workloads": [],
     }
@@ -454,4 +429,4 @@ def main(**options: Any) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    provenance.run_main(main)

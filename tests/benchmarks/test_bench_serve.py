@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from lsr.index import SeismicIndex
 
+from benchmarks import provenance
 from benchmarks.serve import Workload, in_process_latency, markdown, measure, pss_mib, soak_slope
 from lsr.vectors import SparseCollection, VectorMetadata
 
@@ -40,8 +41,8 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
         assert run["errors"] == 0 and 0 < run["requests"] <= 200 + run["clients"]
         assert run["p50_ms"] > 0
     result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
-    payload = {"command": "c", "commit": "x", "cpu": "cpu", "cores": 2, "date": "d"}
-    report = markdown({**payload, "workloads": [result]})
+    origin = provenance.record("c", allow_dirty=True)
+    report = markdown({"provenance": origin, "workloads": [result]})
     assert "| 1 | 4 |" in report and "HTTP overhead at 1 client" in report
 
 
