@@ -13,7 +13,6 @@ gigabytes); ``verify=True`` also checks the checksums. What the arrays hold is c
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,20 +24,13 @@ import numpy as np
 
 from lsr.atomic import write_directory_atomic, write_json_atomic
 from lsr.errors import IndexFormatError
+from lsr.fingerprint import file_hash
 
 FORMAT = "lsr-seismic-index"
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 #: Bytes read to parse an ``.npy`` header (numpy writes ~128; it refuses more than 10,000).
 _HEADER_LIMIT = 1 << 16
-
-
-def _checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def encode_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +88,7 @@ def save_arrays(
                 "file": path.name,
                 "dtype": np.dtype(array.dtype).str,
                 "shape": list(array.shape),
-                "sha256": _checksum(path),
+                "sha256": file_hash(path),
             }
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest, "arrays": entries}
         write_json_atomic(tmp / MANIFEST, full, indent=1)
@@ -139,7 +131,7 @@ def load_arrays(
         path = directory / str(entry.get("file", f"{name}.npy"))
         if not path.exists():
             raise IndexFormatError(f"{path}: missing array file of the index")
-        if verify and _checksum(path) != entry.get("sha256"):
+        if verify and file_hash(path) != entry.get("sha256"):
             raise IndexFormatError(f"{path}: checksum mismatch; the file is corrupted")
         _check_header(path, entry)
         try:
@@ -156,7 +148,7 @@ def find_damaged(directory: str | os.PathLike, manifest: Mapping[str, Any]) -> P
     disagree, this names the one that was damaged (it reads the whole index)."""
     for name, entry in manifest["arrays"].items():
         path = Path(directory) / str(entry.get("file", f"{name}.npy"))
-        if _checksum(path) != entry.get("sha256"):
+        if file_hash(path) != entry.get("sha256"):
             return path
     return None
 
