@@ -37,9 +37,9 @@ def rewrite(directory: Path, name: str, change) -> None:
     change(array)
     np.save(path, array)
     manifest = json.loads((directory / MANIFEST).read_text())
-    from lsr.index.persist import _checksum
+    from lsr.fingerprint import file_hash
 
-    manifest["arrays"][name]["sha256"] = _checksum(path)
+    manifest["arrays"][name]["sha256"] = file_hash(path)
     (directory / MANIFEST).write_text(json.dumps(manifest))
 
 
