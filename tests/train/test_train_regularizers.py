@@ -23,6 +23,23 @@ def test_idf_flops_weights_each_column_by_its_idf():
     assert idf_flops(WEIGHTS, idf).item() == pytest.approx(4.25)
 
 
+def test_masked_idf_flops_is_shen_et_al_formula_by_hand():
+    # sum_j (1/N sum_i M(d_i) w(d_i)_j IDF_j)^2 with M = 1[nnz > 1]: only row 0 (nnz 2) counts;
+    # its idf-weighted row (1, 0, 1) summed and divided by N = 2: 0.25 + 0 + 0.25
+    idf = torch.tensor([1.0, 5.0, 0.5])
+    assert idf_flops(WEIGHTS, idf, l0_mask(WEIGHTS, threshold=1)).item() == pytest.approx(0.5)
+
+
+def test_idf_flops_gradient_by_hand():
+    # d/dw_ij sum_j (1/B sum_i idf_j |w_ij|)^2 = 2 idf_j^2 (1/B sum_i |w_ij|) / B where w_ij > 0
+    # (0 where w_ij = 0: |w| has no slope there in torch): column means (2, 0.25, 1), B = 2,
+    # idf^2 (1, 25, 0.25): 2, 6.25 and 0.25
+    weights = torch.tensor([[1.0, 0.5, 2.0], [3.0, 0.0, 0.0]], requires_grad=True)
+    idf_flops(weights, torch.tensor([1.0, 5.0, 0.5])).backward()
+    expected = torch.tensor([[2.0, 6.25, 0.25], [2.0, 0.0, 0.0]])
+    assert torch.allclose(weights.grad, expected)
+
+
 def test_l0_mask_keeps_rows_above_the_threshold():
     # non-zeros per row: 2 and 1
     assert l0_mask(WEIGHTS, threshold=1).tolist() == [True, False]

@@ -20,18 +20,40 @@ training configuration multiplies lambda by B / reference_batch (see
 is at the reference batch size, at the price of scaling the common-term pressure with B.
 
 **IDF-aware FLOPS** (Geng, Ru, Yang, "Towards Competitive Search Relevance For Inference-Free
-Learned Sparse Retrievers", 2024): for inference-free models, whose query weights are idf values,
-the cost and the score of a document term are both proportional to idf_j w_ij, so the paper
-penalises the idf-weighted representation,
+Learned Sparse Retrievers", arXiv 2411.04403). What could be read here, and what could not:
+
+- The paper's body (its section on the loss and its equation) could not be read: the search
+  tool returns the beginning of each stored page, and every stored copy found
+  (huggingface.co/papers/2411.04403 and its Markdown rendering of arxiv.org/html/2411.04403, an
+  arxiv.org/abs mirror, researchtrend.ai, arxivlens, rohan-paul.com, awesomepapers.io) gives the
+  abstract only; searches of the ``pages``, ``docs`` and ``code`` corpora for the loss's name,
+  its equation, its authors and OpenSearch's blog posts and model cards found no other text.
+- The abstract, v1: the loss "introduces Inverted Document Frequency (IDF) to the
+  sparsification of representations"; later versions: "an IDF-aware penalty for the matching
+  function that suppresses the contribution of low-IDF tokens".
+- Shen, Geng, Yang, "Exploring l0 Sparsification for Inference-free Sparse Retrievers" (SIGIR
+  2025, arXiv 2504.14839), as a review of it (themoonlight.io) quotes its masked loss:
+  ``L = sum_j ( 1/N sum_i M(d_i) w(d_i)_j IDF_j )^2``, i.e. IDF inside the FLOPS.
+- The authors' released code (opensearch-sparse-model-tuning-sample, ``scripts/train/
+  trainer.py`` ``flops_value`` and ``scripts/model/sparse_encoders.py``) differs: it applies the
+  plain FLOPS to the unweighted document vectors (with the l0 mask when a threshold is set) and
+  puts IDF into the matching function only, the query being its tokens times ``relu(idf)``.
+- A development version of sentence-transformers' ``IDFFlopsLoss``, citing 2411.04403v1, divides
+  the document vectors by IDF before the FLOPS: a third reading.
+
+We keep the restated formula,
 
     FLOPS_idf(W) = sum_j ( 1/B sum_i idf_j |w_ij| )^2,
 
-which is the form Shen et al. (2025) restate as their eq. for L_dFLOPS. The released training
-code (opensearch-sparse-model-tuning-sample) instead puts idf into the matching function (the
-query's idf-weighted bag of tokens scores the documents) and applies the plain FLOPS to the
-unweighted document vectors. We implement the paper's formula, because it is the one whose
-behaviour the paper's experiments and its l0 follow-up describe; the code's variant is our
-plain :func:`flops` with idf query weights, which the inference-free model already has.
+because it is the only written form of the paper's loss found here. What each reading does, in
+terms of a token's contribution to the score ``c_ij = idf_j w_ij`` (queries weighted by idf):
+the restated form is plain FLOPS of the contributions, ``sum_j (mean_i c_ij)^2``, so a
+contribution costs the same whatever its token's idf (common tokens still pay most, as in any
+FLOPS, because many documents of a batch use them); the released code's form is
+``sum_j (mean_i c_ij / idf_j)^2``, a low-idf token's contribution costing 1/idf_j^2 more, which
+is the abstract's "suppresses the contribution of low-IDF tokens". That variant needs no code of
+its own: it is :func:`flops` on documents with ``--query-encoder idf``, which is how the
+sweep (``benchmarks/train_sweep.py``) runs it beside this one.
 """
 
 from __future__ import annotations
