@@ -14,6 +14,10 @@ For one query:
    fills the heap with good documents early and makes later skipping more effective;
 5. with ``n_knn > 0`` (CIKM 2024), the neighbours in the kNN graph of every result are scored too.
 
+Documents can be *excluded* (deleted documents of a segment, those a filter disallows): their bits
+start set in the visited flags, so the block loop skips them as if already scored and a search
+returns the k best of the others (pre-filtering, not a post-filter of the top-k).
+
 Documents are scored by the full query (not only its ``query_cut`` entries), so every score
 returned is the document's exact inner product with the query.
 """
@@ -107,7 +111,7 @@ def search_one(
     """
     indptr, terms, values = forward
     list_block_ptr, block_ptr, post_docs = blocks
-    q_dense, visited, visited_list, block_scores = scratch
+    q_dense, visited, visited_list, block_scores, excluded = scratch
     for j in range(len(q_terms)):
         q_dense[q_terms[j]] = q_weights[j]
     heap_scores = np.empty(k, dtype=np.float32)
@@ -143,7 +147,8 @@ def search_one(
         )  # fmt: skip
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
     for i in range(n_visited):
-        visited[visited_list[i] >> 6] = 0
+        word = visited_list[i] >> 6
+        visited[word] = excluded[word]
     for j in range(len(q_terms)):
         q_dense[q_terms[j]] = 0.0
     return n_visited
@@ -166,15 +171,18 @@ def _search_queries(
 
 
 @njit(nogil=True, cache=True)
-def new_scratch(vocab_size, n_docs, max_blocks):
+def new_scratch(vocab_size, n_docs, max_blocks, excluded):
     """The scratch arrays :func:`search_one` expects, in the state it expects them: the dense
-    query, the visited flags and list, and the block scores of one list."""
+    query, the visited flags and list, the block scores of one list, and ``excluded`` (a bitset
+    of documents never to score, :mod:`index.bitset`), which the visited flags start from and
+    are reset to after each query."""
     return (
         np.zeros(vocab_size, dtype=np.float32),
         # One bit per document: 1M documents take 128 KiB, which stays in cache.
-        np.zeros((n_docs + 63) // 64, dtype=np.uint64),
+        excluded.copy(),
         np.empty(n_docs, dtype=np.int32),
         np.empty(max(max_blocks, 1), dtype=np.float32),
+        excluded,
     )
 
 
@@ -189,15 +197,15 @@ def _result_arrays(n_queries, k):
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
     forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
-    vocab_size, max_blocks, n_chunks,
+    vocab_size, max_blocks, n_chunks, excluded,
 ):  # fmt: skip
     """Top-k of every query, in parallel over ``n_chunks`` interleaved chunks of queries, each
-    with scratch arrays of its own. Returns the result matrices and the documents scored per
-    query."""
+    with scratch arrays of its own; documents in the bitset ``excluded`` are never scored.
+    Returns the result matrices and the documents scored per query."""
     out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
     n_docs = len(forward[0]) - 1
     for chunk in prange(n_chunks):
-        scratch = new_scratch(vocab_size, n_docs, max_blocks)
+        scratch = new_scratch(vocab_size, n_docs, max_blocks, excluded)
         _search_queries(
             chunk, n_chunks, forward, blocks, summaries, knn, queries, k, query_cut,
             heap_factor, first_sorted, n_knn, scratch, out_docs, out_scores, scored,

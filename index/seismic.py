@@ -19,7 +19,7 @@ from typing import Any
 
 import numba
 import numpy as np
-from lsr.index import persist
+from lsr.index import bitset, persist
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.exact import ExactIndex
 from lsr.index.forward import ForwardIndex
@@ -74,6 +74,7 @@ class SeismicIndex:
         self.search_defaults = search_defaults or SearchDefaults()
         self._check_knn(self.search_defaults.n_knn)
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
+        self._nothing_excluded = bitset.empty(len(doc_ids))
         self._local = threading.local()
         # The kernels' view of the index, made once: rebuilding it costs microseconds per query.
         self._index_arrays = (
@@ -174,14 +175,18 @@ class SeismicIndex:
         heap_factor: float | None = None,
         first_sorted: bool | None = None,
         n_knn: int | None = None,
+        exclude: np.ndarray | None = None,
     ) -> SearchResults:
         """Approximate top-k of every query, in parallel over queries.
 
-        ``scored`` of the result holds how many documents each query scored exactly.
+        ``scored`` of the result holds how many documents each query scored exactly. Documents
+        in ``exclude`` (a bitset of positions, :mod:`index.bitset`) are never scored nor
+        returned: the k best of the others come back (deleted or filtered-out documents).
         """
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
         queries = check_batch(queries, self.metadata)
-        docs, scores, scored = self._run((queries.indptr, queries.indices, queries.values), params)
+        arrays = (queries.indptr, queries.indices, queries.values)
+        docs, scores, scored = self._run(arrays, params, self._excluded(exclude))
         return SearchResults(queries.ids, docs, scores, self.doc_ids, scored=scored)
 
     def search(
@@ -193,10 +198,13 @@ class SeismicIndex:
         heap_factor: float | None = None,
         first_sorted: bool | None = None,
         n_knn: int | None = None,
+        exclude: np.ndarray | None = None,
     ) -> tuple[list[str], np.ndarray]:
-        """Approximate top-k of one query: document ids and float32 scores, best first."""
+        """Approximate top-k of one query: document ids and float32 scores, best first
+        (``exclude`` as for :meth:`search_batch`)."""
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
-        docs, scores, _ = self._run(single_query(term_ids, weights, self.vocab_size), params)
+        query = single_query(term_ids, weights, self.vocab_size)
+        docs, scores, _ = self._run(query, params, self._excluded(exclude))
         hits = docs[0] >= 0
         return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
 
@@ -216,7 +224,25 @@ class SeismicIndex:
                 "(lsr index build --knn N) or search with n_knn 0"
             )
 
-    def _run(self, queries: tuple[np.ndarray, ...], params: SearchParams):
+    def _excluded(self, exclude: np.ndarray | None) -> np.ndarray:
+        if exclude is None:
+            return self._nothing_excluded
+        exclude = np.asarray(exclude)
+        if exclude.dtype != np.uint64 or exclude.shape != self._nothing_excluded.shape:
+            raise InputError(
+                f"exclude must be a uint64 bitset of {len(self._nothing_excluded)} words "
+                f"(index.bitset over {len(self)} documents), got {exclude.dtype} {exclude.shape}"
+            )
+        return np.ascontiguousarray(exclude)
+
+    def _run(
+        self,
+        queries: tuple[np.ndarray, ...],
+        params: SearchParams,
+        excluded: np.ndarray | None = None,
+    ):
+        if excluded is None:
+            excluded = self._nothing_excluded
         indptr, terms, weights = queries
         n_queries = len(indptr) - 1
         if n_queries == 0 or len(self) == 0:
@@ -235,18 +261,21 @@ class SeismicIndex:
         )  # fmt: skip
         threads = numba.get_num_threads()
         if threads == 1 or n_queries == 1:
-            return _search_serial(*arrays, self._scratch())
+            return _search_serial(*arrays, self._scratch(excluded))
         n_chunks = min(n_queries, 4 * threads)
         with launch_guard():
-            return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks)
+            return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks, excluded)
 
-    def _scratch(self) -> tuple[np.ndarray, ...]:
+    def _scratch(self, excluded: np.ndarray) -> tuple[np.ndarray, ...]:
         """This thread's scratch arrays for serial search, made once: allocating and clearing
-        collection-sized arrays per query would cost more than a query itself on large indexes."""
+        collection-sized arrays per query would cost more than a query itself on large indexes.
+        A search that excludes documents seeds its own (a copy of ``n_docs / 8`` bytes)."""
+        if excluded is not self._nothing_excluded:
+            return new_scratch(self.vocab_size, len(self), self._max_blocks, excluded)
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = new_scratch(
-                self.vocab_size, len(self), self._max_blocks
+                self.vocab_size, len(self), self._max_blocks, excluded
             )
         return scratch
 

@@ -16,9 +16,10 @@ from lsr.index import numba_cache
 PROBE = textwrap.dedent(
     """
     import json, sys
+    import numpy as np
     import lsr, lsr.index.search as search
     import other
-    search.new_scratch(4, 4, 1)  # compiles (or loads) one kernel of the index, caching it
+    search.new_scratch(4, 4, 1, np.zeros(1, np.uint64))  # compiles (or loads) one kernel of the index, caching it
     other.plus_one(1)
     print(json.dumps({"lsr": lsr.__file__, "index": search.new_scratch.stats.cache_path,
                       "other": other.plus_one.stats.cache_path}))
