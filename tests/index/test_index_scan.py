@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
-
-from lsr.errors import InputError
 from lsr.index import BuildConfig, SeismicIndex, bitset
 from lsr.index.scan import scan
+
+from lsr.errors import InputError
 
 DOCS = random_collection(600, seed=3)
 QUERIES = random_collection(12, seed=4, prefix="q")
