@@ -120,6 +120,16 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     return manifest
 
 
+def update_manifest(directory: str | os.PathLike, changes: Mapping[str, Any]) -> None:
+    """Replace top-level fields of an index's manifest (not its arrays), atomically: a reader
+    sees the old manifest or the new one. Changing ``arrays`` or the format is refused."""
+    protected = {"arrays", "format", "format_version"} & set(changes)
+    if protected:
+        raise ValueError(f"update_manifest cannot change {sorted(protected)}")
+    manifest = read_manifest(directory)
+    write_json_atomic(Path(directory) / MANIFEST, {**manifest, **changes}, indent=1)
+
+
 def load_arrays(
     directory: str | os.PathLike, mmap: bool = True, verify: bool = False
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -251,6 +251,100 @@ def search(
 
 @index.command()
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--target-accuracy",
+    type=float,
+    required=True,
+    help="accuracy@k against exact search to reach (e.g. 0.95): the fraction of the exact "
+    "top-k that search returns, averaged over queries.",
+)
+@click.option("--k", type=int, default=10, show_default=True, help="The k of accuracy@k.")
+@click.option(
+    "--budget-queries",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Queries drawn from QUERIES: half choose the setting, half (held out) report it.",
+)
+@click.option(
+    "--rounds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Timings per setting (interleaved; the fastest counts).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample.")
+@click.option("--dry-run", is_flag=True, help="Print the frontier and the choice; store nothing.")
+def tune(
+    index_dir: Path,
+    queries: Path,
+    target_accuracy: float,
+    k: int,
+    budget_queries: int,
+    rounds: int,
+    seed: int,
+    dry_run: bool,
+) -> None:
+    """Find the fastest search parameters of INDEX_DIR that reach --target-accuracy on QUERIES
+    (Parquet vectors of typical queries) and store them as the index's search defaults.
+
+    Every (query_cut, heap_factor, first_sorted) of a grid is timed on one thread and its
+    accuracy@k measured against exact search on half of a sample of QUERIES; the fastest that
+    reaches the target there is chosen, and its accuracy on the other, held-out half is the
+    figure to expect. The frontier (settings no other beats on both accuracy and speed) is
+    printed; `lsr index search`, `lsr eval` and `lsr serve` then use the choice for every
+    parameter they are not given.
+    """
+    from lsr.index.seismic import SeismicIndex
+    from lsr.index.tuning import store
+    from lsr.index.tuning import tune as tune_index
+    from lsr.vector_io import read_vectors
+
+    loaded = SeismicIndex.load(index_dir)
+    result = tune_index(
+        loaded, read_vectors(queries), target_accuracy, k=k, budget_queries=budget_queries,
+        rounds=rounds, seed=seed,
+    )  # fmt: skip
+    click.echo(
+        f"{result.n_tuning} tuning and {result.n_held_out} held-out queries, accuracy@{k} "
+        f"against exact search, latency on one thread; the frontier:"
+    )
+    click.echo(_frontier_table(result))
+    if result.choice is None:
+        best = result.frontier[-1]
+        raise click.ClickException(
+            f"no setting reached accuracy@{k} {target_accuracy} on the tuning queries (best "
+            f"{best.tuning_accuracy:.4f}); nothing stored: rebuild with more postings "
+            "(--n-postings) or larger summaries (--summary-energy)"
+        )
+    choice = result.choice
+    click.echo(
+        f"chosen: query_cut {choice.query_cut}, heap_factor {choice.heap_factor}, first_sorted "
+        f"{choice.first_sorted}: accuracy@{k} {choice.held_out_accuracy:.4f} on held-out queries, "
+        f"{choice.latency_us:,.0f} µs per query"
+    )
+    if not dry_run:
+        store(index_dir, result, loaded.search_defaults)
+        click.echo(f"stored as the search defaults of {index_dir}")
+
+
+def _frontier_table(result) -> str:
+    rows = [
+        f"  {'query_cut':>9} {'heap_factor':>11} {'first_sorted':>12} {'acc tuning':>10} "
+        f"{'acc held-out':>12} {'µs/query':>9}"
+    ]
+    for p in result.frontier:
+        mark = "  <- chosen" if p == result.choice else ""
+        rows.append(
+            f"  {p.query_cut:>9} {p.heap_factor:>11} {p.first_sorted!s:>12} "
+            f"{p.tuning_accuracy:>10.4f} {p.held_out_accuracy:>12.4f} {p.latency_us:>9,.0f}{mark}"
+        )
+    return "\n".join(rows)
+
+
+@index.command()
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest summary as JSON.")
 @click.option(
     "--verify",

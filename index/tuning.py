@@ -1,0 +1,223 @@
+"""The cheapest search parameters of an index that reach a target accuracy: ``lsr index tune``.
+
+Seismic's query-time knobs (Bruch et al., SIGIR 2024, Algorithm 2: ``query_cut`` lists visited,
+blocks skipped when ``summary_score < heap_factor * heap_min``, ``first_sorted``) trade accuracy
+for speed differently on every collection, and the reference leaves them to the user. Here a
+grid of them is searched on a sample of the user's queries, each setting's accuracy@k measured
+against exact search over the index's own stored weights (:mod:`index.accuracy`) and its mean
+latency timed on one thread. The sample is split in two: the setting is *chosen* on the tuning
+half and *reported* on the held-out half, which took no part in the choice, so the figure the
+user sees is not the optimum of a search over noise. The choice is the fastest setting whose
+tuning accuracy minus its standard error (``std / sqrt(n)`` over the per-query accuracies)
+reaches the target: one that reaches it by less than that is within noise of missing it on the
+next queries (on 100 queries the standard error is ~0.01 at accuracy 0.95).
+
+Latency is the minimum over ``rounds`` rounds, every setting timed once per round in turn, so
+that load on a shared machine slows all settings alike rather than the ones timed during a burst.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import numba
+import numpy as np
+from lsr.index import persist
+from lsr.index.accuracy import accuracy_per_query
+from lsr.index.config import SearchDefaults
+from lsr.index.queries import check_k
+
+from lsr.errors import InputError
+from lsr.vectors import SparseCollection
+
+#: The grid searched by default: ``query_cut`` up to a long query's length, the ``heap_factor``
+#: range where accuracy@10 moves from ~0.9 to ~1.0 on SciFact and synthetic SPLADE vectors, and
+#: both orders of the first list's blocks.
+QUERY_CUTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 30)
+HEAP_FACTORS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+FIRST_SORTED = (False, True)
+
+#: Fewest queries each half of the sample may hold: below that one query moves the accuracy by
+#: more than the gap between two targets users ask for.
+MIN_QUERIES_PER_HALF = 10
+
+
+@dataclass(frozen=True)
+class TunePoint:
+    """One setting of the grid: its parameters, its accuracy on each half, its mean latency."""
+
+    query_cut: int
+    heap_factor: float
+    first_sorted: bool
+    tuning_accuracy: float
+    tuning_stderr: float
+    held_out_accuracy: float
+    latency_us: float
+
+    def reaches(self, target: float) -> bool:
+        """Whether the tuning accuracy reaches ``target`` by more than its standard error."""
+        return self.tuning_accuracy - self.tuning_stderr >= target
+
+    def defaults(self, base: SearchDefaults) -> SearchDefaults:
+        """``base`` with this point's parameters (``n_knn`` and anything else kept)."""
+        values = base.to_json() | {
+            "query_cut": self.query_cut,
+            "heap_factor": self.heap_factor,
+            "first_sorted": self.first_sorted,
+        }
+        return SearchDefaults(**values)
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The choice (``None`` when no setting reached the target), the accuracy/latency frontier
+    (settings no other is both more accurate on the tuning half and faster than, fastest first,
+    and the choice) and what the figures were measured on."""
+
+    choice: TunePoint | None
+    frontier: list[TunePoint]
+    target: float
+    k: int
+    n_tuning: int
+    n_held_out: int
+
+    def to_json(self) -> dict[str, Any]:
+        """What the index's manifest keeps of a tuning (``stats.tuning``): the choice and its figures."""
+        choice = None if self.choice is None else self.choice.__dict__
+        return {
+            "target_accuracy": self.target,
+            "k": self.k,
+            "n_tuning": self.n_tuning,
+            "n_held_out": self.n_held_out,
+            "choice": choice,
+        }
+
+
+def split_sample(
+    queries: SparseCollection, budget: int, seed: int
+) -> tuple[SparseCollection, SparseCollection]:
+    """At most ``budget`` queries drawn at random, halved into tuning and held-out sets."""
+    n = min(len(queries), budget)
+    if n < 2 * MIN_QUERIES_PER_HALF:
+        raise InputError(
+            f"budget_queries: tuning needs at least {2 * MIN_QUERIES_PER_HALF} queries "
+            f"({MIN_QUERIES_PER_HALF} to choose on, {MIN_QUERIES_PER_HALF} held out); "
+            f"got {n} (the file holds {len(queries)}, the budget is {budget})"
+        )
+    picked = np.random.default_rng(seed).permutation(len(queries))[:n]
+    half = n // 2
+    return _rows(queries, np.sort(picked[:half])), _rows(queries, np.sort(picked[half:]))
+
+
+def _rows(queries: SparseCollection, positions: np.ndarray) -> SparseCollection:
+    return SparseCollection.concat([queries.slice(p, p + 1) for p in positions.tolist()])
+
+
+def tune(
+    index: Any,
+    queries: SparseCollection,
+    target: float,
+    k: int = 10,
+    budget_queries: int = 200,
+    grid: Sequence[tuple[int, float, bool]] | None = None,
+    rounds: int = 3,
+    seed: int = 0,
+) -> TuneResult:
+    """Search ``grid`` (``(query_cut, heap_factor, first_sorted)`` settings; default the product
+    of :data:`QUERY_CUTS`, :data:`HEAP_FACTORS`, :data:`FIRST_SORTED`) on a sample of
+    ``queries`` for the cheapest setting of ``index`` (a :class:`~index.seismic.SeismicIndex`)
+    whose accuracy@k on the tuning half reaches ``target`` (see the module docstring)."""
+    if not 0.0 < target <= 1.0:
+        raise InputError(f"target_accuracy must be in (0, 1], got {target!r}")
+    k = check_k(k)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise InputError(f"rounds must be a positive integer, got {rounds!r}")
+    grid = list(grid if grid is not None else product(QUERY_CUTS, HEAP_FACTORS, FIRST_SORTED))
+    if not grid:
+        raise InputError("grid: no setting to try")
+    tuning, held_out = split_sample(queries, budget_queries, seed)
+    exact = index.exact()
+    truth = (exact.search_batch(tuning, k=k), exact.search_batch(held_out, k=k))
+    points = []
+    with one_thread():
+        seconds = _time_grid(index, tuning, grid, k, rounds)
+        for setting, elapsed in zip(grid, seconds):
+            params = dict(zip(("query_cut", "heap_factor", "first_sorted"), setting))
+            tuned, held = (
+                accuracy_per_query(index.search_batch(part, k=k, **params), ref, k)
+                for part, ref in zip((tuning, held_out), truth)
+            )
+            points.append(
+                TunePoint(**params, tuning_accuracy=float(tuned.mean()),
+                          tuning_stderr=float(tuned.std() / np.sqrt(len(tuned))),
+                          held_out_accuracy=float(held.mean()),
+                          latency_us=1e6 * elapsed / len(tuning))
+            )  # fmt: skip
+    choice = choose(points, target)
+    shown = frontier(points)
+    if choice is not None and choice not in shown:  # a faster point with a wider error beat it
+        shown = sorted([*shown, choice], key=lambda p: p.latency_us)
+    return TuneResult(choice, shown, target, k, len(tuning), len(held_out))
+
+
+def choose(points: Sequence[TunePoint], target: float) -> TunePoint | None:
+    """The fastest point that reaches ``target`` (:meth:`TunePoint.reaches`), if any."""
+    reaching = [p for p in points if p.reaches(target)]
+    return min(reaching, key=lambda p: p.latency_us) if reaching else None
+
+
+def frontier(points: Sequence[TunePoint]) -> list[TunePoint]:
+    """The settings that no other is both at least as accurate (tuning half) and faster than,
+    fastest first: the only ones worth choosing between."""
+    best = -1.0
+    kept = []
+    for point in sorted(points, key=lambda p: (p.latency_us, -p.tuning_accuracy)):
+        if point.tuning_accuracy > best:
+            kept.append(point)
+            best = point.tuning_accuracy
+    return kept
+
+
+def store(directory: str | os.PathLike, result: TuneResult, base: SearchDefaults) -> None:
+    """Make the choice the index's ``search_defaults`` (and keep the figures under ``tuning``)
+    in its manifest, rewritten atomically: search, ``lsr eval`` and ``lsr serve`` use them."""
+    if result.choice is None:
+        raise InputError(
+            f"target_accuracy {result.target}: no setting reached it on the tuning queries; "
+            "nothing stored"
+        )
+    defaults = result.choice.defaults(base)
+    # Under stats, which a later save of the index keeps.
+    stats = persist.read_manifest(directory).get("stats", {}) | {"tuning": result.to_json()}
+    persist.update_manifest(directory, {"search_defaults": defaults.to_json(), "stats": stats})
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Numba kernels on one thread (this Python thread only) while timing: the latency a user
+    sees per query, not a batch's throughput over however many cores happen to be free."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def _time_grid(index: Any, queries: SparseCollection, grid, k: int, rounds: int) -> list[float]:
+    """Seconds of each setting's search of ``queries``, the minimum over interleaved rounds."""
+    names = ("query_cut", "heap_factor", "first_sorted")
+    index.search_batch(queries.slice(0, 1), k=k)  # load the compiled kernels before timing
+    best = [float("inf")] * len(grid)
+    for _ in range(rounds):
+        for i, setting in enumerate(grid):
+            start = time.perf_counter()
+            index.search_batch(queries, k=k, **dict(zip(names, setting)))
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best
