@@ -60,6 +60,11 @@ class TrainConfig:
         "none", "none; bm25 or model (the --model being trained): mine n_negatives per example"
     )
     negatives_depth: int = _key(100, "mined negatives are drawn from each query's top this many")
+    refresh_negatives_every: int = _key(
+        0,
+        "with --hard-negatives model: re-mine the negatives with the model being trained every "
+        "this many steps (0: mined once, before the first step)",
+    )
     corpus: str = _key(
         "", "the corpus mined and self-supervised on (default: the dataset's own corpus)"
     )
@@ -189,9 +194,28 @@ class TrainConfig:
             raise InputError("n_negatives: mining and teachers need n_negatives >= 1")
         if self.self_supervised and self.hard_negatives == "none":
             raise InputError("hard_negatives: self-supervised examples need mined negatives (bm25)")
+        self._check_refresh()
         if self.learn_query_weights and self.query_encoder == "mlm":
             raise InputError("learn_query_weights: only for query_encoder binary or idf")
         return self
+
+    def _check_refresh(self) -> None:
+        if self.refresh_negatives_every < 0:
+            raise InputError(
+                f"refresh_negatives_every: must be >= 0, got {self.refresh_negatives_every}"
+            )
+        if not self.refresh_negatives_every:
+            return
+        if self.hard_negatives != "model" or self.self_supervised:
+            raise InputError(
+                "refresh_negatives_every: re-mines with the model being trained, so it needs "
+                "--hard-negatives model on labelled pairs (not --self-supervised)"
+            )
+        if self.loss != "in-batch" and self.teacher == "none":
+            raise InputError(
+                f"refresh_negatives_every: loss {self.loss} needs teacher scores of the "
+                "re-mined negatives: add --teacher ensemble"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -11,7 +11,7 @@ from lsr.datasets import load_dataset, split_spec
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
 from lsr.encoders.splade import load_masked_lm
 from lsr.train.config import TrainConfig
-from lsr.train.data.prepare import training_examples
+from lsr.train.data.prepare import negative_refresher, training_examples
 from lsr.train.examples import TrainingExample
 from lsr.train.trainer import Callback, Trainer
 
@@ -25,7 +25,14 @@ def train(
     config = config.validate()
     examples = training_examples(config, progress)
     idf = corpus_idf(config, examples) if needs_idf(config) else None
-    trainer = Trainer(config, examples, idf, on_checkpoint=on_checkpoint, progress=progress)
+    trainer = Trainer(
+        config,
+        examples,
+        idf,
+        on_checkpoint=on_checkpoint,
+        progress=progress,
+        refresher=negative_refresher(config, progress),
+    )
     return trainer.train(resume=resume)
 
 

@@ -28,6 +28,7 @@ from lsr.train.batching import BatchOrder, collate
 from lsr.train.checkpoint import load_latest, restore_rng, rng_state, save_checkpoint
 from lsr.train.collapse import CollapseGuard
 from lsr.train.config import TrainConfig
+from lsr.train.data.negatives import NegativeRefresher
 from lsr.train.examples import TrainingExample
 from lsr.train.model_card import model_card
 from lsr.train.models.bi_encoder import BiEncoder, build_model, save_model
@@ -55,9 +56,11 @@ class Trainer:
         idf: torch.Tensor | None = None,
         on_checkpoint: Callback | None = None,
         progress: bool = True,
+        refresher: NegativeRefresher | None = None,
     ) -> None:
         self.config = config.validate()
         self.examples = list(examples)
+        self.refresher = refresher
         self.out = Path(config.output_dir)
         self.on_checkpoint = on_checkpoint
         self.progress = progress
@@ -94,6 +97,7 @@ class Trainer:
         )
         with bar:
             while self.step < self.config.max_steps:
+                self._refresh_negatives()
                 record = self._optimizer_step()
                 self.step += 1
                 bar.update(1)
@@ -152,6 +156,26 @@ class Trainer:
             if self.on_checkpoint is not None:
                 self.on_checkpoint(self, self.step)
 
+    def _refresh_negatives(self) -> None:
+        """Every ``refresh_negatives_every`` steps, re-mine each example's negatives with the
+        model as it is now, encoding the corpus as ``lsr encode`` would with the model saved
+        at this step. Runs before the step, after the previous step's checkpoint: a run resumed
+        from that checkpoint has the examples it held (the checkpoint's) and re-mines here from
+        the same weights, as the uninterrupted run did."""
+        every = self.config.refresh_negatives_every
+        if self.refresher is None or self.step == 0 or self.step % every:
+            return
+        from lsr.encoders import load
+
+        started = time.perf_counter()
+        folder = self.out / ".refresh-model"
+        self._save(folder)
+        self.examples = self.refresher(load(folder), self.step)
+        tqdm.write(
+            f"step {self.step}: negatives re-mined with the current model "
+            f"({time.perf_counter() - started:.0f} s)"
+        )
+
     def _finish(self) -> Path:
         config = self.config
         if config.eval_dataset and (not self.dev_results or self.dev_results[-1].step != self.step):
@@ -198,6 +222,8 @@ class Trainer:
             "best": self.best,
             "dev_results": self.dev_results,
             "config": self.config.to_dict(),
+            # mined by the model of the last refresh, which no later checkpoint holds
+            "examples": self.examples if self.refresher is not None else None,
         }
 
     def _resume(self) -> None:
@@ -208,6 +234,8 @@ class Trainer:
         restore_rng(state["rng"])
         self.step = state["step"]
         self.best, self.dev_results = state["best"], state["dev_results"]
+        if self.refresher is not None and state.get("examples") is not None:
+            self.examples = state["examples"]
         _truncate_log(self.out / LOG_FILE, self.step)
 
 

@@ -1,5 +1,5 @@
-"""The trainer end to end on a tiny random BERT: exact resume after a real kill, collapse
-detection, every encoder combination saving a folder that lsr.encoders.load reads."""
+"""The trainer end to end on a tiny random BERT: exact resume after a real kill (negatives
+re-mined by the model being trained included), collapse detection, every encoder combination saving a folder that lsr.encoders.load reads."""
 
 from __future__ import annotations
 
@@ -13,10 +13,16 @@ import torch
 from safetensors.torch import load_file
 from tiny_training import tiny_config, write_beir_folder
 
+from lsr.datasets import load_dataset
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder, load
+from lsr.errors import InputError
 from lsr.train.checkpoint import checkpoints
 from lsr.train.collapse import TrainingCollapse
+from lsr.train.config import TrainConfig
+from lsr.train.data.corpus import Corpus
+from lsr.train.data.negatives import NegativeMiner, add_hard_negatives
 from lsr.train.data.pairs import load_pairs
+from lsr.train.models.bi_encoder import save_model
 from lsr.train.run import corpus_idf, train
 
 
@@ -36,25 +42,40 @@ def kill_at_half(trainer, step):
         os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no finally: a real kill
 
 train(tiny_config(__import__("pathlib").Path({folder!r}), output_dir={out!r}, max_steps=8,
-      checkpoint_every=2), progress=False, on_checkpoint=kill_at_half)
+      checkpoint_every=2, **{keys!r}), progress=False, on_checkpoint=kill_at_half)
 """
 
 
-def test_resume_after_a_kill_gives_the_weights_of_a_straight_run(tmp_path):
+def refreshing(tmp_path, monkeypatch) -> dict:
+    """Negatives mined with the model being trained, re-mined every 3 steps: a run killed
+    after step 4 holds negatives of the model of step 3, which no checkpoint has."""
+    monkeypatch.setenv("LSR_CACHE", str(tmp_path / "cache"))
+    corpus = write_beir_folder(tmp_path / "beir")
+    return dict(
+        hard_negatives="model", n_negatives=2, refresh_negatives_every=3, corpus=str(corpus)
+    )
+
+
+@pytest.mark.parametrize("refresh", [False, True], ids=["plain", "refreshed-negatives"])
+def test_resume_after_a_kill_gives_the_weights_of_a_straight_run(tmp_path, monkeypatch, refresh):
+    keys = refreshing(tmp_path, monkeypatch) if refresh else {}
     straight = train(
-        tiny_config(tmp_path, output_dir=str(tmp_path / "straight"), max_steps=8),
+        tiny_config(tmp_path, output_dir=str(tmp_path / "straight"), max_steps=8, **keys),
         progress=False,
     )
     out = tmp_path / "killed"
     script = KILLED_RUN.format(
-        tests=str(__import__("pathlib").Path(__file__).parent), folder=str(tmp_path), out=str(out)
+        tests=str(__import__("pathlib").Path(__file__).parent),
+        folder=str(tmp_path),
+        out=str(out),
+        keys=keys,
     )
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True)
     assert done.returncode == -9, done.stderr.decode()[-2000:]
     assert [p.name for p in checkpoints(out / "checkpoints")] == ["step-0000002", "step-0000004"]
     assert not (out / "model").exists()
     resumed = train(
-        tiny_config(tmp_path, output_dir=str(out), max_steps=8, checkpoint_every=2),
+        tiny_config(tmp_path, output_dir=str(out), max_steps=8, checkpoint_every=2, **keys),
         resume=True,
         progress=False,
     )
@@ -66,6 +87,43 @@ def test_resume_after_a_kill_gives_the_weights_of_a_straight_run(tmp_path):
         json.loads(line)["step"] for line in (out / "train_log.jsonl").read_text().splitlines()
     ]
     assert steps == list(range(1, 9))
+
+
+def test_refreshed_negatives_are_mined_by_the_model_of_that_step(tmp_path, monkeypatch):
+    keys = refreshing(tmp_path, monkeypatch)
+    config = tiny_config(tmp_path, max_steps=4, checkpoint_every=1, **{**keys, "seed": 7})
+    expected, seen = {}, {}
+
+    def reference_and_look(trainer, step):
+        # the reference for step 3's refresh: the model after 3 steps, saved and loaded as lsr
+        # encode would, mining the plain pairs by the plain functions, seeded by (seed, 3)
+        if step == 3:
+            folder = tmp_path / "at-3"
+            save_model(trainer.model, trainer.tokenizer, config, folder)
+            docs = list(load_dataset(keys["corpus"]).docs())
+            corpus = Corpus.of([d.id for d in docs], [d.full_text for d in docs])
+            miner = NegativeMiner(corpus, load(folder), config.negatives_depth)
+            expected["examples"] = add_hard_negatives(
+                load_pairs(config.dataset), miner, config.n_negatives, seed=(7, 3)
+            )
+            seen["before"] = list(trainer.examples)
+        if step == 4:
+            seen["after"] = list(trainer.examples)
+
+    train(config, progress=False, on_checkpoint=reference_and_look)
+    assert seen["after"] == expected["examples"]
+    assert seen["after"] != seen["before"]  # mined at step 0 by the initial model, then again
+
+
+def test_refreshing_needs_negatives_mined_by_the_model():
+    with pytest.raises(InputError, match=r"^refresh_negatives_every: .*--hard-negatives model"):
+        TrainConfig(
+            model="m", dataset="d", hard_negatives="bm25", refresh_negatives_every=5
+        ).validate()
+    with pytest.raises(InputError, match=r"^refresh_negatives_every: loss kl needs teacher"):
+        TrainConfig(
+            model="m", dataset="d", hard_negatives="model", refresh_negatives_every=5, loss="kl"
+        ).validate()
 
 
 def test_documents_collapsing_to_empty_stop_the_run_naming_lambda_d(tmp_path):

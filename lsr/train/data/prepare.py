@@ -24,7 +24,7 @@ from lsr.fingerprint import model_identity, stable_hash
 from lsr.train.config import TrainConfig
 from lsr.train.data.corpus import Corpus
 from lsr.train.data.ensemble import Ensemble, score_examples
-from lsr.train.data.negatives import NegativeMiner, add_hard_negatives
+from lsr.train.data.negatives import NegativeMiner, NegativeRefresher, add_hard_negatives
 from lsr.train.data.pairs import load_pairs, read_jsonl_pairs
 from lsr.train.data.self_supervised import self_supervised_examples
 from lsr.train.data.teachers import DenseTeacher, SparseTeacher, Teacher
@@ -86,6 +86,30 @@ def prepare_examples(
         )
         examples = add_hard_negatives(examples, miner, config.n_negatives, config.seed)
     return score_examples(teacher, examples) if teacher is not None else examples
+
+
+def negative_refresher(config: TrainConfig, progress: bool = True) -> NegativeRefresher | None:
+    """What re-mines the negatives with the model being trained (``refresh_negatives_every``):
+    the labelled pairs as read (in the order of :func:`training_examples`, so example i stays
+    example i), the corpus they were mined from, and the teacher ensemble re-scoring them when
+    the run has one."""
+    if not config.refresh_negatives_every:
+        return None
+    data_dir = config.data_dir or None
+    corpus_dataset = load_dataset(split_spec(config.corpus or config.dataset)[0], data_dir)
+    docs = list(corpus_dataset.docs())
+    corpus = Corpus.of([d.id for d in docs], [d.full_text for d in docs])
+    scorer = None
+    if config.teacher == "ensemble":
+        scorer = build_ensemble(config, corpus_dataset, corpus, progress).score_examples
+    return NegativeRefresher(
+        load_pairs(config.dataset, data_dir),
+        corpus,
+        config.n_negatives,
+        config.negatives_depth,
+        config.seed,
+        scorer,
+    )
 
 
 def build_ensemble(
