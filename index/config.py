@@ -36,7 +36,11 @@ Search defaults (``query_cut 10``, ``heap_factor 0.8``; the reference has none) 
 ~0.995 on SciFact and ~0.9998 on 100k synthetic SPLADE-like documents: lower ``query_cut`` or
 raise ``heap_factor`` to trade accuracy for speed. :data:`COMPACT`'s smaller summaries bound
 their blocks' scores less tightly, so it needs ``heap_factor 0.5`` for the same accuracy
-(:data:`COMPACT_SEARCH`). An index stores the search parameters it was built for
+(:data:`COMPACT_SEARCH`). ``engine`` (:data:`ENGINES`) ``auto`` lets an index answer with
+exact search where that is faster (:mod:`index.engine`); ``lsr index build`` stores ``auto``
+unless told otherwise, while a ``SeismicIndex`` built in code searches its blocks (``seismic``)
+unless given ``auto``: code that builds the index asks for what it measures. An index stores the
+search parameters it was built for
 (:class:`SearchDefaults`, in its manifest), and a search uses them for every parameter it is
 not given: the user of a compact index need not know its heap_factor.
 """
@@ -60,6 +64,10 @@ COMPACT = {"centroid_fraction": 0.02, "summary_energy": 0.1}
 #: Query-time defaults (see the module docstring).
 DEFAULT_QUERY_CUT = 10
 DEFAULT_HEAP_FACTOR = 0.8
+
+#: Which engine answers a search: ``auto`` the faster of the two on this index, as timed at build
+#: time (:mod:`index.engine`), ``seismic`` the blocked index, ``exact`` exact search.
+ENGINES = ("auto", "seismic", "exact")
 
 #: The search defaults a :data:`COMPACT` index stores (see the module docstring).
 COMPACT_SEARCH = {"heap_factor": 0.5}
@@ -112,6 +120,7 @@ class SearchParams:
     heap_factor: float = DEFAULT_HEAP_FACTOR
     first_sorted: bool = False
     n_knn: int = 0
+    engine: str = "seismic"
 
     def __post_init__(self) -> None:
         _integer("k", self.k, 1)
@@ -120,6 +129,7 @@ class SearchParams:
         if not isinstance(self.first_sorted, bool):
             raise InputError(f"first_sorted must be a bool, got {self.first_sorted!r}")
         _integer("n_knn", self.n_knn, 0)
+        _choice("engine", self.engine, ENGINES)
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,7 @@ class SearchDefaults:
     heap_factor: float = DEFAULT_HEAP_FACTOR
     first_sorted: bool = False
     n_knn: int = 0
+    engine: str = "seismic"
 
     def __post_init__(self) -> None:
         self.params(k=1)  # the same checks as at search time, naming the parameter

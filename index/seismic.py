@@ -21,6 +21,7 @@ import numba
 import numpy as np
 from lsr.index import bitset, persist
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
+from lsr.index.engine import EngineTiming, measure, resolve
 from lsr.index.exact import ExactIndex
 from lsr.index.forward import ForwardIndex
 from lsr.index.integrity import check_index
@@ -39,7 +40,7 @@ from tqdm.auto import tqdm
 from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 
-PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph")
+PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph", "engine timing")
 
 
 class SeismicIndex:
@@ -71,6 +72,10 @@ class SeismicIndex:
         self.summaries = summaries
         self.knn = knn
         self.stats = stats
+        #: Both engines' latency on this index (:mod:`index.engine`); None: not measured.
+        self.timing = EngineTiming.from_stats(stats)
+        self._exact: ExactIndex | None = None
+        self._exact_lock = threading.Lock()
         self.search_defaults = search_defaults or SearchDefaults()
         self._check_knn(self.search_defaults.n_knn)
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
@@ -100,7 +105,7 @@ class SeismicIndex:
                 f"collection must be a SparseCollection, got {type(collection).__name__}"
             )
         config = config or BuildConfig()
-        phases = PHASES if config.knn else PHASES[:-1]
+        phases = [p for p in PHASES if config.knn or p != "knn graph"]
         timings: dict[str, float] = {}
         bar = tqdm(total=len(phases), desc="building", unit="phase", disable=not progress)
 
@@ -136,6 +141,8 @@ class SeismicIndex:
                     index.knn = build_knn_graph(len(collection), config.knn, index._search_docs)
             index.search_defaults = search_defaults or SearchDefaults()
             index._check_knn(index.search_defaults.n_knn)
+            with phase("engine timing"):
+                index.timing = measure(index, index.search_defaults.params(10))
         index.stats = {
             "n_docs": len(collection),
             "nnz": forward.nnz,
@@ -144,6 +151,7 @@ class SeismicIndex:
             "summary_entries": summaries.n_entries,
             "seconds": timings,
             "bytes": index.nbytes(),
+            "engines": index.timing.to_json(),
         }
         return index
 
@@ -176,14 +184,19 @@ class SeismicIndex:
         first_sorted: bool | None = None,
         n_knn: int | None = None,
         exclude: np.ndarray | None = None,
+        engine: str | None = None,
     ) -> SearchResults:
         """Approximate top-k of every query, in parallel over queries.
 
         ``scored`` of the result holds how many documents each query scored exactly. Documents
         in ``exclude`` (a bitset of positions, :mod:`index.bitset`) are never scored nor
         returned: the k best of the others come back (deleted or filtered-out documents).
+        ``engine`` (``auto``, ``seismic``, ``exact``; :mod:`index.engine`) may answer with
+        exact search instead, where it is faster; then ``scored`` is ``None``.
         """
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        if self._engine(params, exclude) == "exact":
+            return self._exact_searcher().search_batch(queries, k=params.k)
         queries = check_batch(queries, self.metadata)
         arrays = (queries.indptr, queries.indices, queries.values)
         docs, scores, scored = self._run(arrays, params, self._excluded(exclude))
@@ -199,22 +212,46 @@ class SeismicIndex:
         first_sorted: bool | None = None,
         n_knn: int | None = None,
         exclude: np.ndarray | None = None,
+        engine: str | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Approximate top-k of one query: document ids and float32 scores, best first
-        (``exclude`` as for :meth:`search_batch`)."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn)
+        (``exclude`` and ``engine`` as for :meth:`search_batch`)."""
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        if self._engine(params, exclude) == "exact":
+            return self._exact_searcher().search(term_ids, weights, k=params.k)
         query = single_query(term_ids, weights, self.vocab_size)
         docs, scores, _ = self._run(query, params, self._excluded(exclude))
         hits = docs[0] >= 0
         return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
 
-    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn) -> SearchParams:
+    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
         params = self.search_defaults.params(
             k, query_cut=query_cut, heap_factor=heap_factor, first_sorted=first_sorted,
-            n_knn=n_knn,
+            n_knn=n_knn, engine=engine,
         )  # fmt: skip
         self._check_knn(params.n_knn)
         return params
+
+    def engine_for(self, engine: str | None = None) -> str:
+        """``seismic`` or ``exact``: the engine a search given ``engine`` runs on (``None``: the
+        stored default; ``auto``: the faster one on this index, :mod:`index.engine`)."""
+        return self._engine(self._params(1, None, None, None, None, engine), None)
+
+    def _engine(self, params: SearchParams, exclude: np.ndarray | None) -> str:
+        """``seismic`` or ``exact`` for this search; excluding documents is Seismic's alone."""
+        if exclude is None:
+            return resolve(params, self.timing)
+        if params.engine == "exact":
+            raise InputError("engine 'exact' cannot exclude documents; use engine seismic or auto")
+        return "seismic"
+
+    def _exact_searcher(self) -> ExactIndex:
+        """Exact search over this index's stored weights, built on first use and kept: an
+        index that answers with exact search does so on every query."""
+        with self._exact_lock:
+            if self._exact is None:
+                self._exact = self.exact()
+            return self._exact
 
     def _check_knn(self, n_knn: int) -> None:
         """Expanding results through a graph the index lacks would silently do nothing."""

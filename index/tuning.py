@@ -12,26 +12,29 @@ tuning accuracy minus its standard error (``std / sqrt(n)`` over the per-query a
 reaches the target: one that reaches it by less than that is within noise of missing it on the
 next queries (on 100 queries the standard error is ~0.01 at accuracy 0.95).
 
-Latency is the minimum over ``rounds`` rounds, every setting timed once per round in turn, so
-that load on a shared machine slows all settings alike rather than the ones timed during a burst.
+Latency is the minimum over ``rounds`` interleaved rounds (:func:`index.timing.fastest`). Exact
+search is timed beside the grid, and the two latencies become the index's engine timing
+(:mod:`index.engine`): measured on the user's queries, they replace the build's estimate from
+documents used as queries, so ``engine auto`` picks exact search where it is the faster one at
+the chosen setting.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 from typing import Any
 
-import numba
 import numpy as np
 from lsr.index import persist
 from lsr.index.accuracy import accuracy_per_query
 from lsr.index.config import SearchDefaults
+from lsr.index.engine import EngineTiming
 from lsr.index.queries import check_k
+from lsr.index.timing import fastest, one_thread
 
 from lsr.errors import InputError
 from lsr.vectors import SparseCollection
@@ -86,6 +89,7 @@ class TuneResult:
     k: int
     n_tuning: int
     n_held_out: int
+    exact_us: float
 
     def to_json(self) -> dict[str, Any]:
         """What the index's manifest keeps of a tuning (``stats.tuning``): the choice and its figures."""
@@ -96,6 +100,7 @@ class TuneResult:
             "n_tuning": self.n_tuning,
             "n_held_out": self.n_held_out,
             "choice": choice,
+            "exact_us": self.exact_us,
         }
 
 
@@ -145,12 +150,17 @@ def tune(
     exact = index.exact()
     truth = (exact.search_batch(tuning, k=k), exact.search_batch(held_out, k=k))
     points = []
+    names = ("query_cut", "heap_factor", "first_sorted")
     with one_thread():
-        seconds = _time_grid(index, tuning, grid, k, rounds)
+        seismic = partial(index.search_batch, k=k, engine="seismic")
+        seismic(tuning.slice(0, 1))  # load the compiled kernels before timing
+        runs = [partial(seismic, tuning, **dict(zip(names, s))) for s in grid]
+        runs.append(partial(exact.search_batch, tuning, k=k))
+        *seconds, exact_seconds = fastest(runs, rounds)
         for setting, elapsed in zip(grid, seconds):
-            params = dict(zip(("query_cut", "heap_factor", "first_sorted"), setting))
+            params = dict(zip(names, setting))
             tuned, held = (
-                accuracy_per_query(index.search_batch(part, k=k, **params), ref, k)
+                accuracy_per_query(seismic(part, **params), ref, k)
                 for part, ref in zip((tuning, held_out), truth)
             )
             points.append(
@@ -163,7 +173,8 @@ def tune(
     shown = frontier(points)
     if choice is not None and choice not in shown:  # a faster point with a wider error beat it
         shown = sorted([*shown, choice], key=lambda p: p.latency_us)
-    return TuneResult(choice, shown, target, k, len(tuning), len(held_out))
+    exact_us = 1e6 * exact_seconds / len(tuning)
+    return TuneResult(choice, shown, target, k, len(tuning), len(held_out), exact_us)
 
 
 def choose(points: Sequence[TunePoint], target: float) -> TunePoint | None:
@@ -193,31 +204,10 @@ def store(directory: str | os.PathLike, result: TuneResult, base: SearchDefaults
             "nothing stored"
         )
     defaults = result.choice.defaults(base)
+    timing = EngineTiming(result.choice.latency_us, result.exact_us, result.n_tuning, "queries")
     # Under stats, which a later save of the index keeps.
-    stats = persist.read_manifest(directory).get("stats", {}) | {"tuning": result.to_json()}
+    stats = persist.read_manifest(directory).get("stats", {}) | {
+        "tuning": result.to_json(),
+        "engines": timing.to_json(),
+    }
     persist.update_manifest(directory, {"search_defaults": defaults.to_json(), "stats": stats})
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Numba kernels on one thread (this Python thread only) while timing: the latency a user
-    sees per query, not a batch's throughput over however many cores happen to be free."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
-
-
-def _time_grid(index: Any, queries: SparseCollection, grid, k: int, rounds: int) -> list[float]:
-    """Seconds of each setting's search of ``queries``, the minimum over interleaved rounds."""
-    names = ("query_cut", "heap_factor", "first_sorted")
-    index.search_batch(queries.slice(0, 1), k=k)  # load the compiled kernels before timing
-    best = [float("inf")] * len(grid)
-    for _ in range(rounds):
-        for i, setting in enumerate(grid):
-            start = time.perf_counter()
-            index.search_batch(queries, k=k, **dict(zip(names, setting)))
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best

@@ -94,8 +94,9 @@ def _load(settings: Settings, holder: StateHolder) -> None:
         if not settings.vectors_only:
             use_torch_threads(settings.torch_threads)
         state = load_state(
-            settings.index_dir, settings.model, settings.exact, vectors_only=settings.vectors_only
-        )
+            settings.index_dir, settings.model, settings.exact, vectors_only=settings.vectors_only,
+            engine=settings.engine,
+        )  # fmt: skip
         warm_up(state)
     except Exception as exc:  # reported by /readyz; the process stays up to say why
         holder.error = f"{type(exc).__name__}: {exc}"

@@ -31,6 +31,8 @@ class Settings:
     vectors_only: bool = False
     #: Exact search over the index's forward index instead of Seismic's approximate search.
     exact: bool = False
+    #: Engine of the index's searches (auto, seismic, exact); None: the index's stored default.
+    engine: str | None = None
     api_key_file: Path | None = None
     #: Origins allowed by CORS (``*`` for any); none: no CORS headers.
     cors_origins: tuple[str, ...] = ()

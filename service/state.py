@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ class ServingState:
             "index_dir": str(self.index_dir),
             "documents": len(self.index),
             "vocab_size": self.index.vocab_size,
-            "search": "exact" if self.exact else "seismic",
+            "search": "exact" if self.exact else self.index.engine_for(),
             "index_bytes": self.index.nbytes(),
             "build_parameters": self.index.config.to_json(),
             "search_defaults": self.index.search_defaults.to_json(),
@@ -74,6 +74,7 @@ def load_state(
     exact: bool = False,
     previous: ServingState | None = None,
     vectors_only: bool = False,
+    engine: str | None = None,
 ) -> ServingState:
     """Open ``index_dir`` with its query encoder (none if ``vectors_only``) and docstore.
 
@@ -82,6 +83,8 @@ def load_state(
     """
     index_dir = Path(index_dir)
     index = SeismicIndex.load(index_dir)
+    if engine is not None:  # --engine: this service's choice over the index's stored one
+        index.search_defaults = replace(index.search_defaults, engine=engine)
     encoder = None
     if not vectors_only:
         model = model or recorded_model(index, index_dir)

@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from lsr.cli.options import threads_option
-from lsr.index.config import COMPACT, COMPACT_SEARCH, BuildConfig, SearchDefaults
+from lsr.index.config import COMPACT, COMPACT_SEARCH, ENGINES, BuildConfig, SearchDefaults
 from lsr.threads import use_numba_threads
 
 
@@ -92,6 +92,15 @@ def _mib(n_bytes: int) -> str:
 )
 @click.option("--seed", type=int, default=BuildConfig.seed, show_default=True)
 @click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="auto",
+    show_default=True,
+    help="The search engine stored as the index's default: auto answers with exact search "
+    "where the build timed it faster than the index (small collections), seismic always "
+    "uses the index, exact always searches exactly.",
+)
+@click.option(
     "--compact",
     is_flag=True,
     help="A smaller index: "
@@ -114,6 +123,7 @@ def build(
     compact: bool,
     docs: str | None,
     threads: int | None,
+    engine: str,
     **options,
 ) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
@@ -121,12 +131,12 @@ def build(
     from lsr.vector_io import read_vectors
 
     use_numba_threads(threads)
-    search_defaults = SearchDefaults()
+    search_defaults = SearchDefaults(engine=engine)
     if compact:
         given = click.get_current_context().get_parameter_source
         defaults = {n: v for n, v in COMPACT.items() if given(n) is ParameterSource.DEFAULT}
         options |= defaults
-        search_defaults = SearchDefaults(**COMPACT_SEARCH)
+        search_defaults = SearchDefaults(**COMPACT_SEARCH, engine=engine)
     config = BuildConfig(**options)
     start = time.perf_counter()
     collection = read_vectors(vectors)
@@ -141,8 +151,22 @@ def build(
         f"{built.stats['blocks']:,} blocks, centroid_fraction {built.config.centroid_fraction:.4g}, "
         f"in {elapsed:.1f} s"
     )
+    click.echo(_engines_line(built))
     if docs is not None:
         _write_docstore(index_dir, docs, built.doc_ids)
+
+
+def _engines_line(loaded) -> str:
+    timing = loaded.timing
+    if timing is None:
+        return (
+            "engine timing: none (index built before it was measured): auto searches with seismic"
+        )
+    return (
+        f"engine timing ({timing.n_queries} {timing.measured_on} as queries, one thread): "
+        f"seismic {timing.seismic_us:,.0f} µs, exact {timing.exact_us:,.0f} µs per query; "
+        f"searches use {loaded.engine_for()} (engine {loaded.search_defaults.engine})"
+    )
 
 
 def _write_docstore(index_dir: Path, corpus: str, doc_ids) -> None:
@@ -201,7 +225,14 @@ def docstore(index_dir: Path, corpus: str) -> None:
     help="Expand results via the kNN graph (the index must have one: built with --knn). "
     "[default: the index's stored search default]",
 )
-@click.option("--exact", is_flag=True, help="Exact search over the index's forward index instead.")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=None,
+    help="auto: the faster of the index and exact search on this index (timed at build or by "
+    "`lsr index tune`); seismic: the index; exact: exact search over the index's stored "
+    "weights. [default: the index's stored search default]",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -218,7 +249,7 @@ def search(
     heap_factor: float | None,
     first_sorted: bool | None,
     n_knn: int | None,
-    exact: bool,
+    engine: str | None,
     out: Path,
     tag: str | None,
     threads: int | None,
@@ -231,17 +262,16 @@ def search(
 
     loaded = SeismicIndex.load(index_dir)
     collection = read_vectors(queries)
-    searcher = loaded.exact() if exact else loaded
-    params = {} if exact else {
-        "query_cut": query_cut, "heap_factor": heap_factor,
-        "first_sorted": first_sorted, "n_knn": n_knn,
+    params = {
+        "query_cut": query_cut, "heap_factor": heap_factor, "first_sorted": first_sorted,
+        "n_knn": n_knn, "engine": engine,
     }  # fmt: skip
     # One query first, so that loading (or compiling) the Numba kernels is not timed as search.
-    searcher.search_batch(collection.slice(0, 1), k=k, **params)
+    loaded.search_batch(collection.slice(0, 1), k=k, **params)
     start = time.perf_counter()
-    results = searcher.search_batch(collection, k=k, **params)
+    results = loaded.search_batch(collection, k=k, **params)
     elapsed = time.perf_counter() - start
-    results.write_trec(out, tag=tag or ("exact" if exact else "seismic"))
+    results.write_trec(out, tag=tag or loaded.engine_for(engine))
     per_query = 1000 * elapsed / max(len(collection), 1)
     click.echo(
         f"searched {len(collection):,} queries in {elapsed:.2f} s ({per_query:.3f} ms/query); "
@@ -311,6 +341,7 @@ def tune(
         f"against exact search, latency on one thread; the frontier:"
     )
     click.echo(_frontier_table(result))
+    click.echo(f"  exact search: accuracy 1, {result.exact_us:,.0f} µs per query")
     if result.choice is None:
         best = result.frontier[-1]
         raise click.ClickException(
@@ -327,6 +358,7 @@ def tune(
     if not dry_run:
         store(index_dir, result, loaded.search_defaults)
         click.echo(f"stored as the search defaults of {index_dir}")
+        click.echo(_engines_line(SeismicIndex.load(index_dir)))
 
 
 def _frontier_table(result) -> str:
@@ -384,6 +416,7 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     click.echo(f"  {'total / forward':>18}  {sizes['total'] / max(sizes['forward'], 1):.2f}x")
     for name in ("postings", "blocks", "summary_entries"):
         click.echo(f"  {name:>18}  {loaded.stats.get(name, 0):,}")
+    click.echo(f"  {_engines_line(loaded)}")
     seconds = loaded.stats.get("seconds", {})
     click.echo(f"  {'build seconds':>18}  " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
     if verify:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from lsr.index.config import ENGINES
 from lsr.threads import available_cores
 
 
@@ -41,6 +42,14 @@ from lsr.threads import available_cores
     "neither: no key]. Never on the command line, where `ps` would show it.",
 )
 @click.option("--exact", is_flag=True, help="Exact search over the index's forward index.")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=None,
+    help="Engine of the index's searches: auto (the faster of the index and exact search, as "
+    "timed at build or by `lsr index tune`), seismic or exact. [default: the index's stored "
+    "search default]",
+)
 @click.option(
     "--cors-origin",
     "cors_origins",

@@ -50,7 +50,9 @@ def _reload(holder: StateHolder, settings: Settings, body: ReloadRequest) -> Rel
         index_dir = body.index_dir or (previous.index_dir if previous else settings.index_dir)
         try:
             model = body.model or settings.model
-            state = load_state(index_dir, model, settings.exact, previous, settings.vectors_only)
+            state = load_state(
+                index_dir, model, settings.exact, previous, settings.vectors_only, settings.engine
+            )
             warm_up(state)
         except (LsrError, OSError, ValueError) as exc:
             serving = f"still serving {previous.index_dir}" if previous else "nothing served yet"

@@ -37,7 +37,9 @@ def test_build_reports_size_and_time(built, files):
     assert SeismicIndex.load(files / "idx").config.n_postings == 50
 
 
-@pytest.mark.parametrize("extra", [[], ["--exact"], ["--first-sorted", "--query-cut", "3"]])
+@pytest.mark.parametrize(
+    "extra", [[], ["--engine", "exact"], ["--first-sorted", "--query-cut", "3"]]
+)
 def test_search_writes_a_trec_run(built, files, extra):
     out = files / "run.trec"
     args = ["index", "search", str(files / "idx"), str(files / "queries.parquet"), "--k", "3"]
@@ -78,7 +80,7 @@ def test_compact_index_stores_its_heap_factor_and_search_uses_it(files):
     result = CliRunner().invoke(cli, ["index", "build", docs, str(out), "--compact"])
     assert result.exit_code == 0, result.output
     loaded = SeismicIndex.load(out)
-    assert loaded.search_defaults == SearchDefaults(**COMPACT_SEARCH)
+    assert loaded.search_defaults == SearchDefaults(**COMPACT_SEARCH, engine="auto")
     run = files / "compact.trec"
     args = ["index", "search", str(out), str(files / "queries.parquet"), "--out", str(run)]
     assert CliRunner().invoke(cli, args).exit_code == 0
@@ -90,7 +92,8 @@ def test_compact_index_stores_its_heap_factor_and_search_uses_it(files):
 
 def test_info_shows_the_search_defaults(built, files):
     result = CliRunner().invoke(cli, ["index", "info", str(files / "idx"), "--json"])
-    assert json.loads(result.output)["search_defaults"] == SearchDefaults().to_json()
+    stored = json.loads(result.output)["search_defaults"]
+    assert stored == SearchDefaults(engine="auto").to_json()
 
 
 def test_n_knn_on_an_index_without_a_graph_is_named(built, files):

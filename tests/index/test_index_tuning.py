@@ -78,6 +78,8 @@ def test_tuned_defaults_reach_the_target_on_held_out_queries(files, collections)
     index = SeismicIndex.load(files / "idx")
     tuning = json.loads((files / "idx" / "manifest.json").read_text())["stats"]["tuning"]
     assert index.search_defaults.query_cut == tuning["choice"]["query_cut"]
+    assert index.timing.measured_on == "queries"
+    assert index.timing.seismic_us == tuning["choice"]["latency_us"]
     _, held_out = split_sample(queries, budget=160, seed=0)
     stored = dense(docs).astype(np.float16).astype(np.float64)
     found = index.search_batch(held_out, k=10)
