@@ -122,12 +122,13 @@ def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None
 
 def recorded_model(index: SeismicIndex, index_dir: Path) -> str:
     """The query model the index's documents were encoded with, from their provenance."""
-    from lsr.encoders import SpladeEncoder
+    from lsr.encoders import MlpEncoder, PerSideEncoder, SpladeEncoder
 
     provenance = index.metadata.provenance
     kind = provenance.get("encoder", "unknown")
     model = provenance.get("model")
-    if model is None or kind != SpladeEncoder.kind:
+    # the kinds whose recorded model encodes the queries too
+    if model is None or kind not in (SpladeEncoder.kind, MlpEncoder.kind, PerSideEncoder.kind):
         raise InputError(
             f"{index_dir / persist.MANIFEST}: the documents are {kind} vectors and their "
             "provenance names no query model that encodes queries for them; pass --model "

@@ -132,7 +132,7 @@ def _encoder_options(side, batch_size, max_length, top_k, threshold) -> dict[str
 
 def _build_encoder(model, corpus, data_dir, inference_free, options, progress):
     from lsr.datasets import iter_texts
-    from lsr.encoders import Bm25Encoder, InferenceFreeEncoder, SpladeEncoder, load
+    from lsr.encoders import Bm25Encoder, InferenceFreeEncoder, MlpEncoder, SpladeEncoder, load
 
     if model == "bm25":
         if options:
@@ -141,8 +141,10 @@ def _build_encoder(model, corpus, data_dir, inference_free, options, progress):
         return Bm25Encoder.fit(texts, progress=progress)
     encoder = load(model, **options)
     if inference_free:
-        if not isinstance(encoder, SpladeEncoder):
-            raise InputError(f"--inference-free needs a SPLADE model, {model} is {encoder.kind}")
+        if not isinstance(encoder, (SpladeEncoder, MlpEncoder)):
+            raise InputError(
+                f"--inference-free needs a SPLADE or MLP model, {model} is {encoder.kind}"
+            )
         texts = (text for _, text in iter_texts(corpus, data_dir))
         return InferenceFreeEncoder.fit(encoder, texts, progress=progress)
     return encoder

@@ -1,4 +1,4 @@
-"""Inference-free SPLADE: documents through a SPLADE encoder, queries without any model.
+"""Inference-free SPLADE: documents through a SPLADE (or MLP) encoder, queries without any model.
 
 A query is its word pieces, special tokens dropped and each token counted once, weighted by an
 idf table computed on the corpus (Geng et al., "Towards competitive search relevance for
@@ -19,16 +19,22 @@ from tqdm.auto import tqdm
 
 from lsr.encoders.base import check_inputs, collection_metadata, write_config
 from lsr.encoders.idf import IDF_FILE, document_frequencies, idf_weights, load_idf, save_idf
+from lsr.encoders.mlp import MlpEncoder
 from lsr.encoders.splade import SpladeEncoder
+from lsr.encoders.transformer import TransformerEncoder
+from lsr.errors import ModelError
 from lsr.vectors import SparseCollection
+
+# the document side's kinds (the ``documents`` option of lsr.json; SPLADE when absent)
+DOCUMENT_ENCODERS = {SpladeEncoder.kind: SpladeEncoder, MlpEncoder.kind: MlpEncoder}
 
 
 class InferenceFreeEncoder:
-    """SPLADE document vectors; idf-weighted bags of tokens as query vectors."""
+    """SPLADE (or MLP) document vectors; idf-weighted bags of tokens as query vectors."""
 
     kind = "inference-free"
 
-    def __init__(self, documents: SpladeEncoder, idf: np.ndarray, idf_formula: str = "bm25"):
+    def __init__(self, documents: TransformerEncoder, idf: np.ndarray, idf_formula: str = "bm25"):
         self.documents = documents
         self.idf = np.asarray(idf, dtype=np.float32)
         self.idf_formula = idf_formula
@@ -40,7 +46,7 @@ class InferenceFreeEncoder:
     @classmethod
     def fit(
         cls,
-        documents: SpladeEncoder,
+        documents: TransformerEncoder,
         corpus: Iterable[str],
         idf_formula: str = "bm25",
         progress: bool = False,
@@ -56,7 +62,13 @@ class InferenceFreeEncoder:
     def load(cls, path: str | os.PathLike, **options: Any) -> InferenceFreeEncoder:
         idf_file = options.pop("idf_file", IDF_FILE)
         idf_formula = options.pop("idf_formula", "bm25")
-        documents = SpladeEncoder.load(path, **options)
+        kind = options.pop("documents", SpladeEncoder.kind)
+        if kind not in DOCUMENT_ENCODERS:
+            raise ModelError(
+                f"{path}: unknown document encoder kind {kind!r}; expected one of "
+                f"{', '.join(DOCUMENT_ENCODERS)}"
+            )
+        documents = DOCUMENT_ENCODERS[kind].load(path, **options)
         return cls(documents, load_idf(Path(path) / idf_file, documents.vocabulary), idf_formula)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -66,6 +78,7 @@ class InferenceFreeEncoder:
             **self.documents.options(),
             "idf_file": IDF_FILE,
             "idf_formula": self.idf_formula,
+            "documents": self.documents.kind,
         }
         write_config(path, self.kind, options)
 

@@ -9,12 +9,16 @@ from typing import Any
 from lsr.encoders.base import CONFIG_FILE, Encoder, read_config
 from lsr.encoders.bm25 import Bm25Encoder
 from lsr.encoders.inference_free import InferenceFreeEncoder
+from lsr.encoders.mlp import MlpEncoder
+from lsr.encoders.per_side import PerSideEncoder
 from lsr.encoders.splade import SpladeEncoder
 from lsr.errors import InputError, ModelError
 
 ENCODERS = {
     SpladeEncoder.kind: SpladeEncoder,
     InferenceFreeEncoder.kind: InferenceFreeEncoder,
+    MlpEncoder.kind: MlpEncoder,
+    PerSideEncoder.kind: PerSideEncoder,
     Bm25Encoder.kind: Bm25Encoder,
 }
 

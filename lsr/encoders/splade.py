@@ -4,8 +4,9 @@ Formal et al., "SPLADE v2: Sparse lexical and expansion model for information re
 eq. 1-2: ``w_j = max_i log(1 + ReLU(logit_ij))`` over the non-padding positions i, as in
 naver/splade's ``Splade.encode`` with ``agg="max"``. The same model encodes queries and documents
 (siamese), each side with its own maximum length. Any Hugging Face masked LM works (BERT,
-DistilBERT, RoBERTa...): the model runs with its vocabulary projection detached, and
-:mod:`lsr.encoders.pooling` does the projection and the pooling in one pass.
+DistilBERT, RoBERTa...), and any causal LM with its echo input (:mod:`lsr.encoders.echo`): the
+model runs with its vocabulary projection detached, and :mod:`lsr.encoders.pooling` does the
+projection and the pooling in one pass.
 
 An encoder is safe to share between threads (a server's request handlers): tokenization reads
 per-length copies of the tokenizer (:mod:`lsr.encoders.tokens`) and the model runs as a headless
@@ -19,34 +20,20 @@ import copy
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from lsr.encoders.base import (
-    Side,
-    check_inputs,
-    check_pruning,
-    collection_metadata,
-    write_config,
+from lsr.encoders.echo import echo_inputs, second_copy
+from lsr.encoders.pooling import ACTIVATIONS, Projection, chunk_for, max_logits, prune
+from lsr.encoders.transformer import (
+    BATCH_SIZE,
+    DOCUMENT_MAX_LENGTH,
+    QUERY_MAX_LENGTH,
+    TransformerEncoder,
+    load_pretrained,
 )
-from lsr.encoders.pooling import (
-    ACTIVATIONS,
-    Projection,
-    chunk_for,
-    max_logits,
-    prune,
-)
-from lsr.encoders.tokens import TruncatingTokenizer
 from lsr.errors import InputError, ModelError
-from lsr.vectors import SparseCollection
-
-QUERY_MAX_LENGTH = 64
-DOCUMENT_MAX_LENGTH = 256
-BATCH_SIZE = 32
 
 
 def bf16_screen_available() -> bool:
@@ -57,15 +44,16 @@ def bf16_screen_available() -> bool:
         return False
 
 
-class SpladeEncoder:
+class SpladeEncoder(TransformerEncoder):
     """A SPLADE encoder over a Hugging Face masked LM (siamese: one model for both sides).
 
-    ``top_k`` and ``threshold`` prune every output vector (weights <= threshold dropped, then
-    all but the top_k largest). ``screen`` turns on the exact bfloat16 screen of
-    :mod:`lsr.encoders.pooling`; ``None`` turns it on where the CPU has bf16 dot products.
-    ``device`` is a torch device ("cpu", "cuda"); the default is the CPU. ``activation`` is
-    SPLADE's ``log(1 + ReLU(x))`` or the l0 variant (:data:`lsr.encoders.pooling.ACTIVATIONS`)
-    that a model trained with it (``lsr train --activation l0``) needs at encoding time too.
+    ``screen`` turns on the exact bfloat16 screen of :mod:`lsr.encoders.pooling`; ``None`` turns
+    it on where the CPU has bf16 dot products. ``activation`` is SPLADE's ``log(1 + ReLU(x))``
+    or the l0 variant (:data:`lsr.encoders.pooling.ACTIVATIONS`) that a model trained with it
+    (``lsr train --activation l0``) needs at encoding time too. ``echo`` is for causal LMs
+    (:mod:`lsr.encoders.echo`): each text is read twice and pooled over its second copy; it is
+    on by default for a backbone that has no masked-LM class. Pruning and the rest:
+    :class:`lsr.encoders.transformer.TransformerEncoder`.
     """
 
     kind = "splade"
@@ -83,119 +71,43 @@ class SpladeEncoder:
         name: str | None = None,
         device: str | None = None,
         activation: str = "splade",
+        echo: bool = False,
     ) -> None:
-        for label, value in (
-            ("query_max_length", query_max_length),
-            ("document_max_length", document_max_length),
-            ("batch_size", batch_size),
-        ):
-            if not isinstance(value, int) or value <= 0:
-                raise InputError(f"{label} must be a positive integer, got {value!r}")
-        check_pruning(top_k, threshold)
         if activation not in ACTIVATIONS:
             raise InputError(
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}"
             )
         self.activation = activation
-        self.device = torch.device(device or "cpu")
-        self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer
-        self.query_max_length = query_max_length
-        self.document_max_length = document_max_length
-        self.top_k = top_k
-        self.threshold = float(threshold)
-        self.batch_size = batch_size
+        self.echo = bool(echo)
+        slot = _decoder_slot(model)
+        self.projection = Projection.of(getattr(*slot))
+        super().__init__(
+            model,
+            tokenizer,
+            self.projection.vocab_size,
+            query_max_length=query_max_length,
+            document_max_length=document_max_length,
+            top_k=top_k,
+            threshold=threshold,
+            batch_size=batch_size,
+            name=name,
+            device=device,
+        )
+        self.projection = Projection.of(getattr(*_decoder_slot(self.model)))  # on the device
         on_cpu = self.device.type == "cpu"
         self.screen = (on_cpu and bf16_screen_available()) if screen is None else bool(screen)
-        self.name = name or getattr(model, "name_or_path", "") or "splade"
-        slot = _decoder_slot(self.model)
-        self.projection = Projection.of(getattr(*slot))
         self._headless = _headless(self.model)
-        self._tokenize = TruncatingTokenizer(tokenizer, (query_max_length, document_max_length))
-        self.vocab_size = self.projection.vocab_size
-        self.vocabulary = _vocabulary(tokenizer, self.vocab_size)
-        # VectorMetadata keeps a tuple: handing it one saves copying 30k tokens per query.
-        self._vocabulary_tuple = tuple(self.vocabulary)
-
-    # -- loading and saving ---------------------------------------------------------------------
 
     @classmethod
     def load(cls, path_or_id: str | os.PathLike, **options: Any) -> SpladeEncoder:
-        """Load a masked LM and its tokenizer from a local folder or a Hugging Face hub id."""
-        model, tokenizer = load_masked_lm(path_or_id)
+        """Load a masked (or, with echo, causal) LM and its tokenizer from a local folder or a
+        Hugging Face hub id."""
+        model, tokenizer, causal = load_language_model(path_or_id)
+        options.setdefault("echo", causal)
         return cls(model, tokenizer, name=str(path_or_id), **options)
 
     def options(self) -> dict[str, Any]:
-        """The constructor options, as saved in ``lsr.json``."""
-        return {
-            "query_max_length": self.query_max_length,
-            "document_max_length": self.document_max_length,
-            "top_k": self.top_k,
-            "threshold": self.threshold,
-            "batch_size": self.batch_size,
-            "activation": self.activation,
-        }
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the model and tokenizer (Hugging Face layout) and ``lsr.json``."""
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        try:
-            self.model.save_pretrained(path)
-            self.tokenizer.save_pretrained(path)
-        finally:
-            hf_logging.enable_progress_bar()
-        write_config(path, self.kind, self.options())
-
-    # -- encoding -------------------------------------------------------------------------------
-
-    def encode_queries(
-        self, texts: Sequence[str], ids: Sequence[str] | None = None
-    ) -> SparseCollection:
-        return self._encode(texts, ids, "queries", self.query_max_length, progress=False)
-
-    def encode_documents(
-        self, texts: Sequence[str], ids: Sequence[str] | None = None, progress: bool = False
-    ) -> SparseCollection:
-        return self._encode(texts, ids, "documents", self.document_max_length, progress)
-
-    def tokenize(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
-        """Token ids of each text, special tokens included, truncated to ``max_length``."""
-        return self._tokenize(texts, max_length)
-
-    def _encode(
-        self,
-        texts: Sequence[str],
-        ids: Sequence[str] | None,
-        side: Side,
-        max_length: int,
-        progress: bool,
-    ) -> SparseCollection:
-        ids = check_inputs(texts, ids)
-        rows: list[tuple[np.ndarray, np.ndarray]] = [_EMPTY_ROW] * len(texts)
-        # An empty text has no content to expand; its vector is empty rather than [CLS]'s.
-        todo = [i for i, text in enumerate(texts) if text.strip()]
-        token_ids = self.tokenize([texts[i] for i in todo], max_length)
-        order = sorted(range(len(todo)), key=lambda k: -len(token_ids[k]))
-        bar = tqdm(total=len(todo), unit="docs", disable=not progress, desc="batches", leave=False)
-        with torch.inference_mode(), bar:
-            for start in range(0, len(order), self.batch_size):
-                batch = order[start : start + self.batch_size]
-                weights = self.weights([token_ids[k] for k in batch])
-                for k, row in zip(batch, _sparse_rows(weights)):
-                    rows[todo[k]] = row
-                bar.update(len(batch))
-        metadata = collection_metadata(
-            self._vocabulary_tuple,
-            self.kind,
-            side,
-            model=self.name,
-            max_length=max_length,
-            top_k=self.top_k,
-            threshold=self.threshold,
-        )
-        return SparseCollection.from_rows(ids, rows, metadata, source=f"{self.name} {side}")
+        return {**super().options(), "activation": self.activation, "echo": self.echo}
 
     def weights(self, token_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
@@ -204,12 +116,14 @@ class SpladeEncoder:
     def states(self, token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """The MLM head's transformed states (batch, length, hidden), float32, of tokenized
         texts padded to the longest, and their attention mask (batch, length)."""
-        input_ids, mask = _pad(token_ids, self.tokenizer.pad_token_id or 0)
-        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        input_ids, mask = self.padded(token_ids)
+        model_ids, model_mask = echo_inputs(input_ids, mask) if self.echo else (input_ids, mask)
         # A single text has no padding: without a mask the model skips building one (~5%).
-        attention_mask = None if len(token_ids) == 1 else mask
+        attention_mask = None if len(token_ids) == 1 else model_mask
         with torch.inference_mode():
-            states = self._headless(input_ids=input_ids, attention_mask=attention_mask).logits
+            states = self._headless(input_ids=model_ids, attention_mask=attention_mask).logits
+        if self.echo:
+            states = second_copy(states, mask)
         return states.float(), mask
 
     def pool(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -220,66 +134,41 @@ class SpladeEncoder:
             return prune(ACTIVATIONS[self.activation](pooled), self.top_k, self.threshold)
 
 
-_EMPTY_ROW = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-
-
-def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    length = max(len(t) for t in token_ids)
-    input_ids = torch.full((len(token_ids), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(token_ids), length), dtype=torch.long)
-    for row, ids in enumerate(token_ids):
-        input_ids[row, : len(ids)] = torch.as_tensor(ids)
-        mask[row, : len(ids)] = 1
-    return input_ids, mask
-
-
-def _sparse_rows(weights: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(term ids, weights) of each row's non-zeros, found for the whole batch in one pass."""
-    rows, terms = weights.nonzero(as_tuple=True)
-    values = weights[rows, terms].cpu().numpy()
-    ends = torch.cumsum(torch.bincount(rows, minlength=len(weights)), 0)[:-1].cpu().numpy()
-    return list(zip(np.split(terms.cpu().numpy(), ends), np.split(values, ends)))
-
-
 # -- the masked LM ----------------------------------------------------------------------------
 
 
-def load_masked_lm(path_or_id: str | os.PathLike) -> tuple[torch.nn.Module, Any]:
-    """A masked LM with its tokenizer; ModelError for a missing folder or a missing MLM head."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+def load_language_model(path_or_id: str | os.PathLike) -> tuple[torch.nn.Module, Any, bool]:
+    """A language model with a vocabulary head, its tokenizer, and whether it is causal.
 
-    source = str(path_or_id)
-    if not Path(source).is_dir() and _looks_like_path(source):
-        raise ModelError(f"{source}: no such model folder")
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    A checkpoint whose architecture has a masked-LM class loads as one (BERT, DistilBERT,
+    RoBERTa...); any other loads as a causal LM (Llama, Mistral, GPT-2...), whose LM head gives
+    the vocabulary logits (Mistral-SPLADE). ModelError for a missing folder or head.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model, info = AutoModelForMaskedLM.from_pretrained(source, output_loading_info=True)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(
-            f"{source}: cannot load a masked language model and tokenizer from it ({exc})"
-        ) from None
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
-    missing = sorted(info.get("missing_keys", ()))
+        model_type = AutoConfig.from_pretrained(str(path_or_id)).model_type
+    except (OSError, ValueError, KeyError):
+        model_type = None  # load_pretrained names the problem
+    causal = model_type is not None and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+    auto_class = AutoModelForCausalLM if causal else AutoModelForMaskedLM
+    what = "causal language model" if causal else "masked language model"
+    model, tokenizer, missing = load_pretrained(path_or_id, auto_class, what)
     if missing:
         raise ModelError(
-            f"{source}: the checkpoint has no masked-LM head (missing weights: "
+            f"{path_or_id}: the checkpoint has no {'causal' if causal else 'masked'}-LM head "
+            f"(missing weights: "
             f"{', '.join(missing[:4])}{'...' if len(missing) > 4 else ''}); SPLADE needs a "
-            "model saved with its MLM head (e.g. a *ForMaskedLM checkpoint)"
+            "model saved with its vocabulary head (a *ForMaskedLM or *ForCausalLM checkpoint)"
         )
-    return model.eval(), tokenizer
+    return model, tokenizer, causal
 
 
-def _looks_like_path(source: str) -> bool:
-    """A hub id is ``name`` or ``owner/name``; anything else can only be a local path."""
-    if os.sep != "/" and os.sep in source:
-        return True
-    return source.startswith((".", "/", "~")) or source.count("/") > 1
+def load_masked_lm(path_or_id: str | os.PathLike) -> tuple[torch.nn.Module, Any]:
+    """The language model of :func:`load_language_model` and its tokenizer."""
+    model, tokenizer, _ = load_language_model(path_or_id)
+    return model, tokenizer
 
 
 def _decoder_slot(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
@@ -327,9 +216,3 @@ def _detached(slot: tuple[torch.nn.Module, str]) -> Iterator[None]:
         yield
     finally:
         setattr(parent, attribute, decoder)
-
-
-def _vocabulary(tokenizer: Any, size: int) -> list[str]:
-    """Token of every output id; ids the tokenizer lacks (padded vocabularies) get a placeholder."""
-    by_id = {i: t for t, i in tokenizer.get_vocab().items() if i < size}
-    return [by_id.get(i, f"[unused-id-{i}]") for i in range(size)]

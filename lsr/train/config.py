@@ -20,7 +20,8 @@ from typing import Any, get_args
 
 from lsr.errors import InputError
 
-ENCODERS = ("mlm", "binary", "idf")
+QUERY_ENCODERS = ("mlm", "mlp", "binary", "idf")
+DOC_ENCODERS = ("mlm", "mlp")
 LOSSES = ("in-batch", "margin-mse", "kl")
 DOC_REGULARIZERS = ("flops", "idf-flops")
 QUERY_REGULARIZERS = ("flops", "l1")
@@ -39,8 +40,15 @@ def _key(default: Any, help: str) -> Any:
 class TrainConfig:
     # -- what is trained ------------------------------------------------------------------------
     model: str = _key("", "masked-LM folder or hub id (required): the backbone and its tokenizer")
-    query_encoder: str = _key("mlm", "mlm (SPLADE), binary (token presence), idf (inference-free)")
-    doc_encoder: str = _key("mlm", "only mlm here: the document side is what expands")
+    query_encoder: str = _key(
+        "mlm",
+        "mlm (SPLADE expansion), mlp (uniCOIL term weights), binary (token presence), "
+        "idf (inference-free)",
+    )
+    doc_encoder: str = _key("mlm", "mlm (SPLADE expansion) or mlp (uniCOIL term weights)")
+    separate_encoders: bool = _key(
+        False, "query and document sides each get their own backbone copy (default: siamese)"
+    )
     activation: str = _key("splade", "splade: log(1 + relu(x)); l0: log(1 + log(1 + relu(x)))")
     learn_query_weights: bool = _key(False, "idf/binary queries: learn the per-token weights too")
     query_weights_lr: float = _key(
@@ -154,8 +162,8 @@ class TrainConfig:
                 "or --corpus with --self-supervised"
             )
         for name, choices in (
-            ("query_encoder", ENCODERS),
-            ("doc_encoder", ("mlm",)),
+            ("query_encoder", QUERY_ENCODERS),
+            ("doc_encoder", DOC_ENCODERS),
             ("loss", LOSSES),
             ("query_regularizer", QUERY_REGULARIZERS),
             ("doc_regularizer", DOC_REGULARIZERS),
@@ -195,8 +203,13 @@ class TrainConfig:
         if self.self_supervised and self.hard_negatives == "none":
             raise InputError("hard_negatives: self-supervised examples need mined negatives (bm25)")
         self._check_refresh()
-        if self.learn_query_weights and self.query_encoder == "mlm":
+        if self.learn_query_weights and self.query_encoder in ("mlm", "mlp"):
             raise InputError("learn_query_weights: only for query_encoder binary or idf")
+        if self.separate_encoders and self.query_encoder not in ("mlm", "mlp"):
+            raise InputError(
+                f"separate_encoders: query_encoder {self.query_encoder} has no backbone to "
+                "separate (only mlm and mlp do)"
+            )
         return self
 
     def _check_refresh(self) -> None:

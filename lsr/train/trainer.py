@@ -144,7 +144,7 @@ class Trainer:
             stats = SparsityStats(
                 record[f"{prefix}_nnz"], record[f"{prefix}_empty"], record[f"{prefix}_flops"]
             )
-            if side == "documents" or config.query_encoder == "mlm":
+            if side == "documents" or config.query_encoder in ("mlm", "mlp"):
                 self.guard.check(self.step, side, stats)
         if self.step % config.log_every == 0:
             with (self.out / LOG_FILE).open("a", encoding="utf-8") as log:

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from lsr.encoders.term_weights import countable_tokens, pool_by_token
+
 
 class BagOfTokens(nn.Module):
     """``w_j = weight_j * 1[token j in the query]``; ``weight`` learned when ``learned``."""
@@ -24,19 +26,16 @@ class BagOfTokens(nn.Module):
     def __init__(self, weights: torch.Tensor, special_ids: Iterable[int], learned: bool) -> None:
         super().__init__()
         self.weight = nn.Parameter(weights.float().clone(), requires_grad=learned)
-        present = torch.ones(len(weights), dtype=torch.bool)
-        present[list(special_ids)] = False
-        self.register_buffer("countable", present, persistent=False)
+        countable = countable_tokens(len(weights), list(special_ids))
+        self.register_buffer("countable", countable, persistent=False)
 
     @property
     def vocab_size(self) -> int:
         return self.weight.shape[0]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        presence = torch.zeros(
-            input_ids.shape[0], self.vocab_size, dtype=torch.float32, device=input_ids.device
-        )
-        presence.scatter_add_(1, input_ids, attention_mask.float())
-        presence = (presence > 0) & self.countable
-        # ReLU keeps a learned weight from going negative (a sparse vector's weights are > 0)
-        return presence * torch.relu(self.weight)
+        # ReLU keeps a learned weight from going negative (a sparse vector's weights are > 0);
+        # every occurrence of a token has the same weight, so the max over repeats is that weight
+        token_weights = torch.relu(self.weight)[input_ids]
+        countable = attention_mask.bool() & self.countable[input_ids]
+        return pool_by_token(token_weights, input_ids, countable, self.vocab_size)

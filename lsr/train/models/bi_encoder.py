@@ -1,12 +1,17 @@
 """A query encoder and a document encoder, chosen per side as in the unified framework (Nguyen,
-MacAvaney, Yates, ECIR 2023): ``mlm`` (SPLADE expansion), ``binary`` (token presence) or
-``idf`` (inference-free: presence weighted by idf, Geng et al. 2024). With ``mlm`` on both sides
-the two sides share one model (siamese SPLADE); otherwise the document side is an MLM and the
-query side costs a table lookup.
+MacAvaney, Yates, ECIR 2023): ``mlm`` (SPLADE expansion), ``mlp`` (uniCOIL-style term weighting,
+no expansion), ``binary`` (token presence) or, for queries, ``idf`` (inference-free: presence
+weighted by idf, Geng et al. 2024).
+
+The model sides (mlm, mlp) run on one backbone unless ``separate_encoders`` gives the query side
+its own copy: the same kind on both sides is then one module (siamese SPLADE, siamese uniCOIL),
+and an MLP query side over an MLM document side shares the transformer and adds only its
+term-weighting head. A ``binary`` or ``idf`` query side costs a table lookup.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -14,15 +19,21 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
-from lsr.encoders.splade import load_masked_lm
+from lsr.encoders import InferenceFreeEncoder, PerSideEncoder, SpladeEncoder
+from lsr.encoders import MlpEncoder as MlpInference
+from lsr.encoders.splade import load_language_model
+from lsr.encoders.transformer import TransformerEncoder
 from lsr.train.config import TrainConfig
 from lsr.train.models.bag_of_tokens import BagOfTokens
 from lsr.train.models.mlm import MlmEncoder
+from lsr.train.models.mlp import MlpEncoder, transformer_body
+
+# the encoders that run a transformer (the others are a table over the tokens)
+MODEL_SIDES = ("mlm", "mlp")
 
 
 class BiEncoder(nn.Module):
-    def __init__(self, query: nn.Module, document: MlmEncoder) -> None:
+    def __init__(self, query: nn.Module, document: nn.Module) -> None:
         super().__init__()
         self.document = document
         # siamese: the same module on both sides, registered once
@@ -43,17 +54,28 @@ class BiEncoder(nn.Module):
 
 def build_model(config: TrainConfig, idf: torch.Tensor | None) -> tuple[BiEncoder, Any]:
     """The configured bi-encoder over ``config.model``, and its tokenizer."""
-    mlm, tokenizer = load_masked_lm(config.model)
-    mlm.train()
+    lm, tokenizer, causal = load_language_model(config.model)
+    lm.train()
     if config.gradient_checkpointing:
         # transformers 5 renamed it; older releases only have the first name
-        enable = getattr(mlm, "activation_checkpointing_enable", mlm.gradient_checkpointing_enable)
+        enable = getattr(lm, "activation_checkpointing_enable", lm.gradient_checkpointing_enable)
         enable()
-    document = MlmEncoder(mlm, config.activation)
-    if config.query_encoder == "mlm":
-        return BiEncoder(document, document), tokenizer
+    special = list(tokenizer.all_special_ids)
+
+    def side(kind: str, model: nn.Module) -> nn.Module:
+        if kind == "mlm":
+            return MlmEncoder(model, config.activation, echo=causal)
+        return MlpEncoder(model, special)
+
+    document = side(config.doc_encoder, lm)
+    if config.query_encoder in MODEL_SIDES:
+        if config.separate_encoders:
+            return BiEncoder(side(config.query_encoder, copy.deepcopy(lm)), document), tokenizer
+        if config.query_encoder == config.doc_encoder:
+            return BiEncoder(document, document), tokenizer
+        return BiEncoder(side(config.query_encoder, lm), document), tokenizer
     weights = torch.ones(document.vocab_size) if config.query_encoder == "binary" else idf
-    query = BagOfTokens(weights, tokenizer.all_special_ids, config.learn_query_weights)
+    query = BagOfTokens(weights, special, config.learn_query_weights)
     return BiEncoder(query, document), tokenizer
 
 
@@ -62,22 +84,34 @@ def save_model(
 ) -> None:
     """Write the model folder ``lsr encode`` and ``lsr eval`` load: HF layout + ``lsr.json``.
 
-    Siamese models save as the ``splade`` encoder kind, the others as ``inference-free`` with the
-    (possibly learned) per-token query weights as its ``idf.json`` table.
+    Siamese models save as the ``splade`` or ``mlp`` encoder kind; a table query side as
+    ``inference-free``, with the (possibly learned) per-token query weights as its ``idf.json``
+    table; two model sides as ``per-side`` (``query/`` and ``document/`` subfolders,
+    :mod:`lsr.encoders.per_side`).
     """
-    documents = SpladeEncoder(
-        model.document.mlm,
-        tokenizer,
-        query_max_length=config.query_max_length,
-        document_max_length=config.doc_max_length,
-        activation=config.activation,
-        name=config.model,
-    )
+    documents = inference_encoder(model.document, tokenizer, config)
     if model.query is None:
         documents.save(path)
-    else:
+    elif isinstance(model.query, BagOfTokens):
         weights = torch.relu(model.query.weight.detach()).cpu().numpy().astype(np.float32)
         weights[list(tokenizer.all_special_ids)] = 0
         formula = "learned" if config.learn_query_weights else config.query_encoder
         InferenceFreeEncoder(documents, weights, formula).save(path)
-    model.document.mlm.train()  # the encoder put it in eval mode
+    else:
+        queries = inference_encoder(model.query, tokenizer, config)
+        PerSideEncoder(queries, documents).save(path)
+
+
+def inference_encoder(side: nn.Module, tokenizer: Any, config: TrainConfig) -> TransformerEncoder:
+    """The :mod:`lsr.encoders` encoder of a trained model side, sharing its weights (it puts
+    the modules in eval mode; the trainer sets train mode again at each step)."""
+    options = {
+        "query_max_length": config.query_max_length,
+        "document_max_length": config.doc_max_length,
+        "name": config.model,
+    }
+    if isinstance(side, MlmEncoder):
+        return SpladeEncoder(
+            side.mlm, tokenizer, activation=config.activation, echo=side.echo, **options
+        )
+    return MlpInference(transformer_body(side.lm), tokenizer, side.head, **options)
