@@ -62,14 +62,26 @@ def check_index(
 ) -> None:
     """Raise :class:`~lsr.errors.IndexFormatError`, naming the file and the fault, unless every
     array of a loaded index fits the others (see the module docstring)."""
+    check_documents(directory, n_docs, doc_id_bytes, doc_id_offsets, forward)
     where = _Where(Path(directory))
-    _check_doc_ids(where, n_docs, doc_id_bytes, doc_id_offsets)
-    _check_forward(where, n_docs, forward)
     _check_postings(where, n_docs, forward.vocab_size, postings)
     _check_summaries(where, postings, summaries, forward.vocab_size)
     if knn.ndim != 2 or knn.shape[0] != n_docs:
         raise where.fail("knn", f"shape {knn.shape}, expected ({n_docs}, neighbours)")
     _check_range(where, "knn", knn, -1, n_docs, "document ids")
+
+
+def check_documents(
+    directory: str | os.PathLike,
+    n_docs: int,
+    doc_id_bytes: np.ndarray,
+    doc_id_offsets: np.ndarray,
+    forward: ForwardIndex,
+) -> None:
+    """The ids and the forward index alone (all an exact segment of a living index holds)."""
+    where = _Where(Path(directory))
+    _check_doc_ids(where, n_docs, doc_id_bytes, doc_id_offsets)
+    _check_forward(where, n_docs, forward)
 
 
 def _check_offsets(where: _Where, name: str, offsets: np.ndarray, length: int, total: int) -> None:

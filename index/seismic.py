@@ -316,6 +316,13 @@ class SeismicIndex:
             )
         return scratch
 
+    def document(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids and stored weights (as float32) of the document at ``position``."""
+        lo, hi = int(self.forward.indptr[position]), int(self.forward.indptr[position + 1])
+        return np.asarray(self.forward.terms[lo:hi], dtype=np.int32), self.forward.float_values(
+            lo, hi
+        )
+
     def exact(self) -> ExactIndex:
         """Exact search over this index's forward index (same stored weights, same scores)."""
         return ExactIndex(self.forward.to_collection(list(self.doc_ids), self.metadata))

@@ -39,3 +39,7 @@ def where(path: object, line: int | None = None, field: str | None = None) -> st
     if field is not None:
         parts.append(f"field {field!r}")
     return ", ".join(parts)
+
+
+class IndexLockedError(LsrError):
+    """Another writer holds an index's write lock."""

@@ -131,12 +131,10 @@ def explain(
     ``d_t`` as the index stores it (float16 by default), so the contributions sum to the score
     up to float32 rounding of the sum's order.
     """
-    forward = state.index.forward
-    lo, hi = int(forward.indptr[position]), int(forward.indptr[position + 1])
-    doc_terms = np.asarray(forward.terms[lo:hi], dtype=np.int32)
+    doc_terms, doc_values = state.index.document(position)
     _, in_query, in_doc = np.intersect1d(terms, doc_terms, assume_unique=True, return_indices=True)
     query_weights = weights[in_query]
-    doc_weights = forward.float_values(lo, hi)[in_doc]
+    doc_weights = doc_values[in_doc]
     contributions = query_weights * doc_weights
     order = np.argsort(-contributions, kind="stable")
     return [

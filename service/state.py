@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsr.index import persist
 from lsr.index.exact import ExactIndex
+from lsr.index.open import open_index
+from lsr.index.segmented import SegmentedIndex
 from lsr.index.seismic import SeismicIndex
 
 from lsr.docstore import Docstore
@@ -35,9 +37,10 @@ if TYPE_CHECKING:  # lsr.encoders imports torch: a --no-model service never load
 @dataclass(frozen=True)
 class ServingState:
     index_dir: Path
-    index: SeismicIndex
-    #: The searcher: the index itself, or exact search over its forward index.
-    searcher: SeismicIndex | ExactIndex
+    #: A built index, or the live commit of a living one (:func:`lsr.index.open.open_index`).
+    index: SeismicIndex | SegmentedIndex
+    #: The searcher: the index itself, or exact search over its stored vectors.
+    searcher: SeismicIndex | SegmentedIndex | ExactIndex
     #: The query encoder; None when the service takes vectors only (``--no-model``).
     encoder: Encoder | None
     model: str | None
@@ -50,7 +53,7 @@ class ServingState:
 
     @property
     def exact(self) -> bool:
-        return isinstance(self.searcher, ExactIndex)
+        return isinstance(self.searcher, ExactIndex) or getattr(self.searcher, "is_exact", False)
 
     def describe(self) -> dict[str, Any]:
         """What ``/stats`` shows of the index and model."""
@@ -82,7 +85,7 @@ def load_state(
     the time it takes to map the index, not to load a model).
     """
     index_dir = Path(index_dir)
-    index = SeismicIndex.load(index_dir)
+    index = open_index(index_dir)
     if engine is not None:  # --engine: this service's choice over the index's stored one
         index.search_defaults = replace(index.search_defaults, engine=engine)
     encoder = None
@@ -104,7 +107,9 @@ def load_state(
     )
 
 
-def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None) -> Encoder:
+def query_encoder(
+    model: str, index: SeismicIndex | SegmentedIndex, previous: ServingState | None
+) -> Encoder:
     """The encoder of ``model`` (``previous``'s if it is the same), checked against the index."""
     from lsr.encoders import load
 
@@ -120,7 +125,7 @@ def query_encoder(model: str, index: SeismicIndex, previous: ServingState | None
     return encoder
 
 
-def recorded_model(index: SeismicIndex, index_dir: Path) -> str:
+def recorded_model(index: SeismicIndex | SegmentedIndex, index_dir: Path) -> str:
     """The query model the index's documents were encoded with, from their provenance."""
     from lsr.encoders import MlpEncoder, PerSideEncoder, SpladeEncoder
 

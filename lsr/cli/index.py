@@ -189,9 +189,9 @@ def docstore(index_dir: Path, corpus: str) -> None:
 
     CORPUS is a dataset name, BEIR folder, ir-datasets id or .jsonl/.parquet file.
     """
-    from lsr.index.seismic import SeismicIndex
+    from lsr.index.open import open_index
 
-    _write_docstore(index_dir, corpus, SeismicIndex.load(index_dir).doc_ids)
+    _write_docstore(index_dir, corpus, open_index(index_dir).doc_ids)
 
 
 @index.command()
@@ -255,12 +255,12 @@ def search(
     threads: int | None,
 ) -> None:
     """Search INDEX_DIR with the QUERIES vector file (Parquet); write a TREC run to --out."""
-    from lsr.index.seismic import SeismicIndex
+    from lsr.index.open import open_index
     from lsr.vector_io import read_vectors
 
     use_numba_threads(threads)
 
-    loaded = SeismicIndex.load(index_dir)
+    loaded = open_index(index_dir)
     collection = read_vectors(queries)
     params = {
         "query_cut": query_cut, "heap_factor": heap_factor, "first_sorted": first_sorted,
@@ -386,9 +386,9 @@ def _frontier_table(result) -> str:
 )
 def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     """Print an index's parameters, sizes and build statistics."""
-    from lsr.index.seismic import SeismicIndex
+    from lsr.index.open import open_index
 
-    loaded = SeismicIndex.load(index_dir, verify=verify)
+    loaded = open_index(index_dir, verify=verify)
     summary = {
         "documents": len(loaded),
         "vocab_size": loaded.vocab_size,
@@ -414,10 +414,16 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
     for name in ("forward", "postings", "summaries", "knn", "total"):
         click.echo(f"  {name + ' bytes':>18}  {_mib(sizes[name])}")
     click.echo(f"  {'total / forward':>18}  {sizes['total'] / max(sizes['forward'], 1):.2f}x")
-    for name in ("postings", "blocks", "summary_entries"):
-        click.echo(f"  {name:>18}  {loaded.stats.get(name, 0):,}")
-    click.echo(f"  {_engines_line(loaded)}")
-    seconds = loaded.stats.get("seconds", {})
-    click.echo(f"  {'build seconds':>18}  " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
+    for segment in loaded.stats.get("segments", ()):
+        click.echo(
+            f"  {'segment ' + segment['name']:>18}  {segment['kind']}, "
+            f"{segment['documents']:,} documents, {segment['deleted']:,} deleted"
+        )
+    if "segments" not in loaded.stats:  # a built index: how it was built
+        for name in ("postings", "blocks", "summary_entries"):
+            click.echo(f"  {name:>18}  {loaded.stats.get(name, 0):,}")
+        click.echo(f"  {_engines_line(loaded)}")
+        seconds = loaded.stats.get("seconds", {})
+        click.echo(f"  {'build seconds':>18}  " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
     if verify:
         click.echo("  checksums OK")

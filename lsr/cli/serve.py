@@ -112,7 +112,7 @@ def serve(
     """
     import uvicorn
 
-    from lsr.index import SeismicIndex
+    from lsr.index.open import open_index
     from lsr.service.metrics import MULTIPROCESS_ENV
     from lsr.service.settings import SETTINGS_ENV, Settings
     from lsr.service.state import recorded_model
@@ -120,7 +120,7 @@ def serve(
     # Fail here, once, on a directory that is not an index or an index without a query model,
     # rather than in every worker (opening maps the arrays: it reads only their headers).
     if options["model"] is None and not options["vectors_only"]:
-        options["model"] = recorded_model(SeismicIndex.load(index_dir), index_dir)
+        options["model"] = recorded_model(open_index(index_dir), index_dir)
     settings = Settings(
         index_dir=index_dir.resolve(),
         api_key_file=api_key_file.resolve() if api_key_file else None,

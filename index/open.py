@@ -1,0 +1,23 @@
+"""Open whatever index a directory holds, for searching: the one entry point of its readers.
+
+A directory from ``lsr index build`` holds a :class:`~index.seismic.SeismicIndex`; once changed by
+``lsr index add`` / ``delete`` / ``merge`` it holds a living index, searched through
+:class:`~index.segmented.SegmentedIndex`, which answers the same calls. ``lsr index search``,
+``lsr index info`` and ``lsr serve`` (and its reload) open indexes here, so they take both.
+"""
+
+from __future__ import annotations
+
+import os
+
+from lsr.index.commit import is_living
+from lsr.index.segmented import SegmentedIndex
+from lsr.index.seismic import SeismicIndex
+
+
+def open_index(directory: str | os.PathLike, verify: bool = False) -> SeismicIndex | SegmentedIndex:
+    """The index in ``directory``, memory-mapped, ready to search (``verify``: also check every
+    file's checksum)."""
+    if is_living(directory):
+        return SegmentedIndex.load(directory, verify=verify)
+    return SeismicIndex.load(directory, verify=verify)

@@ -1,0 +1,273 @@
+"""Search over the segments of one commit of a living index: fan out, then merge the top-k.
+
+Every segment returns the top-k of its live documents (its deleted ones never scored:
+:meth:`SeismicIndex.search_batch <index.seismic.SeismicIndex.search_batch>`'s ``exclude``, or a
+scan of the live ones for exact segments), with positions made global by the segment's offset;
+the k best of those ``n_segments x k`` candidates are the index's top-k. The global top-k is a
+subset of the union of the segments' top-k, so the merge loses nothing: exact segments give exact
+results, Seismic segments their usual approximation, and a document's score is the same whichever
+segment holds it (same stored weights, same :func:`~index.forward.dot_dense`). Ties are broken by
+lower global position, as :mod:`index.topk` does within a segment.
+
+:class:`SegmentedIndex` answers what :class:`~index.seismic.SeismicIndex` answers to its readers
+(``search``, ``search_batch``, ``exact()``, ``doc_ids``, ``metadata``, ``search_defaults``...),
+so the CLI, the evaluation and the service search either through :func:`index.open.open_index`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from lsr.index import bitset
+from lsr.index.commit import Commit, SegmentEntry, read_current, read_deletes
+from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
+from lsr.index.queries import check_batch, check_k, single_query
+from lsr.index.results import SearchResults
+from lsr.index.scan import scan
+from lsr.index.segments import Segment, load_segment
+
+from lsr.errors import IndexFormatError, InputError
+from lsr.vectors import SparseCollection, VectorMetadata
+
+#: Attempts at opening the live commit while writers replace it (see :meth:`SegmentedIndex.load`).
+OPEN_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class LiveSegment:
+    """A segment as one commit sees it: its deletions and the global position of its first
+    document."""
+
+    entry: SegmentEntry
+    segment: Segment
+    deleted: np.ndarray
+    offset: int
+
+    @cached_property
+    def excluded(self) -> np.ndarray:
+        return bitset.from_mask(self.deleted)
+
+    @cached_property
+    def live_positions(self) -> np.ndarray:
+        return np.flatnonzero(~self.deleted)
+
+
+class SegmentIds(Sequence[str]):
+    """The ids of all segments' documents (deleted ones included) by global position."""
+
+    def __init__(self, parts: Sequence[LiveSegment]) -> None:
+        self._parts = parts
+        self._starts = np.array([p.offset for p in parts], dtype=np.int64)
+        self._total = sum(len(p.segment) for p in parts)
+
+    def __len__(self) -> int:
+        return self._total
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self[i] for i in range(*position.indices(len(self)))]
+        position = int(position)
+        if position < 0:
+            position += len(self)
+        if not 0 <= position < len(self):
+            raise IndexError(position)
+        part = self._parts[int(np.searchsorted(self._starts, position, side="right")) - 1]
+        return part.segment.doc_ids[position - part.offset]
+
+    def take(self, positions: np.ndarray) -> list[str]:
+        return [self[p] for p in np.asarray(positions).tolist()]
+
+
+class SegmentedIndex:
+    """The documents of one commit of a living index, searched as one index (read-only)."""
+
+    def __init__(
+        self, directory: Path, commit: Commit, parts: list[LiveSegment], exact: bool = False
+    ) -> None:
+        self.directory = Path(directory)
+        self.commit = commit
+        self.parts = parts
+        self.is_exact = exact
+        self.metadata = VectorMetadata.from_json(commit.metadata, str(directory))
+        self.config = BuildConfig.from_json(commit.config)
+        self.search_defaults = SearchDefaults.from_json(commit.search_defaults)
+        self.doc_ids = SegmentIds(parts)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, verify: bool = False) -> SegmentedIndex:
+        """Open the live commit of ``directory`` (``verify``: check every segment's checksums).
+        A writer may publish a new commit and remove the files of an old one while this reads
+        them; then the newer commit is opened."""
+        directory = Path(directory)
+        for attempt in range(OPEN_ATTEMPTS):
+            commit = read_current(directory)
+            try:
+                return cls.of_commit(directory, commit, verify=verify)
+            except IndexFormatError:
+                moved_on = read_current(directory).generation != commit.generation
+                if not moved_on or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def of_commit(
+        cls,
+        directory: Path,
+        commit: Commit,
+        loaded: dict[str, Segment] | None = None,
+        verify: bool = False,
+    ) -> SegmentedIndex:
+        """The index of ``commit``; segments in ``loaded`` (by name) are not opened again."""
+        loaded = loaded or {}
+        parts, offset = [], 0
+        for entry in commit.segments:
+            segment = loaded.get(entry.name) or load_segment(
+                directory / entry.path, entry.kind, verify
+            )
+            if len(segment) != entry.n_docs:
+                raise IndexFormatError(
+                    f"{directory / entry.path}: {len(segment)} documents, the commit "
+                    f"{commit.file_name} says {entry.n_docs}"
+                )
+            parts.append(LiveSegment(entry, segment, read_deletes(directory, entry), offset))
+            offset += entry.n_docs
+        return cls(directory, commit, parts)
+
+    # -- what readers of an index ask -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Live documents."""
+        return sum(p.entry.n_live for p in self.parts)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.metadata.vocab_size
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return {
+            "n_docs": len(self),
+            "generation": self.commit.generation,
+            "segments": [
+                {"name": p.entry.name, "kind": p.entry.kind, "documents": p.entry.n_docs,
+                 "deleted": p.entry.n_deleted}
+                for p in self.parts
+            ],
+        }  # fmt: skip
+
+    def nbytes(self) -> dict[str, int]:
+        totals = {"forward": 0, "postings": 0, "summaries": 0, "knn": 0, "total": 0}
+        for part in self.parts:
+            for name, size in part.segment.nbytes().items():
+                totals[name] += size
+        return totals
+
+    def document(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids and stored weights (as float32) of the document at global ``position``."""
+        part = self._part_of(position)
+        forward, local = part.segment.forward, position - part.offset
+        lo, hi = int(forward.indptr[local]), int(forward.indptr[local + 1])
+        return np.asarray(forward.terms[lo:hi], dtype=np.int32), forward.float_values(lo, hi)
+
+    def _part_of(self, position: int) -> LiveSegment:
+        starts = [p.offset for p in self.parts]
+        return self.parts[int(np.searchsorted(starts, position, side="right")) - 1]
+
+    def exact(self) -> SegmentedIndex:
+        """Exact search over the same commit: every segment scanned."""
+        return SegmentedIndex(self.directory, self.commit, self.parts, exact=True)
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search_batch(
+        self,
+        queries: SparseCollection,
+        k: int = 10,
+        query_cut: int | None = None,
+        heap_factor: float | None = None,
+        first_sorted: bool | None = None,
+        n_knn: int | None = None,
+        engine: str | None = None,
+    ) -> SearchResults:
+        """Top-k of every query over the live documents (exact with :meth:`exact` or engine
+        ``exact``; ``auto`` and ``seismic`` search Seismic segments with Seismic)."""
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        queries = check_batch(queries, self.metadata)
+        docs, scores = self._run(queries, params)
+        return SearchResults(queries.ids, docs, scores, self.doc_ids)
+
+    def search(
+        self,
+        term_ids: np.ndarray,
+        weights: np.ndarray,
+        k: int = 10,
+        query_cut: int | None = None,
+        heap_factor: float | None = None,
+        first_sorted: bool | None = None,
+        n_knn: int | None = None,
+        engine: str | None = None,
+    ) -> tuple[list[str], np.ndarray]:
+        """Top-k of one query: document ids and float32 scores, best first."""
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        indptr, terms, values = single_query(term_ids, weights, self.vocab_size)
+        query = SparseCollection(["q"], indptr, terms, values, self.metadata)
+        docs, scores = self._run(query, params)
+        hits = docs[0] >= 0
+        return self.doc_ids.take(docs[0][hits]), scores[0][hits]
+
+    def engine_for(self, engine: str | None = None) -> str:
+        """``exact`` when every segment is scanned, else ``seismic`` (Seismic segments searched
+        with Seismic, small ones scanned: :mod:`index.segments`)."""
+        params = self._params(1, None, None, None, None, engine)
+        return "exact" if self.is_exact or params.engine == "exact" else "seismic"
+
+    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
+        params = self.search_defaults.params(
+            check_k(k), query_cut=query_cut, heap_factor=heap_factor, first_sorted=first_sorted,
+            n_knn=n_knn, engine=engine,
+        )  # fmt: skip
+        if params.n_knn > 0 and not self.config.knn:
+            raise InputError(f"n_knn={params.n_knn}: this index has no kNN graph")
+        return params
+
+    def _run(self, queries: SparseCollection, params: SearchParams):
+        found = [self._search_part(part, queries, params) for part in self.parts]
+        return merge_top_k(found, len(queries), params.k)
+
+    def _search_part(self, part: LiveSegment, queries: SparseCollection, params: SearchParams):
+        seismic = part.segment.seismic
+        if self.is_exact or seismic is None or params.engine == "exact":
+            arrays = (queries.indptr, queries.indices, queries.values)
+            docs, scores = scan(part.segment.forward, part.live_positions, arrays, params.k)
+        else:
+            n_knn = params.n_knn if seismic.knn.shape[1] else 0
+            result = seismic.search_batch(
+                queries, k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
+                first_sorted=params.first_sorted, n_knn=n_knn, exclude=part.excluded,
+                engine="seismic",
+            )  # fmt: skip
+            docs, scores = result.docs, result.scores
+        return np.where(docs >= 0, docs + part.offset, -1), scores
+
+
+def merge_top_k(
+    found: list[tuple[np.ndarray, np.ndarray]], n_queries: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of the segments' top-k of each query: higher score first, then lower global
+    position; ``-1`` / ``0`` padding last."""
+    if not found:
+        return np.full((n_queries, k), -1, np.int64), np.zeros((n_queries, k), np.float32)
+    docs = np.concatenate([d for d, _ in found], axis=1)
+    scores = np.concatenate([s for _, s in found], axis=1)
+    missing = docs < 0
+    order = np.lexsort(
+        (np.where(missing, np.iinfo(np.int64).max, docs), np.where(missing, np.inf, -scores)),
+        axis=1,
+    )[:, :k]
+    return np.take_along_axis(docs, order, 1), np.take_along_axis(scores, order, 1)
