@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from lsr.cli import living
 from lsr.cli.options import threads_option
 from lsr.index.config import COMPACT, COMPACT_SEARCH, ENGINES, BuildConfig, SearchDefaults
 from lsr.threads import use_numba_threads
@@ -427,3 +428,8 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
         click.echo(f"  {'build seconds':>18}  " + ", ".join(f"{k} {v}" for k, v in seconds.items()))
     if verify:
         click.echo("  checksums OK")
+
+
+# The living index's commands (lsr/cli/living.py), in this group.
+for _command in (living.add, living.delete, living.merge):
+    index.add_command(_command)
