@@ -117,6 +117,24 @@ class ForwardIndex:
             vocab_size=collection.vocab_size,
         )
 
+    @classmethod
+    def concat(cls, parts: list[ForwardIndex]) -> ForwardIndex:
+        """Row groups of one collection as one forward index (``parts`` is emptied as it goes,
+        so that each part's memory is freed once copied)."""
+        first = parts[0]
+        lengths = np.concatenate([np.diff(part.indptr) for part in parts])
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        terms = np.empty(indptr[-1], dtype=first.terms.dtype)
+        values = np.empty(indptr[-1], dtype=first.values.dtype)
+        at = 0
+        while parts:
+            part = parts.pop(0)
+            terms[at : at + part.nnz] = part.terms
+            values[at : at + part.nnz] = part.values
+            at += part.nnz
+        return cls(indptr, terms, values, first.value_dtype, first.vocab_size)
+
     def __len__(self) -> int:
         return len(self.indptr) - 1
 

@@ -9,6 +9,12 @@ keeps only its largest entries: the documents for which the term matters most. T
   are kept (on average ``n_postings`` per list, more for terms that matter more), and no list
   keeps more than ``int(n_postings * max_fraction)`` of them.
 
+Float16 weights (the default storage) take a path that never copies the whole collection: their
+bit patterns order as their values do (weights are non-negative), so a 65,536-bin histogram
+gives the global threshold exactly, and only the entries kept are inverted (at most
+``n_postings * vocab_size``, instead of every entry as float32 plus its document: 8 bytes per
+non-zero). The result is the same, tie for tie (tested against the float32 path).
+
 Ties are broken deterministically (entries of lower term id, then lower document position, win
 a tie at the global threshold; lower document position wins within a list), so a build is
 reproducible. Each pruned list comes out sorted by decreasing value, the order the
@@ -78,11 +84,76 @@ def _global_keep(weights: np.ndarray, total: int) -> np.ndarray:
     return keep
 
 
+def _threshold_bits(bits: np.ndarray, total: int) -> int:
+    """The float16 bit pattern of the ``total``-th largest weight (its value's rank: patterns of
+    non-negative halves order as their values)."""
+    counts = np.bincount(bits, minlength=1 << 16)
+    below = np.cumsum(counts)  # entries at or below each pattern
+    return int(np.searchsorted(below, len(bits) - total + 1))
+
+
+@njit(nogil=True, cache=True)
+def _count_kept(terms, bits, vocab_size, threshold):
+    """Entries of each list above ``threshold``, and equal to it."""
+    above = np.zeros(vocab_size, dtype=np.int64)
+    equal = np.zeros(vocab_size, dtype=np.int64)
+    for p in range(len(terms)):
+        if bits[p] > threshold:
+            above[terms[p]] += 1
+        elif bits[p] == threshold:
+            equal[terms[p]] += 1
+    return above, equal
+
+
+@njit(nogil=True, cache=True)
+def _fill_kept(indptr, terms, values, offsets, quota, threshold):
+    """Documents (increasing in each list) and float32 weights of the kept entries: all above
+    ``threshold`` and, of those equal to it, the first ``quota[term]`` of each list."""
+    cursor = offsets[:-1].copy()
+    docs = np.empty(offsets[-1], dtype=np.int32)
+    weights = np.empty(offsets[-1], dtype=np.float32)
+    for d in range(len(indptr) - 1):
+        for p in range(indptr[d], indptr[d + 1]):
+            term = terms[p]
+            if values[p] < threshold:
+                continue
+            if values[p] == threshold:
+                if quota[term] == 0:
+                    continue
+                quota[term] -= 1
+            docs[cursor[term]] = d
+            weights[cursor[term]] = decode(values, p)
+            cursor[term] += 1
+    return docs, weights
+
+
+def _kept_lists(forward: ForwardIndex, total: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets, documents and weights of the entries the global threshold keeps (float16)."""
+    bits = forward.values
+    threshold = _threshold_bits(bits, total)
+    above, equal = _count_kept(forward.terms, bits, forward.vocab_size, threshold)
+    # The budget left at the threshold goes to lower terms first (then lower documents, as
+    # _global_keep breaks ties over the term-major array).
+    left = total - int(above.sum())
+    taken = np.minimum(equal, np.maximum(left - (np.cumsum(equal) - equal), 0))
+    offsets = np.zeros(forward.vocab_size + 1, dtype=np.int64)
+    np.cumsum(above + taken, out=offsets[1:])
+    docs, weights = _fill_kept(
+        forward.indptr, forward.terms, bits, offsets, taken, np.uint16(threshold)
+    )
+    return offsets, docs, weights
+
+
 def prune(
     forward: ForwardIndex, strategy: str, n_postings: int, max_fraction: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pruned posting lists: ``offsets`` (int64, vocab+1) and documents (int32), each list
     sorted by decreasing weight."""
+    total = n_postings * forward.vocab_size
+    if strategy == "global_threshold" and forward.value_dtype == "float16" and total < forward.nnz:
+        offsets, docs, weights = _kept_lists(forward, total)
+        keep = np.ones(len(docs), dtype=np.bool_)
+        return _largest_per_list(offsets, docs, weights, keep, int(n_postings * max_fraction))
     offsets, docs, weights = _invert(
         forward.indptr, forward.terms, forward.values, forward.vocab_size
     )
@@ -90,6 +161,6 @@ def prune(
         keep = np.ones(len(docs), dtype=np.bool_)
         cap = n_postings
     else:
-        keep = _global_keep(weights, n_postings * forward.vocab_size)
+        keep = _global_keep(weights, total)
         cap = int(n_postings * max_fraction)
     return _largest_per_list(offsets, docs, weights, keep, cap)

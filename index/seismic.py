@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any
@@ -105,6 +105,57 @@ class SeismicIndex:
                 f"collection must be a SparseCollection, got {type(collection).__name__}"
             )
         config = config or BuildConfig()
+
+        def forward() -> ForwardIndex:
+            return ForwardIndex.from_collection(collection, config.value_dtype)
+
+        ids, metadata = collection.ids, collection.metadata
+        return cls._build(ids, metadata, forward, config, progress, search_defaults)
+
+    @classmethod
+    def build_from_file(
+        cls,
+        path: str | os.PathLike,
+        config: BuildConfig | None = None,
+        progress: bool = False,
+        search_defaults: SearchDefaults | None = None,
+    ) -> SeismicIndex:
+        """Index the Parquet vector file ``path`` as :meth:`build` indexes its collection, the
+        same index array for array, without ever holding the collection: its row groups are
+        read one at a time (:func:`lsr.vector_io.iter_vectors`) straight into the forward
+        index (float16 weights and u16 term ids: half the bytes of the collection's float32
+        and int32), and pruning inverts only the postings it keeps (:mod:`index.pruning`)."""
+        from lsr.vector_io import iter_vectors, read_metadata
+
+        config = config or BuildConfig()
+        metadata = read_metadata(path)
+        ids: list[str] = []
+
+        def forward() -> ForwardIndex:
+            parts = []
+            for part in tqdm(iter_vectors(path), desc="reading", unit="row group",
+                             disable=not progress, leave=False):  # fmt: skip
+                ids.extend(part.ids)
+                parts.append(ForwardIndex.from_collection(part, config.value_dtype))
+            if not parts:
+                empty = SparseCollection.empty(metadata)
+                return ForwardIndex.from_collection(empty, config.value_dtype)
+            return ForwardIndex.concat(parts)
+
+        return cls._build(ids, metadata, forward, config, progress, search_defaults)
+
+    @classmethod
+    def _build(
+        cls,
+        ids: Sequence[str],
+        metadata: VectorMetadata,
+        make_forward: Callable[[], ForwardIndex],
+        config: BuildConfig,
+        progress: bool,
+        search_defaults: SearchDefaults | None,
+    ) -> SeismicIndex:
+        """The build's phases after the forward index is made by ``make_forward`` (which may
+        fill ``ids`` as it reads)."""
         phases = [p for p in PHASES if config.knn or p != "knn graph"]
         timings: dict[str, float] = {}
         bar = tqdm(total=len(phases), desc="building", unit="phase", disable=not progress)
@@ -119,7 +170,7 @@ class SeismicIndex:
 
         with bar, launch_guard():
             with phase("forward index"):
-                forward = ForwardIndex.from_collection(collection, config.value_dtype)
+                forward = make_forward()
             with phase("pruning"):
                 list_offsets, list_docs = prune(
                     forward, config.pruning, config.n_postings, config.max_fraction
@@ -132,19 +183,17 @@ class SeismicIndex:
                 del list_offsets, list_docs
             with phase("summaries"):
                 summaries = build_summaries(forward, postings, config.summary_energy)
-            knn = np.zeros((len(collection), 0), dtype=np.int32)
-            index = cls(
-                collection.ids, collection.metadata, config, forward, postings, summaries, knn, {}
-            )
+            knn = np.zeros((len(forward), 0), dtype=np.int32)
+            index = cls(ids, metadata, config, forward, postings, summaries, knn, {})
             if config.knn:
                 with phase("knn graph"):
-                    index.knn = build_knn_graph(len(collection), config.knn, index._search_docs)
+                    index.knn = build_knn_graph(len(forward), config.knn, index._search_docs)
             index.search_defaults = search_defaults or SearchDefaults()
             index._check_knn(index.search_defaults.n_knn)
             with phase("engine timing"):
                 index.timing = measure(index, index.search_defaults.params(10))
         index.stats = {
-            "n_docs": len(collection),
+            "n_docs": len(forward),
             "nnz": forward.nnz,
             "postings": len(postings.post_docs),
             "blocks": postings.n_blocks,

@@ -127,9 +127,12 @@ def build(
     engine: str,
     **options,
 ) -> None:
-    """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically)."""
+    """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically).
+
+    The file is read one row group at a time, never whole: the build holds the forward index
+    (2 bytes per term id and per float16 weight) and the postings it keeps, not the vectors.
+    """
     from lsr.index.seismic import SeismicIndex
-    from lsr.vector_io import read_vectors
 
     use_numba_threads(threads)
     search_defaults = SearchDefaults(engine=engine)
@@ -140,9 +143,10 @@ def build(
         search_defaults = SearchDefaults(**COMPACT_SEARCH, engine=engine)
     config = BuildConfig(**options)
     start = time.perf_counter()
-    collection = read_vectors(vectors)
-    click.echo(f"read {len(collection):,} vectors ({collection.nnz:,} non-zeros) from {vectors}")
-    built = SeismicIndex.build(collection, config, progress=True, search_defaults=search_defaults)
+    built = SeismicIndex.build_from_file(
+        vectors, config, progress=True, search_defaults=search_defaults
+    )
+    click.echo(f"read {len(built):,} vectors ({built.stats['nnz']:,} non-zeros) from {vectors}")
     built.save(index_dir)
     elapsed = time.perf_counter() - start
     sizes = built.nbytes()

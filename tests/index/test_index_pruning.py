@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lsr.index.forward import ForwardIndex
 from lsr.index.pruning import prune
 
@@ -55,3 +57,31 @@ def test_global_threshold_ties_are_deterministic():
 def test_nothing_is_pruned_when_the_budget_exceeds_the_collection():
     offsets, _ = prune(forward(), "global_threshold", n_postings=100, max_fraction=1.5)
     assert np.diff(offsets).tolist() == [5, 2, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_docs=st.integers(1, 40),
+    vocab=st.integers(1, 12),
+    n_postings=st.integers(1, 6),
+    max_fraction=st.sampled_from([1.0, 1.5, 3.0]),
+    levels=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_float16_global_threshold_equals_the_float32_path(
+    n_docs, vocab, n_postings, max_fraction, levels, seed
+):
+    """The histogram path of float16 weights keeps the lists of the float32 path, ties included
+    (few distinct weights make many ties at the threshold)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(n_docs):
+        terms = rng.choice(vocab, size=int(rng.integers(1, vocab + 1)), replace=False)
+        rows.append((terms, rng.integers(1, levels + 1, size=len(terms)) * 0.25))
+    ids = [f"d{i}" for i in range(n_docs)]
+    collection = SparseCollection.from_rows(ids, rows, VectorMetadata(vocab))
+    half = ForwardIndex.from_collection(collection, "float16")
+    full = ForwardIndex.from_collection(collection, "float32")
+    expected = prune(full, "global_threshold", n_postings, max_fraction)
+    found = prune(half, "global_threshold", n_postings, max_fraction)
+    assert lists(*found) == lists(*expected)

@@ -14,6 +14,7 @@ from lsr.index.config import SearchDefaults
 from lsr.index.persist import MANIFEST
 
 from lsr.errors import InputError
+from lsr.vector_io import write_vectors
 
 NO_PRUNING = BuildConfig(n_postings=10_000, value_dtype="float32", centroid_fraction=0.2)
 
@@ -186,3 +187,18 @@ def test_an_index_saved_without_defaults_gets_the_current_ones(unpruned, tmp_pat
 def test_bad_stored_defaults_name_the_parameter(option, value):
     with pytest.raises(InputError, match=option):
         SearchDefaults(**{option: value})
+
+
+def test_a_build_from_the_file_equals_the_build_from_memory(tmp_path):
+    """Row groups of 7 documents streamed into the forward index give the index built from the
+    whole collection, array for array (float16: the histogram pruning path; float32: the other)."""
+    docs = random_collection(300, seed=77)
+    write_vectors(tmp_path / "docs.parquet", docs, row_group_size=7)
+    for value_dtype in ("float16", "float32"):
+        config = BuildConfig(n_postings=5, value_dtype=value_dtype)
+        streamed = SeismicIndex.build_from_file(tmp_path / "docs.parquet", config)
+        whole = SeismicIndex.build(docs, config)
+        assert list(streamed.doc_ids) == list(whole.doc_ids)
+        expected = whole._arrays()
+        for name, array in streamed._arrays().items():
+            np.testing.assert_array_equal(array, expected[name], err_msg=name)
