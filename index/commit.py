@@ -21,6 +21,7 @@ Directory layout::
     INDEX_DIR/commit-N.json           this module's Commit
     INDEX_DIR/segments/seg-000001/    a segment (index.segments)
     INDEX_DIR/segments/seg-000001.del-N.npy   its deletion bitmap as of commit N
+    INDEX_DIR/segments/seg-000001.attrs/      its documents' attributes (index.attributes)
     INDEX_DIR/manifest.json ...       a plain index made living: its first segment, path "."
 """
 
@@ -59,6 +60,8 @@ class SegmentEntry:
     n_docs: int
     deletes: str | None = None
     n_deleted: int = 0
+    #: The segment's attribute table (:mod:`index.attributes`), if its documents have any.
+    attributes: str | None = None
 
     @property
     def n_live(self) -> int:
@@ -84,6 +87,7 @@ class Commit:
     def files(self) -> set[str]:
         """Paths (relative to the index) of the segment directories and bitmaps it names."""
         names = {entry.path for entry in self.segments}
+        names |= {entry.attributes for entry in self.segments if entry.attributes}
         return names | {entry.deletes for entry in self.segments if entry.deletes}
 
     def to_json(self) -> dict[str, Any]:

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from lsr.index import persist, policy
+from lsr.index.attributes import Attributes
 from lsr.index.commit import (
     SEGMENTS,
     Commit,
@@ -145,9 +148,17 @@ class LivingIndex:
 
     # -- changes ------------------------------------------------------------------------------
 
-    def add(self, collection: SparseCollection) -> int:
+    def add(
+        self,
+        collection: SparseCollection,
+        attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> int:
         """Add ``collection`` as a new segment (documents whose id exists replace their old copy);
-        return how many were updates. Then merge as the tiered policy says."""
+        return how many were updates. Then merge as the tiered policy says.
+
+        ``attributes`` maps document ids to their ``{key: value}`` attributes (strings, numbers,
+        dates: :mod:`index.attributes`), which filters test; ids not in ``collection`` are
+        ignored (a side file may describe a whole corpus)."""
         if not isinstance(collection, SparseCollection):
             raise InputError(f"add needs a SparseCollection, got {type(collection).__name__}")
         reader = self.reader
@@ -159,10 +170,11 @@ class LivingIndex:
         check_same_vocabulary(collection.metadata, reader.metadata)
         if len(collection) == 0:
             return 0
+        records = [dict((attributes or {}).get(doc_id) or {}) for doc_id in collection.ids]
+        table = Attributes.from_records(collection.ids, records)
         touched, updates = self._mark_deleted(collection.ids)
         name = f"seg-{self.commit.next_segment:06d}"
-        kind = self._write(name, collection)
-        entry = SegmentEntry(name, f"{SEGMENTS}/{name}", kind, len(collection))
+        entry = self._write(name, collection, table)
         self._publish([*self.commit.segments, entry], touched, self.commit.next_segment + 1)
         self._apply_policy()
         return updates
@@ -200,16 +212,23 @@ class LivingIndex:
                 count += 1
         return touched, count
 
-    def _write(self, name: str, collection: SparseCollection) -> str:
+    def _write(
+        self, name: str, collection: SparseCollection, attributes: Attributes
+    ) -> SegmentEntry:
+        """Write a new segment (and its attributes, if any); its entry for the next commit."""
         config = BuildConfig.from_json(self.commit.config)
         defaults = SearchDefaults.from_json(self.commit.search_defaults)
         kind = write_segment(
             self.directory / SEGMENTS / name, collection, config, defaults, self.exact_max_docs
         )
+        entry = SegmentEntry(name, f"{SEGMENTS}/{name}", kind, len(collection))
+        if attributes.columns:
+            entry = replace(entry, attributes=f"{SEGMENTS}/{name}.attrs")
+            attributes.save(self.directory / entry.attributes)
         for local, doc_id in enumerate(collection.ids):
             self._where[doc_id] = (name, local)
         self._deleted[name] = np.zeros(len(collection), dtype=bool)
-        return kind
+        return entry
 
     def _publish(self, entries: list[SegmentEntry], touched: set[str], next_segment: int) -> None:
         """Write the bitmaps of the ``touched`` segments and the commit of ``entries``; segments
@@ -223,9 +242,7 @@ class LivingIndex:
                 continue
             if entry.name in touched:
                 bitmap = write_deletes(self.directory, entry.name, generation, deleted)
-                entry = SegmentEntry(
-                    entry.name, entry.path, entry.kind, entry.n_docs, bitmap, n_deleted
-                )
+                entry = replace(entry, deletes=bitmap, n_deleted=n_deleted)
             kept.append(entry)
         commit = self.commit.with_segments(kept, next_segment)
         publish(self.directory, commit)
@@ -248,6 +265,9 @@ class LivingIndex:
         for group in groups:
             metadata = self.reader.metadata
             live = [_live_rows(parts[p].segment, parts[p].deleted, metadata) for p in group]
+            records = [
+                r for p in group for r in parts[p].attributes.records(parts[p].live_positions)
+            ]
             live = [c for c in live if len(c)]
             for p in group:
                 replaced[p] = None
@@ -256,8 +276,8 @@ class LivingIndex:
             name = f"seg-{next_segment:06d}"
             next_segment += 1
             collection = SparseCollection.concat(live)
-            kind = self._write(name, collection)
-            replaced[group[0]] = SegmentEntry(name, f"{SEGMENTS}/{name}", kind, len(collection))
+            table = Attributes.from_records(collection.ids, records)
+            replaced[group[0]] = self._write(name, collection, table)
         entries = [replaced[p] if p in replaced else e for p, e in enumerate(entries)]
         self._publish([e for e in entries if e is not None], set(), next_segment)
 

@@ -17,7 +17,7 @@ so the CLI, the evaluation and the service search either through :func:`index.op
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 from lsr.index import bitset
+from lsr.index.attributes import Attributes
 from lsr.index.commit import Commit, SegmentEntry, read_current, read_deletes
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
+from lsr.index.filters import Filter, parse
 from lsr.index.queries import check_batch, check_k, single_query
 from lsr.index.results import SearchResults
 from lsr.index.scan import scan
@@ -37,6 +39,13 @@ from lsr.vectors import SparseCollection, VectorMetadata
 
 #: Attempts at opening the live commit while writers replace it (see :meth:`SegmentedIndex.load`).
 OPEN_ATTEMPTS = 5
+#: A filtered search of a Seismic segment scans the allowed documents instead when they are at
+#: most this fraction of the segment: scanning costs their non-zeros, while Seismic, whose block
+#: summaries know nothing of the filter, visits more and more blocks for fewer and fewer hits
+#: (measured in ``reports/bench-living.md``).
+SCAN_FRACTION = 0.02
+#: Document sets of this many filters are kept per segment (a service sees few distinct ones).
+FILTER_CACHE = 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class LiveSegment:
     segment: Segment
     deleted: np.ndarray
     offset: int
+    attributes: Attributes
 
     @cached_property
     def excluded(self) -> np.ndarray:
@@ -56,6 +66,22 @@ class LiveSegment:
     @cached_property
     def live_positions(self) -> np.ndarray:
         return np.flatnonzero(~self.deleted)
+
+    @cached_property
+    def _filtered(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {}
+
+    def allowed(self, filter_: Filter) -> tuple[np.ndarray, np.ndarray]:
+        """The live documents ``filter_`` allows: their positions, and the bitset of the others
+        (what Seismic skips), computed once per filter and kept."""
+        found = self._filtered.get(filter_.key)
+        if found is None:
+            passing = filter_.mask(self.attributes) & ~self.deleted
+            found = (np.flatnonzero(passing), bitset.from_mask(~passing))
+            if len(self._filtered) >= FILTER_CACHE:
+                self._filtered.pop(next(iter(self._filtered)))
+            self._filtered[filter_.key] = found
+        return found
 
 
 class SegmentIds(Sequence[str]):
@@ -135,7 +161,13 @@ class SegmentedIndex:
                     f"{directory / entry.path}: {len(segment)} documents, the commit "
                     f"{commit.file_name} says {entry.n_docs}"
                 )
-            parts.append(LiveSegment(entry, segment, read_deletes(directory, entry), offset))
+            attributes = (
+                Attributes.load(directory / entry.attributes)
+                if entry.attributes
+                else Attributes.empty(entry.n_docs)
+            )
+            deleted = read_deletes(directory, entry)
+            parts.append(LiveSegment(entry, segment, deleted, offset, attributes))
             offset += entry.n_docs
         return cls(directory, commit, parts)
 
@@ -194,12 +226,14 @@ class SegmentedIndex:
         first_sorted: bool | None = None,
         n_knn: int | None = None,
         engine: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
     ) -> SearchResults:
         """Top-k of every query over the live documents (exact with :meth:`exact` or engine
-        ``exact``; ``auto`` and ``seismic`` search Seismic segments with Seismic)."""
+        ``exact``; ``auto`` and ``seismic`` search Seismic segments with Seismic) that pass
+        ``filter`` (:mod:`index.filters`), if given."""
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         queries = check_batch(queries, self.metadata)
-        docs, scores = self._run(queries, params)
+        docs, scores = self._run(queries, params, parse(filter) if filter is not None else None)
         return SearchResults(queries.ids, docs, scores, self.doc_ids)
 
     def search(
@@ -212,12 +246,13 @@ class SegmentedIndex:
         first_sorted: bool | None = None,
         n_knn: int | None = None,
         engine: str | None = None,
+        filter: Mapping[str, Any] | str | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Top-k of one query: document ids and float32 scores, best first."""
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         indptr, terms, values = single_query(term_ids, weights, self.vocab_size)
         query = SparseCollection(["q"], indptr, terms, values, self.metadata)
-        docs, scores = self._run(query, params)
+        docs, scores = self._run(query, params, parse(filter) if filter is not None else None)
         hits = docs[0] >= 0
         return self.doc_ids.take(docs[0][hits]), scores[0][hits]
 
@@ -236,20 +271,30 @@ class SegmentedIndex:
             raise InputError(f"n_knn={params.n_knn}: this index has no kNN graph")
         return params
 
-    def _run(self, queries: SparseCollection, params: SearchParams):
-        found = [self._search_part(part, queries, params) for part in self.parts]
+    def _run(self, queries: SparseCollection, params: SearchParams, filter_: Filter | None):
+        found = [self._search_part(part, queries, params, filter_) for part in self.parts]
         return merge_top_k(found, len(queries), params.k)
 
-    def _search_part(self, part: LiveSegment, queries: SparseCollection, params: SearchParams):
+    def _search_part(
+        self,
+        part: LiveSegment,
+        queries: SparseCollection,
+        params: SearchParams,
+        filter_: Filter | None,
+    ):
+        positions, excluded = (
+            part.allowed(filter_) if filter_ else (part.live_positions, part.excluded)
+        )
         seismic = part.segment.seismic
-        if self.is_exact or seismic is None or params.engine == "exact":
+        scanned = self.is_exact or seismic is None or params.engine == "exact"
+        if scanned or len(positions) <= SCAN_FRACTION * len(part.segment):
             arrays = (queries.indptr, queries.indices, queries.values)
-            docs, scores = scan(part.segment.forward, part.live_positions, arrays, params.k)
+            docs, scores = scan(part.segment.forward, positions, arrays, params.k)
         else:
             n_knn = params.n_knn if seismic.knn.shape[1] else 0
             result = seismic.search_batch(
                 queries, k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
-                first_sorted=params.first_sorted, n_knn=n_knn, exclude=part.excluded,
+                first_sorted=params.first_sorted, n_knn=n_knn, exclude=excluded,
                 engine="seismic",
             )  # fmt: skip
             docs, scores = result.docs, result.scores

@@ -225,6 +225,52 @@ def read_vectors(path: str | os.PathLike) -> SparseCollection:
     return parts[0] if len(parts) == 1 else SparseCollection.concat(parts)
 
 
+# -- document attributes (what a living index filters on) ---------------------------------------
+
+
+def read_attributes(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """``{id: {key: value}}`` from a side file: JSONL (one object per line, with ``id``) or
+    Parquet (an ``id`` column and one column per key; nulls are missing keys)."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise VectorFormatError(f"{path}: not a readable Parquet file ({exc})") from None
+        if "id" not in table.column_names:
+            raise VectorFormatError(f"{path}: missing column 'id'")
+        return _attribute_records(table, path)
+    attributes = {}
+    for number, record in iter_jsonl(path, VectorFormatError):
+        doc_id = record.pop("id", None)
+        if not isinstance(doc_id, str) or not doc_id:
+            raise VectorFormatError(f"{where(path, number, 'id')}: a non-empty string is needed")
+        attributes[doc_id] = record
+    return attributes
+
+
+def read_vector_attributes(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """``{id: {key: value}}`` from the columns of a vector file besides id, indices, values
+    (empty when it has none)."""
+    path = Path(path)
+    extra = [n for n in _open(path).schema_arrow.names if n not in SCHEMA.names]
+    if not extra:
+        return {}
+    return _attribute_records(pq.read_table(path, columns=["id", *extra]), path)
+
+
+def _attribute_records(table: pa.Table, path: Path) -> dict[str, dict[str, Any]]:
+    ids = table.column("id").to_pylist()
+    keys = [n for n in table.column_names if n != "id"]
+    columns = [table.column(k).to_pylist() for k in keys]
+    attributes = {}
+    for row, doc_id in enumerate(ids):
+        if not isinstance(doc_id, str) or not doc_id:
+            raise VectorFormatError(f"{path}, row {row}, column 'id': a non-empty string is needed")
+        attributes[doc_id] = {k: c[row] for k, c in zip(keys, columns) if c[row] is not None}
+    return attributes
+
+
 # -- JSONL (Seismic's interchange format) -------------------------------------------------------
 
 

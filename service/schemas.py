@@ -13,7 +13,7 @@ the two forms users of sparse-vector stores know: ``{"token": weight}`` (OpenSea
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -87,6 +87,12 @@ class SearchRequest(SearchParameters):
 
     query: QueryText | None = None
     vector: IndexedVector | TokenVector | None = Field(None, union_mode="left_to_right")
+    filter: dict[str, Any] | None = Field(
+        None,
+        description="Only documents whose attributes pass (a living index, see `lsr index add "
+        "--attributes`): Qdrant's shape, {must, should, must_not} of {key, match: {value | "
+        "any}} and {key, range: {gt, gte, lt, lte}} conditions.",
+    )
 
     @model_validator(mode="after")
     def _one_query(self) -> SearchRequest:

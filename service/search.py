@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from lsr.index.filters import parse
 from lsr.index.queries import single_query
+from lsr.index.segmented import SegmentedIndex
 from lsr.service.schemas import Hit, IndexedVector, MatchedTerm, SearchParameters, SearchRequest
 from lsr.service.state import ServingState
 
@@ -90,16 +92,33 @@ def top_k(state: ServingState, indptr, terms, weights, params: SearchParameters)
     """Collection positions and scores of hits ``offset .. offset + k`` of one canonical query."""
     query = SparseCollection(["q"], indptr, terms, weights, state.index.metadata)
     depth = params.k + params.offset
+    options = filter_option(state, getattr(params, "filter", None))
     if state.exact:
-        results = state.searcher.search_batch(query, k=depth)
+        results = state.searcher.search_batch(query, k=depth, **options)
     else:
         # Parameters left out (None) are the index's stored search_defaults.
         results = state.searcher.search_batch(
-            query, k=depth, query_cut=params.query_cut, heap_factor=params.heap_factor
+            query, k=depth, query_cut=params.query_cut, heap_factor=params.heap_factor, **options
         )
     docs, scores = results.docs[0], results.scores[0]
     found = docs >= 0
     return docs[found][params.offset :], scores[found][params.offset :]
+
+
+def filter_option(state: ServingState, filter_: dict | None) -> dict:
+    """``{"filter": ...}`` for the searcher, checked, or nothing."""
+    if filter_ is None:
+        return {}
+    if not isinstance(state.index, SegmentedIndex):
+        raise RequestError(
+            ("body", "filter"),
+            "this index has no document attributes to filter on; add documents with attributes "
+            "(lsr index add --attributes) to filter",
+        )
+    try:
+        return {"filter": parse(filter_)}
+    except InputError as exc:
+        raise RequestError(("body", "filter"), str(exc)) from None
 
 
 def hits(

@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from lsr.cli import living
 from lsr.cli.options import threads_option
+from lsr.errors import InputError
 from lsr.index.config import COMPACT, COMPACT_SEARCH, ENGINES, BuildConfig, SearchDefaults
 from lsr.threads import use_numba_threads
 
@@ -244,6 +245,15 @@ def docstore(index_dir: Path, corpus: str) -> None:
     required=True,
     help="TREC run file to write.",
 )
+@click.option(
+    "--filter",
+    "filter_json",
+    default=None,
+    help="Search only documents whose attributes pass this filter (an index changed by `lsr "
+    "index add --attributes`): JSON, or @FILE holding it, in Qdrant's shape, e.g. "
+    '\'{"must": [{"key": "tenant", "match": {"value": "acme"}}, '
+    '{"key": "year", "range": {"gte": 2020}}]}\'.',
+)
 @click.option("--tag", default=None, help="Run tag of the TREC file [default: seismic or exact].")
 @threads_option("batch search (Numba)")
 def search(
@@ -255,12 +265,15 @@ def search(
     first_sorted: bool | None,
     n_knn: int | None,
     engine: str | None,
+    filter_json: str | None,
     out: Path,
     tag: str | None,
     threads: int | None,
 ) -> None:
     """Search INDEX_DIR with the QUERIES vector file (Parquet); write a TREC run to --out."""
+    from lsr.index.filters import parse
     from lsr.index.open import open_index
+    from lsr.index.segmented import SegmentedIndex
     from lsr.vector_io import read_vectors
 
     use_numba_threads(threads)
@@ -271,6 +284,15 @@ def search(
         "query_cut": query_cut, "heap_factor": heap_factor, "first_sorted": first_sorted,
         "n_knn": n_knn, "engine": engine,
     }  # fmt: skip
+    if filter_json is not None:
+        if not isinstance(loaded, SegmentedIndex):
+            raise InputError(
+                f"--filter: {index_dir} is a built index without document attributes; add "
+                "documents with attributes (lsr index add --attributes) to filter"
+            )
+        if filter_json.startswith("@"):
+            filter_json = Path(filter_json[1:]).read_text(encoding="utf-8")
+        params["filter"] = parse(filter_json, "--filter")
     # One query first, so that loading (or compiling) the Numba kernels is not timed as search.
     loaded.search_batch(collection.slice(0, 1), k=k, **params)
     start = time.perf_counter()

@@ -27,8 +27,18 @@ def _describe(index) -> str:
 @click.command()
 @click.argument("index_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("vectors", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--attributes",
+    "attributes_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Attributes of the documents, which `--filter` tests: a .jsonl file (one object per "
+    "line: id and the attributes) or a .parquet file (an id column, one column per "
+    "attribute); strings, numbers, dates (ISO 8601). Without it, the columns of VECTORS besides "
+    "id, indices and values are the attributes.",
+)
 @threads_option("building the new segment (Numba)")
-def add(index_dir: Path, vectors: Path, threads: int | None) -> None:
+def add(index_dir: Path, vectors: Path, attributes_file: Path | None, threads: int | None) -> None:
     """Add the documents of VECTORS (Parquet) to INDEX_DIR as a new segment.
 
     A document whose id the index holds already is updated: its old copy is deleted in the same
@@ -39,12 +49,15 @@ def add(index_dir: Path, vectors: Path, threads: int | None) -> None:
     (created with the default build parameters and the vectors' vocabulary).
     """
     from lsr.index.living import LivingIndex
-    from lsr.vector_io import read_vectors
+    from lsr.vector_io import read_attributes, read_vector_attributes, read_vectors
 
     use_numba_threads(threads)
     collection = read_vectors(vectors)
+    attributes = (
+        read_attributes(attributes_file) if attributes_file else read_vector_attributes(vectors)
+    )
     with LivingIndex.open(index_dir, metadata=collection.metadata) as index:
-        updates = index.add(collection)
+        updates = index.add(collection, attributes)
         click.echo(
             f"added {len(collection):,} documents ({updates:,} of them updates) from {vectors}; "
             f"{index_dir}: {_describe(index)}"

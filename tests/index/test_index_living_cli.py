@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from living_model import METADATA, check_search, contents, model_of, vectors
@@ -57,3 +59,49 @@ def test_add_creates_an_index(tmp_path):
     lsr("index", "add", str(tmp_path / "new"), str(tmp_path / "more.parquet"))
     assert contents(open_index(tmp_path / "new")) == model_of(MORE)
     assert open_index(tmp_path / "new").metadata == METADATA
+
+
+def test_attributes_from_a_side_file_or_columns_then_filtered_search(tmp_path):
+    write_vectors(tmp_path / "more.parquet", MORE)
+    side = tmp_path / "attributes.jsonl"
+    side.write_text(
+        '{"id": "d0", "tenant": "acme", "year": 2021}\n{"id": "new0", "tenant": "acme"}\n'
+        '{"id": "d1", "tenant": "globex", "published": "2024-05-01"}\n'
+    )
+    index_dir = tmp_path / "idx"
+    lsr("index", "add", str(index_dir), str(tmp_path / "more.parquet"), "--attributes", str(side))
+    # Extra columns of the vectors' Parquet are attributes too.
+    table = pq.read_table(tmp_path / "more.parquet")
+    extra = vectors(["x0", "x1"], seed=5)
+    write_vectors(tmp_path / "extra.parquet", extra)
+    with_tenant = pq.read_table(tmp_path / "extra.parquet")
+    with_tenant = with_tenant.append_column("tenant", pa.array(["acme", None]))
+    pq.write_table(
+        with_tenant.replace_schema_metadata(table.schema.metadata), tmp_path / "x.parquet"
+    )
+    lsr("index", "add", str(index_dir), str(tmp_path / "x.parquet"))
+    write_vectors(tmp_path / "q.parquet", vectors(["q0"], seed=9).__class__.from_rows(
+        ["q0"], [(list(range(40)), [1.0] * 40)], METADATA))  # fmt: skip
+    acme = '{"must": [{"key": "tenant", "match": {"value": "acme"}}]}'
+    out = tmp_path / "run"
+    lsr("index", "search", str(index_dir), str(tmp_path / "q.parquet"), "--out", str(out),
+        "--filter", acme)  # fmt: skip
+    assert {line.split()[2] for line in out.read_text().splitlines()} == {"d0", "new0", "x0"}
+    (tmp_path / "f.json").write_text(
+        '{"must_not": [{"key": "tenant", "match": {"any": ["acme"]}}]}'
+    )
+    lsr("index", "search", str(index_dir), str(tmp_path / "q.parquet"), "--out", str(out),
+        "--filter", f"@{tmp_path / 'f.json'}")  # fmt: skip
+    assert {line.split()[2] for line in out.read_text().splitlines()} == {"d1", "new1", "x1"}
+
+
+def test_a_bad_filter_names_its_field(tmp_path):
+    write_vectors(tmp_path / "more.parquet", MORE)
+    lsr("index", "add", str(tmp_path / "idx"), str(tmp_path / "more.parquet"))
+    result = CliRunner().invoke(
+        cli,
+        ["index", "search", str(tmp_path / "idx"), str(tmp_path / "more.parquet"), "--out",
+         str(tmp_path / "r"), "--filter", '{"must": [{"key": "a", "range": {}}]}'],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "--filter.must[0].range: must hold some of gt, gte, lt, lte" in str(result.exception)

@@ -57,3 +57,35 @@ def test_reload_picks_up_added_and_deleted_documents(served):
     assert after[:4] == before[1:5]
     stats = server.client.get("/stats").json()
     assert stats["documents"] == 499
+
+
+def test_search_takes_a_filter(served):
+    server, directory = served
+    plain = server.client.post("/search", json={"vector": QUERY, "filter": {"must": []}})
+    if plain.status_code == 422:  # still the built index: it has no attributes to filter on
+        assert plain.json()["detail"][0]["loc"] == ["body", "filter"]
+    tagged = SparseCollection.from_rows(
+        [f"t{i}" for i in range(20)], [([7, 11], [i + 1.0, 1.0]) for i in range(20)],
+        VectorMetadata(VOCAB),
+    )  # fmt: skip
+    with LivingIndex.open(directory) as index:
+        index.add(tagged, {f"t{i}": {"tenant": "acme" if i % 2 else "globex"} for i in range(20)})
+    assert server.client.post("/admin/reload").status_code == 200
+    body = {
+        "vector": QUERY,
+        "k": 30,
+        "filter": {"must": [{"key": "tenant", "match": {"value": "acme"}}]},
+    }
+    found = [h["id"] for h in server.client.post("/search", json=body).json()["hits"]]
+    expected = LivingIndex.open(directory)
+    try:
+        ids, _ = expected.search(np.array(QUERY["indices"]), np.array(QUERY["values"]), k=30,
+                                 filter=body["filter"])  # fmt: skip
+    finally:
+        expected.close()
+    assert found == ids and len(found) == 10 and all(int(i[1:]) % 2 for i in found)
+    bad = dict(body, filter={"must": [{"key": "tenant", "range": {"gt": [1]}}]})
+    response = server.client.post("/search", json=bad)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "filter"]
+    assert "filter.must[0].range.gt: must be a string or a number" in response.text
