@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine clean
+.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living clean
 
 install: $(STAMP)
 
@@ -58,6 +58,9 @@ bench-index: install
 
 bench-engine: install
 	nice -n 10 $(BIN)/python -m benchmarks.engine  # SciFact and 200k synthetic: ~30 minutes on the shared 2 cores
+
+bench-living: install
+	nice -n 10 $(BIN)/python -m benchmarks.living  # 200k + 20k synthetic: ~15 minutes on the shared 2 cores
 
 bench-serve: install
 	$(BIN)/python -m benchmarks.serve
