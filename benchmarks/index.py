@@ -52,7 +52,8 @@ class BenchData:
     docs_path: Path
 
 
-def load_data(name: str, n_docs: int, n_queries: int, seed: int) -> BenchData:
+def load_data(name: str, n_docs: int, n_queries: int, seed: int, cache: Path = CACHE) -> BenchData:
+    """The named collection; synthetic vectors are generated once and kept under ``cache``."""
     if name == "scifact":
         from benchmarks.real_vectors import load_encoded
 
@@ -60,15 +61,15 @@ def load_data(name: str, n_docs: int, n_queries: int, seed: int) -> BenchData:
         docs, queries = load_encoded(data_dir, model_dir, CACHE)
         docs_path = CACHE / f"scifact-{model_dir.name}-docs.parquet"
         return BenchData("scifact", docs, queries.slice(0, n_queries), docs_path)
-    return _synthetic(n_docs, n_queries, seed)
+    return _synthetic(n_docs, n_queries, seed, cache)
 
 
-def _synthetic(n_docs: int, n_queries: int, seed: int) -> BenchData:
+def _synthetic(n_docs: int, n_queries: int, seed: int, cache: Path) -> BenchData:
     from benchmarks.synthetic import SyntheticConfig, generate
 
     config = SyntheticConfig(seed=seed)
     stem = f"synthetic-{n_docs}-{n_queries}-{config.fingerprint()}"
-    docs_path, queries_path = CACHE / f"{stem}-docs.parquet", CACHE / f"{stem}-queries.parquet"
+    docs_path, queries_path = cache / f"{stem}-docs.parquet", cache / f"{stem}-queries.parquet"
     if not docs_path.exists() or not queries_path.exists():
         docs, queries = generate(n_docs, n_queries, config, progress=True)
         write_vectors(queries_path, queries)
