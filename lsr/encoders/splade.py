@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from lsr.encoders.bert_states import BertStates
 from lsr.encoders.echo import echo_inputs, second_copy
 from lsr.encoders.pooling import ACTIVATIONS, Projection, chunk_for, max_logits, prune
 from lsr.encoders.transformer import (
@@ -97,6 +98,9 @@ class SpladeEncoder(TransformerEncoder):
         on_cpu = self.device.type == "cpu"
         self.screen = (on_cpu and bf16_screen_available()) if screen is None else bool(screen)
         self._headless = _headless(self.model)
+        # A single text (a query at serving time) through plain torch calls where the model is
+        # a plain BERT (bit-identical states, half the CPU time; lsr.encoders.bert_states).
+        self._one_text = None if self.echo else BertStates.of(self.model)
 
     @classmethod
     def load(cls, path_or_id: str | os.PathLike, **options: Any) -> SpladeEncoder:
@@ -118,10 +122,14 @@ class SpladeEncoder(TransformerEncoder):
         texts padded to the longest, and their attention mask (batch, length)."""
         input_ids, mask = self.padded(token_ids)
         model_ids, model_mask = echo_inputs(input_ids, mask) if self.echo else (input_ids, mask)
-        # A single text has no padding: without a mask the model skips building one (~5%).
-        attention_mask = None if len(token_ids) == 1 else model_mask
+        single = len(token_ids) == 1
         with torch.inference_mode():
-            states = self._headless(input_ids=model_ids, attention_mask=attention_mask).logits
+            if single and self._one_text is not None and not self.model.training:
+                states = self._one_text(model_ids)
+            else:
+                # A single text has no padding: without a mask the model skips building one.
+                attention_mask = None if single else model_mask
+                states = self._headless(input_ids=model_ids, attention_mask=attention_mask).logits
         if self.echo:
             states = second_copy(states, mask)
         return states.float(), mask
