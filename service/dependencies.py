@@ -32,6 +32,10 @@ async def get_metrics(request: Request) -> Metrics:
 
 
 async def get_serving(holder: Annotated[StateHolder, Depends(get_holder)]) -> ServingState:
+    return serving(holder)
+
+
+def serving(holder: StateHolder) -> ServingState:
     """The current index and encoder; 503 while the first load is still running (or failed)."""
     state = holder.current
     if state is None:

@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from lsr.service.dependencies import MetricsDep, ServingDep, SettingsDep, WorkersDep
+from lsr.service.body import openapi_body, parse_body
+from lsr.service.dependencies import MetricsDep, ServingDep, SettingsDep, WorkersDep, serving
 from lsr.service.metrics import Metrics
 from lsr.service.schemas import (
     BatchRequest,
@@ -31,20 +32,22 @@ ERRORS = {422: {"description": "A field is invalid; `detail[].loc` names it."}}
 
 
 @router.post(
-    "/search", response_model=SearchResponse, response_model_exclude_none=True, responses=ERRORS
+    "/search",
+    response_model=SearchResponse,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    openapi_extra=openapi_body(SearchRequest),
 )
-async def search(
-    body: SearchRequest,
-    request: Request,
-    state: ServingDep,
-    settings: SettingsDep,
-    workers: WorkersDep,
-    metrics: MetricsDep,
-) -> Response:
+async def search(request: Request) -> Response:
     """Search with a text `query` or a ready `vector` (`{"token": weight}` or
     `{"indices": [...], "values": [...]}`)."""
+    # Every query's route: its body and the app's objects are read here rather than through
+    # FastAPI's body parameter and dependencies (see lsr.service.body).
+    body = parse_body(SearchRequest, await request.body())
     request.state.query_text = body.query
-    return as_json(await answer(body, ("body",), state, settings, workers, metrics))
+    app = request.app.state
+    state = serving(app.holder)
+    return as_json(await answer(body, ("body",), state, app.settings, app.workers, app.metrics))
 
 
 @router.get(

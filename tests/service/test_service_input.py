@@ -68,6 +68,19 @@ def test_malformed_json_is_422(server):
 
 
 @pytest.mark.parametrize(
+    "raw", [b"", b"%\xff\xdc\x87", b'{"query": "\xff"}'], ids=["empty", "binary", "not UTF-8"]
+)
+def test_a_body_that_is_not_json_text_is_422(server, raw):
+    """Found by schemathesis: the answer names the body and does not echo bytes it cannot
+    encode (a 500 when it did)."""
+    response = server.client.post(
+        "/search", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert names(response, "body"), response.text
+
+
+@pytest.mark.parametrize(
     ("params", "field"),
     [
         ({}, "q"),
