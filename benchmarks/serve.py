@@ -220,7 +220,10 @@ def measure(workload: Workload, workers: int, options: dict[str, Any], work: Pat
         _wait_workers_ready(server, workers)
         idle = pss_mib(server.process.pid)
         for clients in options["clients"]:
+            # The machine is shared: each run says how busy it was (1-minute load average).
+            load_before = os.getloadavg()[0]
             run = run_wrk(server.url, bodies, clients, options["duration"], options["max_requests"])
+            run["load"] = [load_before, os.getloadavg()[0]]
             run["pss_mib"] = pss_mib(server.process.pid)
             runs.append(run)
             click.echo(f"  {workload.name}, {workers} worker(s): {_row(run)}", err=True)
@@ -290,7 +293,8 @@ def markdown(payload: dict) -> str:
         provenance.markdown(payload["provenance"]),
         "",
         "wrk runs in another process on the same machine (its threads share the cores with the "
-        "server). Latency is wrk's, per request; PSS is the server's processes after each run.",
+        "server). Latency is wrk's, per request; PSS is the server's processes after each run; "
+        "load is the machine's 1-minute load average before and after the run.",
         "",
     ]
     for result in payload["workloads"]:
@@ -300,14 +304,14 @@ def markdown(payload: dict) -> str:
             f"In process, one at a time: p50 {in_process['p50_ms']:.3f} ms, "
             f"p99 {in_process['p99_ms']:.3f} ms."
         )
-        lines += ["", "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB |"]
-        lines.append("|---|---|---|---|---|---|---|")
+        lines += ["", "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB | load |"]
+        lines.append("|---|---|---|---|---|---|---|---|")
         for served in result["served"]:
             for run in served["runs"]:
                 lines.append(
                     f"| {served['workers']} | {run['clients']} | {run['qps']:.1f} | "
                     f"{run['p50_ms']:.2f} | {run['p99_ms']:.2f} | {run['errors']} | "
-                    f"{run['pss_mib']:.0f} |"
+                    f"{run['pss_mib']:.0f} | {_load(run)} |"
                 )
         lines += ["", *_verdicts(result), ""]
     if "load_after" in payload:
@@ -330,6 +334,11 @@ def markdown(payload: dict) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _load(run: dict) -> str:
+    """The run's load average before -> after (runs of older reports did not record it)."""
+    return " -> ".join(f"{x:.1f}" for x in run["load"]) if "load" in run else ""
 
 
 def _verdicts(result: dict) -> list[str]:

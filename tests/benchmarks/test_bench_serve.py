@@ -40,6 +40,7 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
         # connections still arrive, so a run may end up to one request per client over it.
         assert run["errors"] == 0 and 0 < run["requests"] <= 200 + run["clients"]
         assert run["p50_ms"] > 0
+        assert len(run["load"]) == 2  # the machine's load average before and after the run
     result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
     origin = provenance.record("c", allow_dirty=True)
     report = markdown({"provenance": origin, "workloads": [result]})
