@@ -197,6 +197,23 @@ def pss_mib(pid: int) -> float:
     return total_kb / 1024
 
 
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server's event loops (the main thread of each of its
+    processes) and of its other threads (the search and encoding pools), from the scheduler's
+    nanosecond counters. A difference over a run divided by its requests is the CPU a request
+    costs each, a figure that other users' load disturbs far less than latency."""
+    seconds = {"event_loop": 0.0, "pools": 0.0}
+    for process in [pid, *_descendants(pid)]:
+        for task in Path(f"/proc/{process}/task").glob("*"):
+            try:
+                on_cpu_ns = int((task / "schedstat").read_text().split()[0])
+            except OSError:
+                continue
+            part = "event_loop" if int(task.name) == process else "pools"
+            seconds[part] += on_cpu_ns / 1e9
+    return seconds
+
+
 def _descendants(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -221,9 +238,14 @@ def measure(workload: Workload, workers: int, options: dict[str, Any], work: Pat
         idle = pss_mib(server.process.pid)
         for clients in options["clients"]:
             # The machine is shared: each run says how busy it was (1-minute load average).
-            load_before = os.getloadavg()[0]
+            load_before, cpu_before = os.getloadavg()[0], cpu_seconds(server.process.pid)
             run = run_wrk(server.url, bodies, clients, options["duration"], options["max_requests"])
             run["load"] = [load_before, os.getloadavg()[0]]
+            cpu_after = cpu_seconds(server.process.pid)
+            run["cpu_ms_per_request"] = {
+                part: 1000 * (cpu_after[part] - cpu_before[part]) / max(run["requests"], 1)
+                for part in cpu_after
+            }
             run["pss_mib"] = pss_mib(server.process.pid)
             runs.append(run)
             click.echo(f"  {workload.name}, {workers} worker(s): {_row(run)}", err=True)
@@ -294,7 +316,9 @@ def markdown(payload: dict) -> str:
         "",
         "wrk runs in another process on the same machine (its threads share the cores with the "
         "server). Latency is wrk's, per request; PSS is the server's processes after each run; "
-        "load is the machine's 1-minute load average before and after the run.",
+        "load is the machine's 1-minute load average before and after the run. CPU per request: "
+        "the server's event loops (HTTP, routing, validation, JSON) and its thread pools "
+        "(search kernels, encoding), from /proc over the run.",
         "",
     ]
     for result in payload["workloads"]:
@@ -304,14 +328,18 @@ def markdown(payload: dict) -> str:
             f"In process, one at a time: p50 {in_process['p50_ms']:.3f} ms, "
             f"p99 {in_process['p99_ms']:.3f} ms."
         )
-        lines += ["", "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB | load |"]
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines += [
+            "",
+            "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB | CPU ms/request: "
+            "event loop, pools | load |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for served in result["served"]:
             for run in served["runs"]:
                 lines.append(
                     f"| {served['workers']} | {run['clients']} | {run['qps']:.1f} | "
                     f"{run['p50_ms']:.2f} | {run['p99_ms']:.2f} | {run['errors']} | "
-                    f"{run['pss_mib']:.0f} | {_load(run)} |"
+                    f"{run['pss_mib']:.0f} | {_cpu(run)} | {_load(run)} |"
                 )
         lines += ["", *_verdicts(result), ""]
     if "load_after" in payload:
@@ -334,6 +362,11 @@ def markdown(payload: dict) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _cpu(run: dict) -> str:
+    cpu = run.get("cpu_ms_per_request")  # not recorded by older reports
+    return f"{cpu['event_loop']:.2f}, {cpu['pools']:.2f}" if cpu else ""
 
 
 def _load(run: dict) -> str:

@@ -41,6 +41,9 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
         assert run["errors"] == 0 and 0 < run["requests"] <= 200 + run["clients"]
         assert run["p50_ms"] > 0
         assert len(run["load"]) == 2  # the machine's load average before and after the run
+        cpu = run["cpu_ms_per_request"]
+        # Every request passes through the event loop and a search thread of the one process.
+        assert cpu["event_loop"] > 0 and cpu["pools"] > 0
     result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
     origin = provenance.record("c", allow_dirty=True)
     report = markdown({"provenance": origin, "workloads": [result]})
