@@ -39,7 +39,10 @@ def _key(default: Any, help: str) -> Any:
 @dataclass(frozen=True)
 class TrainConfig:
     # -- what is trained ------------------------------------------------------------------------
-    model: str = _key("", "masked-LM folder or hub id (required): the backbone and its tokenizer")
+    model: str = _key(
+        "",
+        "folder or hub id (required): a masked LM, or a causal LM (echo input, Mistral-SPLADE)",
+    )
     query_encoder: str = _key(
         "mlm",
         "mlm (SPLADE expansion), mlp (uniCOIL term weights), binary (token presence), "
@@ -49,6 +52,10 @@ class TrainConfig:
     separate_encoders: bool = _key(
         False, "query and document sides each get their own backbone copy (default: siamese)"
     )
+    # LoRA (Hu et al., ICLR 2022) through peft, on the modules peft targets for the architecture
+    # (attention query and value projections of BERT and Llama); merged into the saved model
+    lora_r: int = _key(0, "> 0: train LoRA adapters of this rank instead of the backbone (peft)")
+    lora_alpha: int = _key(16, "LoRA scaling numerator: the update is (alpha / r) B A")
     activation: str = _key("splade", "splade: log(1 + relu(x)); l0: log(1 + log(1 + relu(x)))")
     learn_query_weights: bool = _key(False, "idf/binary queries: learn the per-token weights too")
     query_weights_lr: float = _key(
@@ -182,12 +189,19 @@ class TrainConfig:
             _positive(name, getattr(self, name))
         _positive("negatives_depth", self.negatives_depth)
         for name in (
-            *("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives"),
+            *("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives", "lora_r"),
             *("teacher_bm25", "teacher_splade", "teacher_dense", "self_supervised_queries"),
         ):
             if getattr(self, name) < 0:
                 raise InputError(f"{name}: must be >= 0, got {getattr(self, name)}")
-        for name in ("lr", "query_weights_lr", "scale", "temperature", "teacher_scale"):
+        for name in (
+            "lr",
+            "query_weights_lr",
+            "scale",
+            "temperature",
+            "teacher_scale",
+            "lora_alpha",
+        ):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name}: must be > 0, got {getattr(self, name)}")
         if not 0 <= self.warmup_ratio < 1:

@@ -15,6 +15,10 @@ from transformers import (
     BertTokenizer,
     DistilBertConfig,
     DistilBertForMaskedLM,
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
     RobertaConfig,
     RobertaForMaskedLM,
 )
@@ -87,5 +91,32 @@ def build_headless_bert(folder: Path) -> Path:
     """Save a BertModel without the masked-LM head (like a sentence-transformers model)."""
     torch.manual_seed(0)
     BertModel(_config()).save_pretrained(folder)
+    _tokenizer().save_pretrained(folder)
+    return folder
+
+
+def build_tiny_decoder(folder: Path, kind: str = "llama") -> Path:
+    """A random 2-layer causal LM (Llama or GPT-2, hidden 32) over the same word-piece vocabulary,
+    saved with its tokenizer: a decoder backbone (Mistral-SPLADE) in miniature. 256 positions:
+    the echo input doubles a text's length."""
+    torch.manual_seed(0)
+    if kind == "llama":
+        config = LlamaConfig(
+            vocab_size=len(VOCABULARY),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            max_position_embeddings=256,
+            pad_token_id=0,
+        )
+        model = LlamaForCausalLM(config).eval()
+    else:
+        config = GPT2Config(
+            vocab_size=len(VOCABULARY), n_embd=32, n_layer=2, n_head=2, n_positions=256
+        )
+        model = GPT2LMHeadModel(config).eval()
+    model.save_pretrained(folder)
     _tokenizer().save_pretrained(folder)
     return folder

@@ -7,6 +7,10 @@ The model sides (mlm, mlp) run on one backbone unless ``separate_encoders`` give
 its own copy: the same kind on both sides is then one module (siamese SPLADE, siamese uniCOIL),
 and an MLP query side over an MLM document side shares the transformer and adds only its
 term-weighting head. A ``binary`` or ``idf`` query side costs a table lookup.
+
+The backbone is a masked LM, or a causal LM read with the echo input (Doshi et al.,
+"Mistral-SPLADE", 2024; :mod:`lsr.encoders.echo`); ``lora_r`` trains LoRA adapters instead of its
+weights, merged into the saved model so that the folder loads as any other.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from lsr.encoders import InferenceFreeEncoder, PerSideEncoder, SpladeEncoder
 from lsr.encoders import MlpEncoder as MlpInference
 from lsr.encoders.splade import load_language_model
 from lsr.encoders.transformer import TransformerEncoder
+from lsr.errors import InputError
 from lsr.train.config import TrainConfig
 from lsr.train.models.bag_of_tokens import BagOfTokens
 from lsr.train.models.mlm import MlmEncoder
@@ -60,6 +65,8 @@ def build_model(config: TrainConfig, idf: torch.Tensor | None) -> tuple[BiEncode
         # transformers 5 renamed it; older releases only have the first name
         enable = getattr(lm, "activation_checkpointing_enable", lm.gradient_checkpointing_enable)
         enable()
+    if config.lora_r:
+        lm = with_lora(lm, config)
     special = list(tokenizer.all_special_ids)
 
     def side(kind: str, model: nn.Module) -> nn.Module:
@@ -77,6 +84,28 @@ def build_model(config: TrainConfig, idf: torch.Tensor | None) -> tuple[BiEncode
     weights = torch.ones(document.vocab_size) if config.query_encoder == "binary" else idf
     query = BagOfTokens(weights, special, config.learn_query_weights)
     return BiEncoder(query, document), tokenizer
+
+
+def with_lora(lm: nn.Module, config: TrainConfig) -> nn.Module:
+    """``lm`` with LoRA adapters (Hu et al., "LoRA: Low-Rank Adaptation of Large Language
+    Models", ICLR 2022: ``W + (alpha / r) B A``, B initialised to 0) on the modules peft targets
+    for its architecture; every other weight frozen, the vocabulary head included."""
+    try:
+        from peft import LoraConfig, get_peft_model
+    except ImportError:
+        raise InputError("lora_r: LoRA needs peft (pip install 'lsr[lora]')") from None
+    try:
+        return get_peft_model(lm, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha))
+    except ValueError as exc:
+        raise InputError(f"lora_r: peft cannot add adapters to {config.model} ({exc})") from None
+
+
+def merged(lm: nn.Module) -> nn.Module:
+    """A plain Hugging Face model with the LoRA adapters folded into its weights (a copy: the
+    model being trained keeps its adapters); ``lm`` itself when it has none."""
+    if not hasattr(lm, "merge_and_unload"):
+        return lm
+    return copy.deepcopy(lm).merge_and_unload()
 
 
 def save_model(
@@ -104,7 +133,8 @@ def save_model(
 
 def inference_encoder(side: nn.Module, tokenizer: Any, config: TrainConfig) -> TransformerEncoder:
     """The :mod:`lsr.encoders` encoder of a trained model side, sharing its weights (it puts
-    the modules in eval mode; the trainer sets train mode again at each step)."""
+    the modules in eval mode; the trainer sets train mode again at each step); LoRA adapters
+    merged, so the folder loads without peft."""
     options = {
         "query_max_length": config.query_max_length,
         "document_max_length": config.doc_max_length,
@@ -112,6 +142,6 @@ def inference_encoder(side: nn.Module, tokenizer: Any, config: TrainConfig) -> T
     }
     if isinstance(side, MlmEncoder):
         return SpladeEncoder(
-            side.mlm, tokenizer, activation=config.activation, echo=side.echo, **options
+            merged(side.mlm), tokenizer, activation=config.activation, echo=side.echo, **options
         )
-    return MlpInference(transformer_body(side.lm), tokenizer, side.head, **options)
+    return MlpInference(transformer_body(merged(side.lm)), tokenizer, side.head, **options)
