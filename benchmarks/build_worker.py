@@ -3,7 +3,9 @@
 ``tracemalloc`` sees neither Numba's nor Rust's allocations, so peak memory is the kernel's
 high-water mark of resident memory (``VmHWM``), reset through ``/proc/self/clear_refs`` right
 before the build: it counts the input vectors the build holds plus everything it allocates.
-``input_rss_bytes`` (the resident size just before the build) tells the two apart.
+``input_rss_bytes`` (the resident size just before the build) tells the two apart. Each system
+builds as its users do: ours from the Parquet file, streamed (``lsr index build``), the peer
+from the collection in memory (its Python API takes a dataset it holds).
 
 Run by :func:`run_build`; the child prints one ``RESULT <json>`` line, and the peer's own log
 (its space-usage report included) on the same stdout.
@@ -85,15 +87,19 @@ def path_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _build_ours(collection, params: dict[str, Any], out: Path, threads: int):
+def _build_ours(vectors: Path, params: dict[str, Any], out: Path, threads: int):
     from lsr.index import BuildConfig, SeismicIndex
+
+    from lsr.vector_io import iter_vectors
 
     # Numba compiles (or loads from its cache) on the first call: not build work, so a tiny
     # build takes it out of the measurement, as the peer arrives compiled.
-    SeismicIndex.build(collection.slice(0, 200), BuildConfig(**params))
+    first = next(iter(iter_vectors(vectors, batch_size=200)))
+    SeismicIndex.build(first, BuildConfig(**params))
+    del first
     input_bytes = _reset_peak()
     start = _clocks()
-    index = SeismicIndex.build(collection, BuildConfig(**params))
+    index = SeismicIndex.build_from_file(vectors, BuildConfig(**params))
     seconds = _elapsed(start)
 
     def save() -> Path:
@@ -103,9 +109,11 @@ def _build_ours(collection, params: dict[str, Any], out: Path, threads: int):
     return input_bytes, seconds, save
 
 
-def _build_peer(collection, params: dict[str, Any], out: Path, threads: int):
+def _build_peer(vectors: Path, params: dict[str, Any], out: Path, threads: int):
     from benchmarks.peer_seismic import PeerSeismic
+    from lsr.vector_io import read_vectors
 
+    collection = read_vectors(vectors)
     input_bytes = _reset_peak()
     dataset = PeerSeismic.dataset(collection)  # its copy of the input: part of its peak
     start = _clocks()
@@ -124,11 +132,8 @@ BUILDERS = {"ours": _build_ours, "peer": _build_peer}
 
 def main(kind: str, vectors: str, params_json: str, out: str, threads: str) -> None:
     """Build, then report; the peak is read before saving, which may allocate buffers."""
-    from lsr.vector_io import read_vectors
-
-    collection = read_vectors(vectors)
     input_bytes, seconds, save = BUILDERS[kind](
-        collection, json.loads(params_json), Path(out), int(threads)
+        Path(vectors), json.loads(params_json), Path(out), int(threads)
     )
     peak_kb = _memory_kb("VmHWM")
     path = save()

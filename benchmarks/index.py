@@ -64,17 +64,26 @@ def load_data(name: str, n_docs: int, n_queries: int, seed: int, cache: Path = C
     return _synthetic(n_docs, n_queries, seed, cache)
 
 
-def _synthetic(n_docs: int, n_queries: int, seed: int, cache: Path) -> BenchData:
+def synthetic_files(
+    n_docs: int, n_queries: int, seed: int, cache: Path = CACHE
+) -> tuple[str, Path, Path]:
+    """Name, documents file and queries file of a synthetic collection under ``cache``,
+    generated if missing (and then not kept in memory: a caller may only need the files)."""
     from benchmarks.synthetic import SyntheticConfig, generate
 
     config = SyntheticConfig(seed=seed)
     stem = f"synthetic-{n_docs}-{n_queries}-{config.fingerprint()}"
     docs_path, queries_path = cache / f"{stem}-docs.parquet", cache / f"{stem}-queries.parquet"
     if not docs_path.exists() or not queries_path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
         docs, queries = generate(n_docs, n_queries, config, progress=True)
         write_vectors(queries_path, queries)
         write_vectors(docs_path, docs)
-        return BenchData(stem, docs, queries, docs_path)
+    return stem, docs_path, queries_path
+
+
+def _synthetic(n_docs: int, n_queries: int, seed: int, cache: Path) -> BenchData:
+    stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed, cache)
     return BenchData(stem, read_vectors(docs_path), read_vectors(queries_path), docs_path)
 
 
