@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lsr.encoders.base import CONFIG_FILE, Encoder, read_config
+from lsr.encoders.binary import BinaryEncoder
 from lsr.encoders.bm25 import Bm25Encoder
 from lsr.encoders.inference_free import InferenceFreeEncoder
 from lsr.encoders.mlp import MlpEncoder
@@ -20,6 +21,7 @@ ENCODERS = {
     MlpEncoder.kind: MlpEncoder,
     PerSideEncoder.kind: PerSideEncoder,
     Bm25Encoder.kind: Bm25Encoder,
+    BinaryEncoder.kind: BinaryEncoder,
 }
 
 

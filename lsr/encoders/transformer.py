@@ -189,26 +189,36 @@ def load_pretrained(
     the model kind in the message). A tokenizer without a padding token (GPT-2's, Llama's) pads
     with its end-of-text token: padding positions are masked out, so any id does.
     """
-    from transformers import AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     source = str(path_or_id)
-    if not Path(source).is_dir() and _looks_like_path(source):
-        raise ModelError(f"{source}: no such model folder")
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = load_pretrained_tokenizer(source)
         model, info = auto_class.from_pretrained(source, output_loading_info=True)
     except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(f"{source}: cannot load a {what} and tokenizer from it ({exc})") from None
+        raise ModelError(f"{source}: cannot load a {what} from it ({exc})") from None
     finally:
         hf_logging.set_verbosity(verbosity)
         hf_logging.enable_progress_bar()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.eval(), tokenizer, sorted(info.get("missing_keys", ()))
+
+
+def load_pretrained_tokenizer(path_or_id: str | os.PathLike) -> Any:
+    """The tokenizer of a model folder or hub id; ModelError when there is none."""
+    from transformers import AutoTokenizer
+
+    source = str(path_or_id)
+    if not Path(source).is_dir() and _looks_like_path(source):
+        raise ModelError(f"{source}: no such model folder")
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{source}: cannot load a tokenizer from it ({exc})") from None
 
 
 def _looks_like_path(source: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Any, get_args
 from lsr.errors import InputError
 
 QUERY_ENCODERS = ("mlm", "mlp", "binary", "idf")
-DOC_ENCODERS = ("mlm", "mlp")
+DOC_ENCODERS = ("mlm", "mlp", "binary")
 LOSSES = ("in-batch", "margin-mse", "kl")
 DOC_REGULARIZERS = ("flops", "idf-flops")
 QUERY_REGULARIZERS = ("flops", "l1")
@@ -48,7 +48,9 @@ class TrainConfig:
         "mlm (SPLADE expansion), mlp (uniCOIL term weights), binary (token presence), "
         "idf (inference-free)",
     )
-    doc_encoder: str = _key("mlm", "mlm (SPLADE expansion) or mlp (uniCOIL term weights)")
+    doc_encoder: str = _key(
+        "mlm", "mlm (SPLADE expansion), mlp (uniCOIL term weights), binary (token presence)"
+    )
     separate_encoders: bool = _key(
         False, "query and document sides each get their own backbone copy (default: siamese)"
     )
@@ -219,10 +221,14 @@ class TrainConfig:
         self._check_refresh()
         if self.learn_query_weights and self.query_encoder in ("mlm", "mlp"):
             raise InputError("learn_query_weights: only for query_encoder binary or idf")
-        if self.separate_encoders and self.query_encoder not in ("mlm", "mlp"):
+        if self.separate_encoders and "binary" in (self.query_encoder, self.doc_encoder):
+            raise InputError("separate_encoders: a binary side has no backbone to separate")
+        if self.separate_encoders and self.query_encoder == "idf":
+            raise InputError("separate_encoders: an idf query side has no backbone to separate")
+        if self.doc_encoder == "binary" and self.query_encoder not in ("mlm", "mlp"):
             raise InputError(
-                f"separate_encoders: query_encoder {self.query_encoder} has no backbone to "
-                "separate (only mlm and mlp do)"
+                f"doc_encoder binary: query_encoder {self.query_encoder} leaves nothing to "
+                "train (use mlm or mlp queries)"
             )
         return self
 

@@ -31,6 +31,8 @@ COMBINATIONS = {
     ("mlm", "mlp", False): PerSideEncoder,
     ("mlm", "mlm", True): PerSideEncoder,
     ("mlp", "mlp", True): PerSideEncoder,
+    ("mlm", "binary", False): PerSideEncoder,
+    ("mlp", "binary", False): PerSideEncoder,
 }
 
 
@@ -113,8 +115,10 @@ def test_the_mlp_head_starts_as_the_binary_encoder(tmp_path):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"query_encoder": "binary", "separate_encoders": True}, "separate_encoders: query"),
-        ({"doc_encoder": "idf"}, "doc_encoder: 'idf' is not one of mlm, mlp"),
+        ({"query_encoder": "binary", "separate_encoders": True}, "separate_encoders: a binary"),
+        ({"query_encoder": "idf", "separate_encoders": True}, "separate_encoders: an idf"),
+        ({"doc_encoder": "idf"}, "doc_encoder: 'idf' is not one of mlm, mlp, binary"),
+        ({"query_encoder": "binary", "doc_encoder": "binary"}, "leaves nothing to train"),
         ({"query_encoder": "mlp", "learn_query_weights": True}, "learn_query_weights"),
     ],
 )

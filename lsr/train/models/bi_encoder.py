@@ -1,7 +1,7 @@
 """A query encoder and a document encoder, chosen per side as in the unified framework (Nguyen,
 MacAvaney, Yates, ECIR 2023): ``mlm`` (SPLADE expansion), ``mlp`` (uniCOIL-style term weighting,
-no expansion), ``binary`` (token presence) or, for queries, ``idf`` (inference-free: presence
-weighted by idf, Geng et al. 2024).
+no expansion), ``binary`` (token presence: no model, on either side) or, for queries, ``idf``
+(inference-free: presence weighted by idf, Geng et al. 2024).
 
 The model sides (mlm, mlp) run on one backbone unless ``separate_encoders`` gives the query side
 its own copy: the same kind on both sides is then one module (siamese SPLADE, siamese uniCOIL),
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lsr.encoders import InferenceFreeEncoder, PerSideEncoder, SpladeEncoder
+from lsr.encoders import BinaryEncoder, InferenceFreeEncoder, PerSideEncoder, SpladeEncoder
 from lsr.encoders import MlpEncoder as MlpInference
 from lsr.encoders.splade import load_language_model
 from lsr.encoders.transformer import TransformerEncoder
@@ -68,11 +68,14 @@ def build_model(config: TrainConfig, idf: torch.Tensor | None) -> tuple[BiEncode
     if config.lora_r:
         lm = with_lora(lm, config)
     special = list(tokenizer.all_special_ids)
+    vocab_size = lm.get_input_embeddings().num_embeddings
 
     def side(kind: str, model: nn.Module) -> nn.Module:
         if kind == "mlm":
             return MlmEncoder(model, config.activation, echo=causal)
-        return MlpEncoder(model, special)
+        if kind == "mlp":
+            return MlpEncoder(model, special)
+        return BagOfTokens(torch.ones(vocab_size), special, learned=False)  # binary documents
 
     document = side(config.doc_encoder, lm)
     if config.query_encoder in MODEL_SIDES:
@@ -115,8 +118,8 @@ def save_model(
 
     Siamese models save as the ``splade`` or ``mlp`` encoder kind; a table query side as
     ``inference-free``, with the (possibly learned) per-token query weights as its ``idf.json``
-    table; two model sides as ``per-side`` (``query/`` and ``document/`` subfolders,
-    :mod:`lsr.encoders.per_side`).
+    table; two model sides, or a model query side over binary documents, as ``per-side``
+    (``query/`` and ``document/`` subfolders, :mod:`lsr.encoders.per_side`).
     """
     documents = inference_encoder(model.document, tokenizer, config)
     if model.query is None:
@@ -131,7 +134,9 @@ def save_model(
         PerSideEncoder(queries, documents).save(path)
 
 
-def inference_encoder(side: nn.Module, tokenizer: Any, config: TrainConfig) -> TransformerEncoder:
+def inference_encoder(
+    side: nn.Module, tokenizer: Any, config: TrainConfig
+) -> TransformerEncoder | BinaryEncoder:
     """The :mod:`lsr.encoders` encoder of a trained model side, sharing its weights (it puts
     the modules in eval mode; the trainer sets train mode again at each step); LoRA adapters
     merged, so the folder loads without peft."""
@@ -140,6 +145,8 @@ def inference_encoder(side: nn.Module, tokenizer: Any, config: TrainConfig) -> T
         "document_max_length": config.doc_max_length,
         "name": config.model,
     }
+    if isinstance(side, BagOfTokens):  # binary documents
+        return BinaryEncoder(tokenizer, side.vocab_size, **options)
     if isinstance(side, MlmEncoder):
         return SpladeEncoder(
             merged(side.mlm), tokenizer, activation=config.activation, echo=side.echo, **options
