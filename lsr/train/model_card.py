@@ -19,7 +19,7 @@ def model_card(config: TrainConfig, n_examples: int, steps: int, dev_results: Se
         "| | |",
         "|---|---|",
         f"| data | `{config.dataset}` ({n_examples} examples, {config.n_negatives} negatives each at most) |",
-        f"| encoders | queries `{config.query_encoder}`, documents `{config.doc_encoder}`, activation `{config.activation}` |",
+        f"| encoders | queries `{config.query_encoder}`, documents `{config.doc_encoder}`, activation `{config.activation}`, {'separate backbones' if config.separate_encoders else 'one shared backbone'}{_lora(config)} |",
         f"| ranking loss | `{config.loss}` (scale {config.scale}, temperature {config.temperature}) |",
         f"| regularizers | queries `{config.query_regularizer}` lambda_q {config.lambda_q:g}, documents `{config.doc_regularizer}` lambda_d {config.lambda_d:g}, l0 threshold {config.l0_threshold}, warm-up {config.reg_warmup_steps} steps, batch-normalised {config.batch_normalised} |",
         f"| optimisation | {steps} steps, batch {config.batch_size} x {config.grad_accumulation} accumulation, AdamW lr {config.lr:g}, seed {config.seed} |",
@@ -32,3 +32,9 @@ def model_card(config: TrainConfig, n_examples: int, steps: int, dev_results: Se
     lines += [f"{key}: {value!r}" for key, value in config.to_dict().items()]
     lines += ["```", ""]
     return "\n".join(lines)
+
+
+def _lora(config: TrainConfig) -> str:
+    if not config.lora_r:
+        return ""
+    return f", LoRA r {config.lora_r} alpha {config.lora_alpha} (merged into the weights)"

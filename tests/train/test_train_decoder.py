@@ -74,6 +74,7 @@ def test_lora_trains_only_the_adapters_and_saves_them_merged(llama_dir, tmp_path
     adapters = [p for n, p in trainer.model.named_parameters() if "lora_B" in n]
     assert any(p.abs().sum() > 0 for p in adapters)  # B starts at 0: the adapters learned
 
+    assert "LoRA r 4 alpha 8 (merged into the weights)" in (folder / "README.md").read_text()
     saved = load_file(folder / "model.safetensors")
     assert not any("lora" in name for name in saved)
     query = "model.layers.0.self_attn.q_proj.weight"
