@@ -55,11 +55,16 @@ class EngineTiming:
 
     @classmethod
     def from_stats(cls, stats: dict[str, Any]) -> EngineTiming | None:
-        """The timing kept in an index's stats; ``None`` for an index built before it was."""
+        """The timing kept in an index's stats; ``None`` for an index built before it was, or
+        whose entry is damaged (a hint for ``auto``, not data: Seismic is then used)."""
         entry = stats.get("engines")
-        if not isinstance(entry, dict):
+        try:
+            return cls(
+                float(entry["seismic_us"]), float(entry["exact_us"]), int(entry["n_queries"]),
+                str(entry["measured_on"]),
+            )  # fmt: skip
+        except (KeyError, TypeError, ValueError):
             return None
-        return cls(**{name: entry[name] for name in cls.__dataclass_fields__})
 
 
 def resolve(params: SearchParams, timing: EngineTiming | None) -> str:

@@ -138,3 +138,8 @@ def test_cli_build_stores_auto_and_reports_the_timing(docs, queries, tmp_path):
     )  # fmt: skip
     assert searched.exit_code == 0, searched.output
     assert run.read_text().split("\n")[0].endswith(" exact")
+
+
+@pytest.mark.parametrize("entry", [None, {}, {"seismic_us": "x"}, [1, 2], "fast"])
+def test_a_missing_or_damaged_timing_counts_as_none(entry):
+    assert EngineTiming.from_stats({"engines": entry}) is None
