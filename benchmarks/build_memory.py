@@ -23,10 +23,10 @@ from lsr.atomic import write_json_atomic, write_text_atomic
 GIB = 2**30
 
 
-def bench_size(n_docs: int, options: dict[str, Any]) -> dict[str, Any]:
-    name, docs_path, _ = synthetic_files(n_docs, options["n_queries"], options["seed"])
+def bench_size(n_docs: int, options: dict[str, Any], cache: Path = CACHE) -> dict[str, Any]:
+    name, docs_path, _ = synthetic_files(n_docs, options["n_queries"], options["seed"], cache)
     params = {"n_postings": options["n_postings"]}
-    build = run_build("ours", docs_path, params, CACHE / "indexes" / f"{name}-memory")
+    build = run_build("ours", docs_path, params, cache / "indexes" / f"{name}-memory")
     bound = 1.5 * build["index_bytes"] + GIB
     return {
         "dataset": name,

@@ -30,8 +30,8 @@ from lsr.atomic import write_json_atomic, write_text_atomic
 K = 10
 
 
-def bench_dataset(name: str, options: dict[str, Any]) -> dict[str, Any]:
-    data = load_data(name, options["n_docs"], options["n_queries"], options["seed"])
+def bench_dataset(name: str, options: dict[str, Any], cache: Path = CACHE) -> dict[str, Any]:
+    data = load_data(name, options["n_docs"], options["n_queries"], options["seed"], cache)
     config = BuildConfig(n_postings=options["n_postings"] if name != "scifact" else 3500)
     start = time.perf_counter()
     index = SeismicIndex.build(data.docs, config, search_defaults=SearchDefaults(engine="auto"))
