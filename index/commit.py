@@ -41,7 +41,7 @@ from lsr.index import bitset, persist
 from lsr.atomic import atomic_path, write_json_atomic, write_text_atomic
 from lsr.errors import IndexFormatError
 
-POINTER = "CURRENT"
+POINTER = persist.LIVING_POINTER
 SEGMENTS = "segments"
 FORMAT = "lsr-living-index"
 FORMAT_VERSION = 1

@@ -29,6 +29,8 @@ from lsr.fingerprint import file_hash
 FORMAT = "lsr-seismic-index"
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+#: The commit pointer of a living index (:mod:`index.commit`): a build replaces one whole too.
+LIVING_POINTER = "CURRENT"
 #: Bytes read to parse an ``.npy`` header (numpy writes ~128; it refuses more than 10,000).
 _HEADER_LIMIT = 1 << 16
 
@@ -74,7 +76,8 @@ def save_arrays(
 ) -> None:
     """Write ``arrays`` and the manifest into ``directory``, swapped in whole."""
     directory = Path(directory)
-    if directory.is_dir() and not (directory / MANIFEST).exists() and any(directory.iterdir()):
+    ours = (directory / MANIFEST).exists() or (directory / LIVING_POINTER).exists()
+    if directory.is_dir() and not ours and any(directory.iterdir()):
         raise IndexFormatError(
             f"{directory}: exists and is not an lsr index; refusing to replace it"
         )

@@ -10,7 +10,7 @@ from index_data import random_collection
 from living_model import METADATA, check_search, contents, model_of, vectors
 from lsr.index import BuildConfig, SeismicIndex, policy
 from lsr.index.commit import POINTER, read_current
-from lsr.index.living import LivingIndex
+from lsr.index.living import LivingIndex, segment_config
 from lsr.index.open import open_index
 from lsr.index.segmented import SegmentedIndex
 
@@ -127,3 +127,18 @@ def test_additions_stay_below_a_tier_of_segments(tmp_path):
             index.add(vectors([f"d{i}"], seed=i))
             assert len(index.commit.segments) < policy.SEGMENTS_PER_TIER
         assert len(index) == 2 * policy.SEGMENTS_PER_TIER
+
+
+def test_a_build_replaces_a_living_index_whole(tmp_path):
+    with LivingIndex.open(tmp_path, METADATA) as index:
+        index.add(vectors(["a", "b"], seed=1))
+    SeismicIndex.build(vectors(["c"], seed=2), CONFIG).save(tmp_path)
+    assert not (tmp_path / POINTER).exists()
+    assert list(open_index(tmp_path).doc_ids) == ["c"]
+
+
+def test_a_segment_gets_its_share_of_the_posting_budget():
+    config = BuildConfig(n_postings=1000)
+    assert segment_config(config, 20_000, 220_000).n_postings == 91
+    assert segment_config(config, 220_000, 220_000).n_postings == 1000
+    assert segment_config(config, 1, 10**9).n_postings == 1
