@@ -37,9 +37,10 @@ import numpy as np
 from lsr.service.process import ServiceProcess
 
 from benchmarks import provenance
-from benchmarks.index import load_data
+from benchmarks.index import synthetic_files
 from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.threads import use_torch_threads
+from lsr.vector_io import read_vectors
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
@@ -65,13 +66,14 @@ def synthetic(n_docs: int, n_queries: int, cache: Path = CACHE) -> Workload:
     takes ~12 GB at its peak: make it once, outside the repository, and reuse it)."""
     from lsr.index import SeismicIndex
 
-    cache.mkdir(parents=True, exist_ok=True)
-    data = load_data("synthetic", n_docs, n_queries, seed=0, cache=cache)
-    index_dir = cache / f"{data.name}.index"
+    stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
+    index_dir = cache / f"{stem}.index"
     if not index_dir.exists():
-        SeismicIndex.build(data.docs, progress=True).save(index_dir)
+        SeismicIndex.build(read_vectors(docs_path), progress=True).save(index_dir)
+    # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
+    queries = read_vectors(queries_path)
     index = SeismicIndex.load(index_dir)
-    rows = [data.queries.row(i) for i in range(len(data.queries))]
+    rows = [queries.row(i) for i in range(len(queries))]
     bodies = [
         json.dumps({"vector": {"indices": t.tolist(), "values": w.tolist()}, "k": K})
         for t, w in rows
@@ -130,7 +132,6 @@ def splade() -> Workload:
     from lsr.docstore import write_docstore
     from lsr.encoders import load
     from lsr.encoding import encode_to_parquet
-    from lsr.vector_io import read_vectors
 
     data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
     docs_path = CACHE / "scifact-splade-tiny-docs.parquet"  # what benchmarks.real_vectors caches
