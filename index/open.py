@@ -2,7 +2,9 @@
 
 A directory from ``lsr index build`` holds a :class:`~index.seismic.SeismicIndex`; once changed by
 ``lsr index add`` / ``delete`` / ``merge`` it holds a living index, searched through
-:class:`~index.segmented.SegmentedIndex`, which answers the same calls. ``lsr index search``,
+:class:`~index.segmented.SegmentedIndex`, which answers the same calls; one from ``lsr index build
+--shards N`` holds shards, searched through :class:`~index.sharded.ShardedIndex`, a
+``SegmentedIndex`` too. ``lsr index search``,
 ``lsr index info`` and ``lsr serve`` (and its reload) open indexes here, so they take both.
 """
 
@@ -13,11 +15,14 @@ import os
 from lsr.index.commit import is_living
 from lsr.index.segmented import SegmentedIndex
 from lsr.index.seismic import SeismicIndex
+from lsr.index.sharded import ShardedIndex, is_sharded
 
 
 def open_index(directory: str | os.PathLike, verify: bool = False) -> SeismicIndex | SegmentedIndex:
     """The index in ``directory``, memory-mapped, ready to search (``verify``: also check every
     file's checksum)."""
+    if is_sharded(directory):
+        return ShardedIndex.load(directory, verify=verify)
     if is_living(directory):
         return SegmentedIndex.load(directory, verify=verify)
     return SeismicIndex.load(directory, verify=verify)

@@ -215,7 +215,7 @@ class SegmentedIndex:
 
     def exact(self) -> SegmentedIndex:
         """Exact search over the same commit: every segment scanned."""
-        return SegmentedIndex(self.directory, self.commit, self.parts, exact=True)
+        return type(self)(self.directory, self.commit, self.parts, exact=True)
 
     # -- search -------------------------------------------------------------------------------
 

@@ -118,6 +118,22 @@ def _mib(n_bytes: int) -> str:
     "shows): a dataset name, BEIR folder, ir-datasets id or .jsonl/.parquet file, as for "
     "`lsr encode --corpus`.",
 )
+@click.option(
+    "--shards",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Split the documents into this many shards, one index each (shard = crc32 of the "
+    "UTF-8 id mod N: stable across runs), searched in parallel and merged exactly; "
+    "`lsr index search`, `lsr serve` and `lsr index info` open the folder as one index.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --shards: shards built at once, each in its own process (each with --threads).",
+)
 @threads_option("the build (Numba)")
 def build(
     vectors: Path,
@@ -126,12 +142,17 @@ def build(
     docs: str | None,
     threads: int | None,
     engine: str,
+    shards: int,
+    jobs: int,
     **options,
 ) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically).
 
     The file is read one row group at a time, never whole: the build holds the forward index
     (2 bytes per term id and per float16 weight) and the postings it keeps, not the vectors.
+    With --shards N, the documents are first streamed into N files by shard, then each shard
+    is built as one index (--jobs at a time) and a manifest (shards.json: sizes, checksums)
+    written beside them.
     """
     from lsr.index.seismic import SeismicIndex
 
@@ -144,6 +165,13 @@ def build(
         search_defaults = SearchDefaults(**COMPACT_SEARCH, engine=engine)
     config = BuildConfig(**options)
     start = time.perf_counter()
+    if shards > 1:
+        _build_sharded(vectors, index_dir, shards, jobs, threads, config, search_defaults)
+        if docs is not None:
+            from lsr.index.open import open_index
+
+            _write_docstore(index_dir, docs, open_index(index_dir).doc_ids)
+        return
     built = SeismicIndex.build_from_file(
         vectors, config, progress=True, search_defaults=search_defaults
     )
@@ -160,6 +188,21 @@ def build(
     click.echo(_engines_line(built))
     if docs is not None:
         _write_docstore(index_dir, docs, built.doc_ids)
+
+
+def _build_sharded(vectors, index_dir, shards, jobs, threads, config, search_defaults) -> None:
+    from lsr.index.sharded import build_sharded
+
+    start = time.perf_counter()
+    manifest = build_sharded(
+        vectors, index_dir, shards, config, search_defaults, jobs=jobs, threads=threads,
+        progress=True,
+    )  # fmt: skip
+    sizes = ", ".join(f"{s['name']} {s['n_docs']:,}" for s in manifest["shards"])
+    click.echo(
+        f"wrote {index_dir}: {manifest['n_docs']:,} documents in {shards} shards ({sizes}) "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
 
 
 def _engines_line(loaded) -> str:

@@ -1,0 +1,129 @@
+"""index.sharded: hash partition, parallel shard builds, a thread per shard, exact merge."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from index_data import dense, random_collection
+from lsr.index.config import BuildConfig, SearchDefaults
+from lsr.index.open import open_index
+from lsr.index.seismic import SeismicIndex
+from lsr.index.sharded import SHARDS_FILE, ShardedIndex, build_sharded, shard_of
+
+from lsr.cli import cli
+from lsr.errors import IndexFormatError, InputError
+from lsr.vector_io import write_vectors
+
+N_DOCS, VOCAB = 400, 150
+#: No pruning (every list keeps every posting) and, at search, every query term's list visited
+#: and no block skipped (heap_factor 0): Seismic then scores every document sharing a term.
+EXACT_BUILD = BuildConfig(pruning="fixed_size", n_postings=N_DOCS, value_dtype="float32")
+EXACT_SEARCH = {"query_cut": VOCAB, "heap_factor": 0.0, "engine": "seismic"}
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return random_collection(N_DOCS, vocab_size=VOCAB, seed=7)
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory, docs):
+    root = tmp_path_factory.mktemp("sharded")
+    write_vectors(root / "docs.parquet", docs, row_group_size=64)
+    build_sharded(
+        root / "docs.parquet", root / "idx", 3, EXACT_BUILD, SearchDefaults(engine="seismic"),
+        jobs=2, threads=1,
+    )  # fmt: skip
+    return root
+
+
+def test_a_document_goes_to_the_crc32_of_its_id_mod_n():
+    ids = ["d0", "d1", "é-ü", ""]
+    expected = [zlib.crc32(i.encode("utf-8")) % 5 for i in ids]
+    assert shard_of(ids, 5).tolist() == expected
+
+
+def test_the_shards_union_is_the_collection_each_in_its_hash_shard(sharded, docs):
+    manifest = json.loads((sharded / "idx" / SHARDS_FILE).read_text())
+    seen = []
+    for number, shard in enumerate(manifest["shards"]):
+        ids = list(SeismicIndex.load(sharded / "idx" / shard["path"]).doc_ids)
+        assert len(ids) == shard["n_docs"]
+        assert set(shard_of(ids, 3).tolist()) == {number}
+        seen += ids
+    assert sorted(seen) == sorted(docs.ids) and len(seen) == len(docs)
+
+
+def test_exact_settings_return_the_exact_top_k(sharded, docs):
+    queries = random_collection(20, vocab_size=VOCAB, seed=8, prefix="q")
+    index = open_index(sharded / "idx")
+    assert isinstance(index, ShardedIndex)
+    results = index.search_batch(queries, k=10, **EXACT_SEARCH)
+    scores = dense(queries) @ dense(docs).T
+    for q in range(len(queries)):
+        order = np.lexsort((np.arange(N_DOCS), -scores[q]))[:10]
+        positive = order[scores[q][order] > 0]
+        got = index.doc_ids.take(results.docs[q][: len(positive)])
+        assert got == [docs.ids[d] for d in positive]
+        np.testing.assert_allclose(results.scores[q][: len(positive)], scores[q][positive], 1e-5)
+
+
+def test_one_query_searches_as_the_batch(sharded, docs):
+    queries = random_collection(3, vocab_size=VOCAB, seed=9, prefix="q")
+    index = open_index(sharded / "idx")
+    batch = index.search_batch(queries, k=5, **EXACT_SEARCH)
+    for q in range(len(queries)):
+        ids, scores = index.search(*queries.row(q), k=5, **EXACT_SEARCH)
+        assert ids == index.doc_ids.take(batch.docs[q][: len(ids)])
+        np.testing.assert_array_equal(scores, batch.scores[q][: len(ids)])
+
+
+def test_a_damaged_shard_is_named(sharded, tmp_path):
+    import shutil
+
+    copy = tmp_path / "idx"
+    shutil.copytree(sharded / "idx", copy)
+    manifest = copy / "shard-001" / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"n_docs"', '"n_docs" ', 1))
+    with pytest.raises(IndexFormatError, match="shard shard-001 is damaged"):
+        open_index(copy)
+
+
+def test_a_missing_shard_is_named(sharded, tmp_path):
+    import shutil
+
+    copy = tmp_path / "idx"
+    shutil.copytree(sharded / "idx", copy)
+    shutil.rmtree(copy / "shard-002")
+    with pytest.raises(IndexFormatError, match="shard shard-002 is missing"):
+        open_index(copy)
+
+
+def test_more_shards_than_documents_is_refused_naming_the_option(tmp_path):
+    write_vectors(tmp_path / "two.parquet", random_collection(2, vocab_size=VOCAB))
+    with pytest.raises(InputError, match="--shards 8"):
+        build_sharded(tmp_path / "two.parquet", tmp_path / "idx", 8)
+    assert not (tmp_path / "idx").exists()
+
+
+def test_cli_builds_searches_and_describes_a_sharded_index(sharded, tmp_path):
+    runner = CliRunner()
+    args = ["index", "build", str(sharded / "docs.parquet"), str(tmp_path / "idx")]
+    built = runner.invoke(cli, [*args, "--shards", "2", "--n-postings", "40"])
+    assert built.exit_code == 0, built.output
+    assert "in 2 shards" in built.output
+    write_vectors(tmp_path / "q.parquet", random_collection(4, vocab_size=VOCAB, prefix="q"))
+    out = tmp_path / "run.trec"
+    searched = runner.invoke(
+        cli, ["index", "search", str(tmp_path / "idx"), str(tmp_path / "q.parquet"), "--k", "3",
+              "--out", str(out)],
+    )  # fmt: skip
+    assert searched.exit_code == 0, searched.output
+    assert len(out.read_text().splitlines()) == 12
+    info = runner.invoke(cli, ["index", "info", str(tmp_path / "idx"), "--json"])
+    assert info.exit_code == 0, info.output
+    assert json.loads(info.output)["documents"] == N_DOCS
