@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -55,13 +55,16 @@ def encode_to_parquet(
     progress: bool = True,
     run_name: str = "",
     model: str | None = None,
+    pool: ChunkPool | None = None,
 ) -> Path:
     """Encode ``records`` with ``encoder`` into the vector file ``out``; return its path.
 
     ``run_name`` (e.g. the source) and ``model`` (the model folder or id the encoder was loaded
     from: its files are hashed) are recorded with the chunks, beside the encoder's identity:
     chunks left by a run that differs in any of them, or in side or chunk size, are discarded
-    rather than mixed in.
+    rather than mixed in. ``pool``: where the missing chunks are encoded (default: here, one
+    after the other; :class:`lsr.distributed.RayChunkPool`: on a Ray actor pool); chunks are
+    written by this process as they come back, so a rerun redoes only the missing ones.
     """
     if side not in ("documents", "queries"):
         raise InputError(f"side must be 'documents' or 'queries', got {side!r}")
@@ -82,24 +85,58 @@ def encode_to_parquet(
     bar = tqdm(
         total=total, unit="docs", desc=f"encoding {side}", disable=not progress, smoothing=0.1
     )
+    pool = pool or LocalChunkPool(encoder, side, progress)
     parts = []
     with bar:
         for number, chunk in enumerate(_chunks(records, chunk_size)):
             part = folder / f"part-{number:06d}.parquet"
             ids = [doc_id for doc_id, _ in chunk]
-            if not _complete(part, ids):
-                texts = [text for _, text in chunk]
-                write_vectors(
-                    part, _without_vocabulary(_encode(encoder, texts, ids, side, progress))
-                )
+            if _complete(part, ids):
+                bar.update(len(chunk))
+            else:
+                for done, vectors in pool.submit(part, [text for _, text in chunk], ids):
+                    write_vectors(done, _without_vocabulary(vectors))
+                    bar.update(len(vectors))
             parts.append(part)
-            bar.update(len(chunk))
+        for done, vectors in pool.drain():
+            write_vectors(done, _without_vocabulary(vectors))
+            bar.update(len(vectors))
     if not parts:
-        write_vectors(out, _encode(encoder, [], [], side, False))
+        write_vectors(out, encode_side(encoder, [], [], side))
     else:
         _merge(parts, out, encoder.vocabulary)
     shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+class ChunkPool(Protocol):
+    """Encodes chunks, perhaps several at once elsewhere; hands back the finished ones."""
+
+    def submit(
+        self, part: Path, texts: list[str], ids: list[str]
+    ) -> Iterator[tuple[Path, SparseCollection]]:
+        """Start encoding a chunk (to be written to ``part``); yield the chunks finished by
+        now."""
+        ...
+
+    def drain(self) -> Iterator[tuple[Path, SparseCollection]]:
+        """Yield every chunk still being encoded, as it finishes."""
+        ...
+
+
+class LocalChunkPool:
+    """Encodes each chunk here, when it is submitted."""
+
+    def __init__(self, encoder: Encoder, side: str, progress: bool) -> None:
+        self.encoder, self.side, self.progress = encoder, side, progress
+
+    def submit(
+        self, part: Path, texts: list[str], ids: list[str]
+    ) -> Iterator[tuple[Path, SparseCollection]]:
+        yield part, encode_side(self.encoder, texts, ids, self.side, self.progress)
+
+    def drain(self) -> Iterator[tuple[Path, SparseCollection]]:
+        return iter(())
 
 
 def encoder_identity(encoder: Encoder) -> dict[str, Any]:
@@ -122,7 +159,10 @@ def encoder_identity(encoder: Encoder) -> dict[str, Any]:
     return identity
 
 
-def _encode(encoder: Encoder, texts: list[str], ids: list[str], side: str, progress: bool):
+def encode_side(
+    encoder: Encoder, texts: list[str], ids: list[str], side: str, progress: bool = False
+) -> SparseCollection:
+    """``texts`` encoded as documents or as queries."""
     if side == "queries":
         return encoder.encode_queries(texts, ids)
     return encoder.encode_documents(texts, ids, progress=progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -57,6 +58,24 @@ from lsr.threads import use_torch_threads
 @click.option(
     "--chunk-size", type=int, default=1024, show_default=True, help="Texts per resumable chunk."
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Encode the chunks on a Ray actor pool (pip install lsr[ray]): --ray alone starts a "
+    "local Ray runtime, --ray ADDRESS joins a cluster (e.g. 10.0.0.5:6379). Each worker holds "
+    "one copy of the encoder and uses --threads torch threads (default 1), so the vectors equal "
+    "`lsr encode --threads` of the same value; finished chunks are written here, resumably.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="With --ray: encoder actors (chunks encoded at once).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def encode(
     model: str,
@@ -73,6 +92,8 @@ def encode(
     save_model: Path | None,
     data_dir: Path | None,
     chunk_size: int,
+    ray_address: str | None,
+    workers: int,
     no_progress: bool,
 ) -> None:
     """Encode a corpus (--corpus) or queries (--queries) into sparse vectors (Parquet).
@@ -105,17 +126,26 @@ def encode(
         encoder.save(save_model)
         click.echo(f"saved the {encoder.kind} encoder to {save_model}", err=True)
     records, total = _records(corpus, queries, split, data_dir)
-    path = encode_to_parquet(
-        encoder,
-        records,
-        out,
-        side=side,
-        chunk_size=chunk_size,
-        total=total,
-        progress=not no_progress,
-        run_name=f"{corpus or queries} {split or ''}".strip(),
-        model=model,
-    )
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if ray_address is not None:
+            from lsr.distributed import RayChunkPool
+
+            pool = stack.enter_context(
+                RayChunkPool(encoder, side, workers, threads or 1, ray_address or None)
+            )
+        path = encode_to_parquet(
+            encoder,
+            records,
+            out,
+            side=side,
+            chunk_size=chunk_size,
+            total=total,
+            progress=not no_progress,
+            run_name=f"{corpus or queries} {split or ''}".strip(),
+            model=model,
+            pool=pool,
+        )
     click.echo(f"wrote {side} vectors to {path}")
 
 

@@ -1,0 +1,137 @@
+"""Encoding on a Ray actor pool: ``lsr encode ... --ray [ADDRESS] --workers N``.
+
+:func:`lsr.encoding.encode_to_parquet` cuts the corpus into chunks and writes each finished
+chunk as its own Parquet file beside a manifest, so a rerun encodes only the missing chunks;
+:class:`RayChunkPool` hands the missing chunks to ``workers`` Ray actors, each holding one copy
+of the encoder (saved here, sent as bytes, loaded there: :func:`pack`), at most one chunk per
+actor in flight. The finished vectors come back through
+Ray's object store and this process writes them, so the workers need no shared file system: an
+address of an existing cluster (``ray start --head`` on another machine) works as a local one.
+
+Every actor encodes with ``threads`` torch threads (and asks Ray for as many CPUs): the same
+encoder on the same number of threads gives bit-identical vectors, so a Ray run equals a
+single-process ``lsr encode --threads`` of the same value. An actor that dies (a killed worker,
+a lost machine) is restarted and its chunk retried (``max_restarts``, ``max_task_retries``).
+
+Ray is imported here only, and only when a pool is made: ``lsr`` itself never needs it
+(``pip install lsr[ray]``).
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from lsr.encoders.base import Encoder
+from lsr.encoding import encode_side
+from lsr.errors import InputError
+from lsr.vectors import SparseCollection
+
+#: Restarts of a dead actor, and retries of the chunk it held.
+RETRIES = 3
+
+
+def pack(encoder: Encoder) -> bytes:
+    """The encoder as saved by ``encoder.save`` (its folder, ``lsr.json`` with every option and
+    what it fitted), as the bytes of a tar archive: what every worker loads, on any machine."""
+    with tempfile.TemporaryDirectory(prefix="lsr-encoder-") as folder:
+        encoder.save(Path(folder) / "encoder")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w") as archive:
+            archive.add(Path(folder) / "encoder", arcname="encoder")
+        return buffer.getvalue()
+
+
+def unpack(packed: bytes) -> Encoder:
+    """The encoder :func:`pack` packed, loaded (the folder is removed once loaded)."""
+    from lsr.encoders import load
+
+    with tempfile.TemporaryDirectory(prefix="lsr-encoder-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(packed), mode="r") as archive:
+            archive.extractall(folder, filter="data")
+        return load(str(Path(folder) / "encoder"))
+
+
+class EncoderActor:
+    """One Ray worker's encoder (made a Ray actor class by :class:`RayChunkPool`)."""
+
+    def __init__(self, packed: bytes, side: str, threads: int) -> None:
+        from lsr.threads import use_torch_threads
+
+        use_torch_threads(threads)
+        self.encoder, self.side = unpack(packed), side
+
+    def encode(self, texts: list[str], ids: list[str]) -> SparseCollection:
+        return encode_side(self.encoder, texts, ids, self.side)
+
+
+class RayChunkPool:
+    """Chunks encoded by ``workers`` actors on the Ray runtime at ``address`` (``None``: the
+    one this process already joined, else a new local one); use as a context manager."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        side: str,
+        workers: int = 2,
+        threads: int = 1,
+        address: str | None = None,
+    ) -> None:
+        for name, value in (("workers", workers), ("threads", threads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"--{name} must be a positive integer, got {value!r}")
+        import ray
+
+        self._ray = ray
+        self._joined = not ray.is_initialized()
+        if self._joined:
+            ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
+        actor_class = ray.remote(num_cpus=threads, max_restarts=RETRIES, max_task_retries=RETRIES)(
+            EncoderActor
+        )
+        shared = ray.put(pack(encoder))
+        # What the vectors say of their model: this process's encoder, not a worker's copy
+        # (whose folder is a temporary one).
+        self._metadata = encode_side(encoder, [], [], side).metadata
+        self._actors = [actor_class.remote(shared, side, threads) for _ in range(workers)]
+        self._free = list(self._actors)
+        self._pending: dict[Any, tuple[Path, Any]] = {}
+        #: Chunks handed to the actors (what a resumed run had left to do).
+        self.submitted = 0
+
+    def submit(
+        self, part: Path, texts: list[str], ids: list[str]
+    ) -> Iterator[tuple[Path, SparseCollection]]:
+        if not self._free:
+            yield self._next_done()
+        actor = self._free.pop()
+        self._pending[actor.encode.remote(texts, ids)] = (part, actor)
+        self.submitted += 1
+
+    def drain(self) -> Iterator[tuple[Path, SparseCollection]]:
+        while self._pending:
+            yield self._next_done()
+
+    def _next_done(self) -> tuple[Path, SparseCollection]:
+        (ready,), _ = self._ray.wait(list(self._pending), num_returns=1)
+        part, actor = self._pending.pop(ready)
+        self._free.append(actor)
+        return part, replace(self._ray.get(ready), metadata=self._metadata)
+
+    def close(self) -> None:
+        """Stop the actors, and the Ray runtime if this pool started or joined it."""
+        for actor in self._actors:
+            self._ray.kill(actor)
+        if self._joined:
+            self._ray.shutdown()
+
+    def __enter__(self) -> RayChunkPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
