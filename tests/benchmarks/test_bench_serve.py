@@ -32,7 +32,7 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
     workload = Workload(
         "tiny", tmp_path / "index", ("--no-model",), [body], lambda i: index.search(*queries[i])
     )
-    options = {"clients": [1, 4], "duration": 1.0, "max_requests": 200}
+    options = {"clients": [1, 4], "duration": 1.0, "max_requests": 200, "warmup": 1.0}
     served = measure(workload, 1, options, tmp_path)
     assert [run["clients"] for run in served["runs"]] == [1, 4]
     for run in served["runs"]:
