@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-build-memory clean
+.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-build-memory clean
 
 install: $(STAMP)
 
@@ -61,6 +61,9 @@ bench-engine: install
 
 bench-living: install
 	nice -n 10 $(BIN)/python -m benchmarks.living  # 200k + 20k synthetic: ~15 minutes on the shared 2 cores
+
+bench-sharded: install
+	nice -n 10 $(BIN)/python -m benchmarks.sharded  # 200k synthetic, 1 and 2 shards: two builds, then ~1 minute
 
 bench-build-memory: install  # 1M documents take over 4 GB: on a shared machine, under its lock
 	nice -n 10 $(BIN)/python -m benchmarks.build_memory --n-docs 200000 --n-docs 1000000
