@@ -218,7 +218,7 @@ def markdown(payload: dict[str, Any]) -> str:
         " s.",
         "",
         f"Filtered search on the rebuild (ours: Seismic pre-filter, or a scan of the allowed "
-        f"documents when they are <= {r['scan_fraction']:.0%} of a segment; post-filter: top "
+        f"documents when they are <= {r['scan_fraction']:.1%} of a segment; post-filter: top "
         f"{payload['options']['post_k']} unfiltered, then filtered). Accuracy@10 / latency µs / "
         "latency over unfiltered:",
         "",
