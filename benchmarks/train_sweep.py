@@ -169,6 +169,17 @@ def evaluate(model: Path, data_dir: str, dev: Sequence[str], cache: Path) -> dic
     }
 
 
+def same_config(stored: dict[str, Any], keys: dict[str, Any]) -> bool:
+    """A stored run is this run: every key equal, a key added to the configuration since then
+    counting as equal when it holds its default (the run could not have set it)."""
+    from lsr.train.config import TrainConfig
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    return set(stored) <= set(keys) and all(
+        stored.get(name, defaults[name]) == value for name, value in keys.items()
+    )
+
+
 def train_and_evaluate(run: Run, split: Path, args: argparse.Namespace, dev: Sequence[str]):
     """The run's result, trained and scored now or read back from an earlier invocation."""
     from lsr.train.collapse import TrainingCollapse
@@ -186,7 +197,7 @@ def train_and_evaluate(run: Run, split: Path, args: argparse.Namespace, dev: Seq
     )
     keys = {k: v for k, v in config.to_dict().items() if k != "output_dir"}
     done = work / "result.json"
-    if done.is_file() and json.loads(done.read_text(encoding="utf-8"))["config"] == keys:
+    if done.is_file() and same_config(json.loads(done.read_text(encoding="utf-8"))["config"], keys):
         return json.loads(done.read_text(encoding="utf-8"))
     started = time.time()
     result: dict[str, Any] = {"name": run.name, "family": run.family, "config": keys}

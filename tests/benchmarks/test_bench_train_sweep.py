@@ -18,6 +18,7 @@ from benchmarks.train_sweep import (
     dev_query_ids,
     pair_flops,
     runs,
+    same_config,
     write_reports,
     write_split,
 )
@@ -137,3 +138,11 @@ def test_the_report_renders_a_partial_sweep_with_a_collapse(tmp_path):
     assert "Not run (time): " in text and runs()[3].name in text
     assert (tmp_path / "sweep.png").stat().st_size > 0
     assert json.loads((tmp_path / "sweep.json").read_text())["rows"] == rows
+
+
+def test_a_stored_run_survives_a_configuration_key_added_at_its_default():
+    keys = TrainConfig(model=MODEL, dataset="split").to_dict()
+    stored = {k: v for k, v in keys.items() if k != "seed"}
+    assert same_config(stored, keys)  # seed at its default: the stored run is this run
+    assert not same_config(stored, {**keys, "seed": 1})
+    assert not same_config({**stored, "lr": 1.0}, keys)
