@@ -98,8 +98,9 @@ class RayChunkPool:
         # What the vectors say of their model: this process's encoder, not a worker's copy
         # (whose folder is a temporary one).
         self._metadata = encode_side(encoder, [], [], side).metadata
-        self._actors = [actor_class.remote(shared, side, threads) for _ in range(workers)]
-        self._free = list(self._actors)
+        #: The actor handles (Ray's, to inspect or kill one).
+        self.actors = [actor_class.remote(shared, side, threads) for _ in range(workers)]
+        self._free = list(self.actors)
         self._pending: dict[Any, tuple[Path, Any]] = {}
         #: Chunks handed to the actors (what a resumed run had left to do).
         self.submitted = 0
@@ -117,6 +118,12 @@ class RayChunkPool:
         while self._pending:
             yield self._next_done()
 
+    def abandon(self) -> None:
+        """Let the chunks in flight finish and drop them: the actors are free for the next run."""
+        self._ray.wait(list(self._pending), num_returns=len(self._pending))
+        self._free.extend(actor for _, actor in self._pending.values())
+        self._pending.clear()
+
     def _next_done(self) -> tuple[Path, SparseCollection]:
         (ready,), _ = self._ray.wait(list(self._pending), num_returns=1)
         part, actor = self._pending.pop(ready)
@@ -125,7 +132,7 @@ class RayChunkPool:
 
     def close(self) -> None:
         """Stop the actors, and the Ray runtime if this pool started or joined it."""
-        for actor in self._actors:
+        for actor in self.actors:
             self._ray.kill(actor)
         if self._joined:
             self._ray.shutdown()

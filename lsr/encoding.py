@@ -86,27 +86,37 @@ def encode_to_parquet(
         total=total, unit="docs", desc=f"encoding {side}", disable=not progress, smoothing=0.1
     )
     pool = pool or LocalChunkPool(encoder, side, progress)
-    parts = []
     with bar:
-        for number, chunk in enumerate(_chunks(records, chunk_size)):
-            part = folder / f"part-{number:06d}.parquet"
-            ids = [doc_id for doc_id, _ in chunk]
-            if _complete(part, ids):
-                bar.update(len(chunk))
-            else:
-                for done, vectors in pool.submit(part, [text for _, text in chunk], ids):
-                    write_vectors(done, _without_vocabulary(vectors))
-                    bar.update(len(vectors))
-            parts.append(part)
-        for done, vectors in pool.drain():
-            write_vectors(done, _without_vocabulary(vectors))
-            bar.update(len(vectors))
+        try:
+            parts = _encode_chunks(pool, records, chunk_size, folder, bar)
+        except BaseException:
+            pool.abandon()
+            raise
     if not parts:
         write_vectors(out, encode_side(encoder, [], [], side))
     else:
         _merge(parts, out, encoder.vocabulary)
     shutil.rmtree(folder, ignore_errors=True)
     return out
+
+
+def _encode_chunks(pool: ChunkPool, records, chunk_size: int, folder: Path, bar) -> list[Path]:
+    """Every chunk's file: those of an earlier run kept, the missing ones encoded by ``pool``."""
+    parts = []
+    for number, chunk in enumerate(_chunks(records, chunk_size)):
+        part = folder / f"part-{number:06d}.parquet"
+        ids = [doc_id for doc_id, _ in chunk]
+        if _complete(part, ids):
+            bar.update(len(chunk))
+        else:
+            for done, vectors in pool.submit(part, [text for _, text in chunk], ids):
+                write_vectors(done, _without_vocabulary(vectors))
+                bar.update(len(vectors))
+        parts.append(part)
+    for done, vectors in pool.drain():
+        write_vectors(done, _without_vocabulary(vectors))
+        bar.update(len(vectors))
+    return parts
 
 
 class ChunkPool(Protocol):
@@ -123,6 +133,10 @@ class ChunkPool(Protocol):
         """Yield every chunk still being encoded, as it finishes."""
         ...
 
+    def abandon(self) -> None:
+        """Forget the chunks in flight (the run stopped; a rerun encodes them again)."""
+        ...
+
 
 class LocalChunkPool:
     """Encodes each chunk here, when it is submitted."""
@@ -137,6 +151,9 @@ class LocalChunkPool:
 
     def drain(self) -> Iterator[tuple[Path, SparseCollection]]:
         return iter(())
+
+    def abandon(self) -> None:
+        pass
 
 
 def encoder_identity(encoder: Encoder) -> dict[str, Any]:

@@ -46,10 +46,13 @@ def local(encoder, tmp_path_factory):
         use_torch_threads()
 
 
-def _pool(encoder):
+@pytest.fixture(scope="module")
+def pool(ray_runtime, encoder):
+    """Two actors shared by the tests (starting one costs seconds: torch and the model)."""
     from lsr.distributed import RayChunkPool
 
-    return RayChunkPool(encoder, "documents", workers=2, threads=1)
+    with RayChunkPool(encoder, "documents", workers=2, threads=1) as made:
+        yield made
 
 
 def _assert_same(found, expected):
@@ -63,37 +66,9 @@ def _assert_same(found, expected):
     assert unstamped[0] == unstamped[1]
 
 
-def test_ray_encode_equals_the_single_process_encode(ray_runtime, encoder, local, tmp_path):
-    with _pool(encoder) as pool:
-        out = encode_to_parquet(encoder, RECORDS, tmp_path / "docs.parquet", chunk_size=CHUNK,
-                                pool=pool)  # fmt: skip
-        assert pool.submitted == 7
-    _assert_same(read_vectors(out), local)
-
-
-def _stopped_after(records, count):
-    for i, record in enumerate(records):
-        if i == count:
-            raise KeyboardInterrupt
-        yield record
-
-
-def test_a_stopped_ray_run_resumes_with_the_missing_chunks_only(
-    ray_runtime, encoder, local, tmp_path
-):
-    out = tmp_path / "docs.parquet"
-    with _pool(encoder) as pool, pytest.raises(KeyboardInterrupt):
-        encode_to_parquet(encoder, _stopped_after(RECORDS, 4 * CHUNK + 1), out, chunk_size=CHUNK,
-                          pool=pool)  # fmt: skip
-    written = len(list(parts_folder(out).glob("part-*.parquet")))
-    assert 1 <= written <= 4 and not out.exists()
-    with _pool(encoder) as pool:
-        encode_to_parquet(encoder, RECORDS, out, chunk_size=CHUNK, pool=pool)
-        assert pool.submitted == 7 - written
-    _assert_same(read_vectors(out), local)
-
-
 def test_lsr_encode_ray_writes_what_lsr_encode_writes(ray_runtime, encoder, tmp_path):
+    # First in the module: its own two actors must be gone before the shared pool takes both
+    # CPUs of the runtime.
     import json
 
     from click.testing import CliRunner
@@ -115,3 +90,47 @@ def test_lsr_encode_ray_writes_what_lsr_encode_writes(ray_runtime, encoder, tmp_
     finally:
         use_torch_threads()
     _assert_same(read_vectors(tmp_path / "ray.parquet"), read_vectors(tmp_path / "local.parquet"))
+
+
+def test_ray_encode_equals_the_single_process_encode(pool, encoder, local, tmp_path):
+    before = pool.submitted
+    out = encode_to_parquet(encoder, RECORDS, tmp_path / "docs.parquet", chunk_size=CHUNK,
+                            pool=pool)  # fmt: skip
+    assert pool.submitted - before == 7
+    _assert_same(read_vectors(out), local)
+
+
+def _stopped_after(records, count):
+    for i, record in enumerate(records):
+        if i == count:
+            raise KeyboardInterrupt
+        yield record
+
+
+def test_a_stopped_ray_run_resumes_with_the_missing_chunks_only(pool, encoder, local, tmp_path):
+    out = tmp_path / "docs.parquet"
+    with pytest.raises(KeyboardInterrupt):
+        encode_to_parquet(encoder, _stopped_after(RECORDS, 4 * CHUNK + 1), out, chunk_size=CHUNK,
+                          pool=pool)  # fmt: skip
+    written = len(list(parts_folder(out).glob("part-*.parquet")))
+    assert 1 <= written <= 4 and not out.exists()
+    before = pool.submitted
+    encode_to_parquet(encoder, RECORDS, out, chunk_size=CHUNK, pool=pool)
+    assert pool.submitted - before == 7 - written
+    _assert_same(read_vectors(out), local)
+
+
+def _killing_a_worker_at(records, count, pool):
+    """The records; at ``count``, every actor's process killed while it holds a chunk."""
+    for i, record in enumerate(records):
+        if i == count:
+            for actor in pool.actors:
+                ray.kill(actor, no_restart=False)
+        yield record
+
+
+def test_a_killed_worker_is_restarted_and_its_chunk_retried(pool, encoder, local, tmp_path):
+    records = _killing_a_worker_at(RECORDS, 3 * CHUNK + 1, pool)
+    out = encode_to_parquet(encoder, records, tmp_path / "docs.parquet", chunk_size=CHUNK,
+                            pool=pool)  # fmt: skip
+    _assert_same(read_vectors(out), local)
