@@ -294,10 +294,13 @@ class SegmentedIndex:
             docs, scores = scan(part.segment.forward, positions, arrays, params.k)
         else:
             n_knn = params.n_knn if seismic.knn.shape[1] else 0
+            # Nothing to skip (a shard, a segment without deletions): no exclusion bitset, so
+            # Seismic reuses its thread's scratch arrays instead of making new ones per search.
+            skipped = filter_ is not None or part.entry.n_deleted > 0
             result = seismic.search_batch(
                 queries, k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
-                first_sorted=params.first_sorted, n_knn=n_knn, exclude=excluded,
-                engine="seismic",
+                first_sorted=params.first_sorted, n_knn=n_knn,
+                exclude=excluded if skipped else None, engine="seismic",
             )  # fmt: skip
             docs, scores = result.docs, result.scores
         return np.where(docs >= 0, docs + part.offset, -1), scores
