@@ -81,7 +81,25 @@ def measure(options: dict[str, Any], cache: Path = CACHE) -> dict[str, Any]:
             "accuracy_at_10": accuracy_at_k(run(), truth, K),
             "postings": int(sum(part.nbytes()["postings"] for part in _segments(index))),
         })  # fmt: skip
-    return {"dataset": stem, "n_docs": len(single), "n_queries": len(queries), "rows": rows}
+    alone = _shards_alone(indexes[options["shards"]], queries, options["rounds"])
+    return {"dataset": stem, "n_docs": len(single), "n_queries": len(queries), "rows": rows,
+            "shards_alone_us": alone}  # fmt: skip
+
+
+def _shards_alone(sharded, queries, rounds: int) -> list[float]:
+    """Each shard's latency searched alone on one thread: the fan-out takes their maximum where
+    the shards' threads overlap, their sum where they do not."""
+    shards = [part.segment.seismic for part in sharded.parts]
+
+    def run(shard):
+        for q in range(len(queries)):
+            shard.search(*queries.row(q), k=K)
+
+    with one_thread():
+        runs = [lambda shard=shard: run(shard) for shard in shards]
+        for each in runs:
+            each()
+        return [1e6 * s / len(queries) for s in fastest(runs, rounds)]
 
 
 def _segments(index):
@@ -109,6 +127,13 @@ def markdown(payload: dict[str, Any]) -> str:
             f"| {row['shards']} | {row['latency_us']:,.0f} | {row['latency_us'] / base:.2f}x "
             f"| {row['accuracy_at_10']:.4f} | {row['postings']:,} |"
         )
+    alone = result["shards_alone_us"]
+    lines += [
+        "",
+        "Each shard alone, one thread: "
+        + ", ".join(f"{us:,.0f} µs" for us in alone)
+        + f" (sum {sum(alone):,.0f}, max {max(alone):,.0f}).",
+    ]
     return "\n".join(lines) + "\n"
 
 

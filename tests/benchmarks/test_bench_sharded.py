@@ -19,4 +19,5 @@ def test_a_small_run_measures_the_single_and_the_sharded_index(tmp_path):
                        "stepping": 3, "logical_cpus": 2, "flags": [], "caches": {}}},
         "options": options, "result": result, "load_before": "1 1 1", "load_after": "1 1 1",
     }  # fmt: skip
+    assert len(result["shards_alone_us"]) == 2
     assert "| 2 |" in markdown(payload)
