@@ -11,7 +11,6 @@ from lsr.threads import use_torch_threads
 from lsr.vector_io import read_vectors
 from tests.encoders.tiny_models import build_tiny_bert
 
-ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
 
 WORDS = "what causes breast cancer in women the tumor cell gene protein risk heart brain".split()
@@ -24,7 +23,10 @@ CHUNK = 6  # 7 chunks, the last one short
 
 @pytest.fixture(scope="session")
 def ray_runtime():
-    """One local Ray runtime for every test that needs it (starting one takes seconds)."""
+    """One local Ray runtime for every test that needs it (starting one takes seconds). Ray is
+    in the dev extra, so a missing ray is an install failure, never a skip."""
+    import ray
+
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
@@ -122,6 +124,8 @@ def test_a_stopped_ray_run_resumes_with_the_missing_chunks_only(pool, encoder, l
 
 def _killing_a_worker_at(records, count, pool):
     """The records; at ``count``, every actor's process killed while it holds a chunk."""
+    import ray
+
     for i, record in enumerate(records):
         if i == count:
             for actor in pool.actors:
