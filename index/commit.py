@@ -97,13 +97,9 @@ class Commit:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: Path) -> Commit:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise IndexFormatError(f"{source}: not a commit of an lsr living index")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise IndexFormatError(
-                f"{source}: commit format version {data.get('format_version')!r}; "
-                f"this lsr reads version {FORMAT_VERSION}"
-            )
+        persist.check_format(
+            data, source, (FORMAT, FORMAT_VERSION), "a commit of an lsr living index", "commit "
+        )
         try:
             segments = tuple(SegmentEntry(**entry) for entry in data["segments"])
             return cls(

@@ -99,6 +99,22 @@ def save_arrays(
     write_directory_atomic(directory, fill)
 
 
+def check_format(
+    data: Any, path: Path, form: tuple[str, int], what: str, kind: str = "", advice: str = ""
+) -> None:
+    """The first check of every index file this package writes (a Seismic manifest, a living
+    index's commit, a sharded index's ``shards.json``): ``data`` read from ``path`` is a dict of
+    format ``form[0]`` at the version ``form[1]`` this lsr reads, else an error naming the file."""
+    name, version = form
+    if not isinstance(data, dict) or data.get("format") != name:
+        raise IndexFormatError(f"{path}: not {what}")
+    if data.get("format_version") != version:
+        raise IndexFormatError(
+            f"{path}: {kind}format version {data.get('format_version')!r}; "
+            f"this lsr reads version {version}{advice}"
+        )
+
+
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     """The manifest of an index directory, checked to be ours and of a version we read."""
     directory = Path(directory)
@@ -111,13 +127,10 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{path}: not an lsr Seismic index manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexFormatError(
-            f"{path}: index format version {manifest.get('format_version')!r}; "
-            f"this lsr reads version {FORMAT_VERSION} (rebuild the index)"
-        )
+    check_format(
+        manifest, path, (FORMAT, FORMAT_VERSION), "an lsr Seismic index manifest", "index ",
+        " (rebuild the index)",
+    )  # fmt: skip
     if not isinstance(manifest.get("arrays"), dict):
         raise IndexFormatError(f"{path}: field 'arrays' missing")
     return manifest

@@ -247,13 +247,9 @@ def read_shards(directory: Path) -> dict[str, Any]:
     """The ``shards.json`` of ``directory``, checked for the fields readers use."""
     path = directory / SHARDS_FILE
     manifest = _read_json(path)
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise IndexFormatError(f"{path}: not the manifest of an lsr sharded index")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexFormatError(
-            f"{path}: format version {manifest.get('format_version')!r}; "
-            f"this lsr reads version {FORMAT_VERSION}"
-        )
+    persist.check_format(
+        manifest, path, (FORMAT, FORMAT_VERSION), "the manifest of an lsr sharded index"
+    )
     for field in ("vector_metadata", "config", "search_defaults", "shards"):
         if field not in manifest:
             raise IndexFormatError(f"{path}: missing field {field!r}")
