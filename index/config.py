@@ -105,10 +105,7 @@ class BuildConfig:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BuildConfig:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InputError(f"unknown build parameter {sorted(unknown)[0]!r}")
-        return cls(**data)
+        return _from_json(cls, data, "build parameter")
 
 
 @dataclass(frozen=True)
@@ -161,10 +158,16 @@ class SearchDefaults:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SearchDefaults:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise InputError(f"unknown search parameter {sorted(unknown)[0]!r}")
-        return cls(**data)
+        return _from_json(cls, data, "search parameter")
+
+
+def _from_json(cls: type, data: dict[str, Any], what: str) -> Any:
+    """``cls(**data)`` for a manifest's parameters, refusing a key the dataclass lacks by name
+    (a manifest from a newer version, or a typo in a hand-edited one)."""
+    unknown = set(data) - set(cls.__dataclass_fields__)
+    if unknown:
+        raise InputError(f"unknown {what} {sorted(unknown)[0]!r}")
+    return cls(**data)
 
 
 def _choice(name: str, value: object, allowed: tuple[str, ...]) -> None:

@@ -26,6 +26,14 @@ def run_lsr(monkeypatch, capsys, *args):
     return status, captured.out, captured.err
 
 
+def run_bm25_eval(monkeypatch, capsys, tmp_path, dataset, *args):
+    """``lsr eval -m bm25 -d DATASET ARGS`` writing its report and cache under ``tmp_path``."""
+    return run_lsr(
+        monkeypatch, capsys, "eval", "-m", "bm25", "-d", dataset, *args,
+        "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+
+
 def test_values_are_typed():
     assert [parse_value(v) for v in ("10", "0.8", "true", "float16")] == [10, 0.8, True, "float16"]
 
@@ -64,20 +72,8 @@ def test_eval_without_model_is_a_usage_error(monkeypatch, capsys):
 
 
 def test_unknown_dataset_is_a_clear_error(monkeypatch, capsys, tmp_path):
-    status, _, err = run_lsr(
-        monkeypatch,
-        capsys,
-        "eval",
-        "-m",
-        "bm25",
-        "-d",
-        "nosuchset",
-        "--data-dir",
-        str(tmp_path),
-        "--out",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
+    status, _, err = run_bm25_eval(
+        monkeypatch, capsys, tmp_path, "nosuchset", "--data-dir", str(tmp_path)
     )
     assert status == 2
     assert "Error: unknown dataset 'nosuchset'" in err
@@ -85,18 +81,8 @@ def test_unknown_dataset_is_a_clear_error(monkeypatch, capsys, tmp_path):
 
 @requires_shared
 def test_missing_qrels_split_is_a_clear_error(monkeypatch, capsys, tmp_path):
-    status, _, err = run_lsr(
-        monkeypatch,
-        capsys,
-        "eval",
-        "-m",
-        "bm25",
-        "-d",
-        str(SHARED_DATA / "vaswani") + "/dev",
-        "--out",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
+    status, _, err = run_bm25_eval(
+        monkeypatch, capsys, tmp_path, str(SHARED_DATA / "vaswani") + "/dev"
     )
     assert status == 2
     assert "no qrels for split 'dev'" in err
@@ -112,28 +98,15 @@ def test_corrupt_queries_line_is_named(monkeypatch, capsys, tmp_path):
     lines[4] = '{"_id": "5", "text": \n'
     with gzip.open(folder / "queries.jsonl.gz", "wt", encoding="utf-8") as handle:
         handle.writelines(lines)
-    status, _, err = run_lsr(
-        monkeypatch,
-        capsys,
-        "eval",
-        "-m",
-        "bm25",
-        "-d",
-        str(folder),
-        "--out",
-        str(tmp_path / "out"),
-        "--cache-dir",
-        str(tmp_path / "cache"),
-    )
+    status, _, err = run_bm25_eval(monkeypatch, capsys, tmp_path, str(folder))
     assert status == 2
     assert "queries.jsonl.gz, line 5: invalid JSON" in err
 
 
 def test_sweeping_a_build_parameter_is_named_before_any_work(monkeypatch, capsys, tmp_path):
-    status, _, err = run_lsr(
-        monkeypatch, capsys, "eval", "-m", "bm25", "-d", "nosuchset", "--index", "seismic",
+    status, _, err = run_bm25_eval(
+        monkeypatch, capsys, tmp_path, "nosuchset", "--index", "seismic",
         "--sweep", "n_postings=100/200", "--data-dir", str(tmp_path),
-        "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"),
     )  # fmt: skip
     assert status == 2
     assert "--sweep n_postings: n_postings is a build parameter" in err
