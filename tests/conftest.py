@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 NUMBA_TEST_THREADS = 2
@@ -31,3 +32,13 @@ if SHARED_DATA.exists():
     os.environ.setdefault("LSR_DATA", str(SHARED_DATA))
 
 requires_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared is absent")
+
+
+def dense(collection, vocab_size: int) -> np.ndarray:
+    """A sparse collection as a dense (documents x vocabulary) array, to compare encoders'
+    outputs with a plain torch computation of the same vectors."""
+    out = np.zeros((len(collection), vocab_size), dtype=np.float32)
+    for i in range(len(collection)):
+        terms, weights = collection.row(i)
+        out[i, terms] = weights
+    return out

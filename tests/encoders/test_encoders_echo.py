@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import dense
 from tiny_models import build_tiny_decoder
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -45,14 +46,6 @@ def hand_weights(folder, text):
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids + ids])).logits[0]
     return torch.log1p(torch.relu(logits[len(ids) :])).max(dim=0).values.numpy()
-
-
-def dense(collection, vocab_size):
-    out = np.zeros((len(collection), vocab_size), dtype=np.float32)
-    for i in range(len(collection)):
-        terms, weights = collection.row(i)
-        out[i, terms] = weights
-    return out
 
 
 def test_a_causal_lm_folder_encodes_with_echo_pooling(decoder_dir):

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA, SPLADE_TINY, requires_shared
+from conftest import SHARED_DATA, SPLADE_TINY, dense, requires_shared
 from tiny_models import build_headless_bert, build_other_mlm, build_tiny_bert
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
@@ -30,14 +30,6 @@ def tiny_bert_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def headless_bert_dir(tmp_path_factory):
     return build_headless_bert(tmp_path_factory.mktemp("headless-bert"))
-
-
-def dense(collection, vocab_size):
-    out = np.zeros((len(collection), vocab_size), dtype=np.float32)
-    for i in range(len(collection)):
-        terms, weights = collection.row(i)
-        out[i, terms] = weights
-    return out
 
 
 def plain_splade(folder, texts, max_length):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import dense
 from tiny_training import TOPICS, tiny_config
 
 from lsr.encoders import InferenceFreeEncoder, MlpEncoder, PerSideEncoder, SpladeEncoder, load
@@ -60,14 +61,6 @@ def model_vectors(trainer, texts, side):
     with torch.no_grad():
         encode = getattr(trainer.model, f"encode_{side}")
         return encode(batch["input_ids"], batch["attention_mask"]).numpy()
-
-
-def dense(collection, vocab_size):
-    out = np.zeros((len(collection), vocab_size), dtype=np.float32)
-    for i in range(len(collection)):
-        terms, weights = collection.row(i)
-        out[i, terms] = weights
-    return out
 
 
 @pytest.mark.parametrize(("query", "document", "separate"), list(COMBINATIONS))
