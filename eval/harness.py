@@ -37,6 +37,7 @@ from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
 BM25 = "bm25"
+DOCS_FILE = "docs.parquet"
 INDEX_KINDS = ("exact", "seismic")
 RUN_DEPTH = 1000
 
@@ -57,10 +58,16 @@ class EvalOptions:
     out_dir: str | os.PathLike | None = None
     latency_queries: int | None = 100
     progress: bool = True
+    shards: int = 1
 
     def __post_init__(self) -> None:
         if self.index not in INDEX_KINDS:
             raise InputError(f"index must be one of {', '.join(INDEX_KINDS)}, got {self.index!r}")
+        shards = self.shards
+        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+            raise InputError(f"--shards must be a positive integer, got {shards!r}")
+        if shards > 1 and self.index != "seismic":
+            raise InputError("--shards needs --index seismic")
 
 
 @dataclass
@@ -100,9 +107,7 @@ def prepare(model: str, dataset_spec: str, options: EvalOptions) -> Prepared:
     collection = _corpus_vectors(encoder, dataset, entry, options.progress)
     approximate, index_dir = None, None
     if options.index == "seismic":
-        approximate, index_dir = _seismic_index(
-            collection, entry, options.build_params, options.progress
-        )
+        approximate, index_dir = _seismic_index(collection, entry, options)
     queries = encoder.encode_queries(list(texts.values()), ids=list(texts))
     seconds = encode_seconds(encoder, texts, options.latency_queries)
     ignore = options.ignore_identical_ids
@@ -232,7 +237,7 @@ def _corpus_vectors(
 ) -> SparseCollection:
     from lsr.encoding import encode_to_parquet
 
-    path = entry / "docs.parquet"
+    path = entry / DOCS_FILE
     if not path.is_file():
         records = ((doc.id, doc.full_text) for doc in dataset.docs())
         encode_to_parquet(
@@ -242,13 +247,23 @@ def _corpus_vectors(
 
 
 def _seismic_index(
-    collection: SparseCollection, entry: Path, build_params: Mapping[str, Any], progress: bool
+    collection: SparseCollection, entry: Path, options: EvalOptions
 ) -> tuple[Any, Path]:
+    """The cached index of the corpus (one per build configuration and shard count), opened
+    through :func:`~index.open.open_index` as ``lsr index search`` opens it: a sharded one
+    (``options.shards`` > 1) is built by :func:`~index.sharded.build_sharded` from the cached
+    vector file, as ``lsr index build --shards N`` builds it."""
     from lsr.index import BuildConfig, SeismicIndex
+    from lsr.index.open import open_index
+    from lsr.index.sharded import build_sharded
 
-    config = BuildConfig(**build_params)
-    directory = entry / f"seismic-{stable_hash(config.to_json())}"
-    if not directory.is_dir():
-        index = SeismicIndex.build(collection, config, progress=progress)
+    config = BuildConfig(**options.build_params)
+    name = f"seismic-{stable_hash(config.to_json())}"
+    directory = entry / (name if options.shards == 1 else f"{name}-shards{options.shards}")
+    if not directory.is_dir() and options.shards > 1:
+        build_sharded(entry / DOCS_FILE, directory, options.shards, config,
+                      progress=options.progress)  # fmt: skip
+    elif not directory.is_dir():
+        index = SeismicIndex.build(collection, config, progress=options.progress)
         index.save(directory)  # atomic: the index is swapped in whole
-    return SeismicIndex.load(directory), directory
+    return open_index(directory), directory

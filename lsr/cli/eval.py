@@ -102,6 +102,14 @@ def parse_sweep(texts: tuple[str, ...]) -> dict[str, list[Any]]:
     help="Exact search, or the Seismic index (then accuracy@10 against exact is reported).",
 )
 @click.option(
+    "--shards",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="With --index seismic: build the corpus's index in this many shards (as 'lsr index "
+    "build --shards N'; cached apart) and search it as one.",
+)
+@click.option(
     "--seismic-params",
     multiple=True,
     metavar="NAME=VALUE,...",
@@ -172,6 +180,7 @@ def _run(
     models: tuple[str, ...],
     datasets: tuple[str, ...],
     index_kind: str,
+    shards: int,
     seismic_params: tuple[str, ...],
     sweep: tuple[str, ...],
     ignore_identical_ids: bool | None,
@@ -215,6 +224,7 @@ def _run(
         cache_dir=cache_dir,
         out_dir=out,
         progress=progress,
+        shards=shards,
     )
     records, points = [], []
     for dataset in datasets:
