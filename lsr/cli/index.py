@@ -10,9 +10,10 @@ import click
 from click.core import ParameterSource
 
 from lsr.cli import living
+from lsr.cli.index_options import build_config_options, engine_option
 from lsr.cli.options import threads_option
 from lsr.errors import InputError
-from lsr.index.config import COMPACT, COMPACT_SEARCH, ENGINES, BuildConfig, SearchDefaults
+from lsr.index.config import COMPACT, COMPACT_SEARCH, BuildConfig, SearchDefaults
 from lsr.threads import use_numba_threads
 
 
@@ -28,79 +29,11 @@ def _mib(n_bytes: int) -> str:
 @index.command()
 @click.argument("vectors", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("index_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--pruning",
-    type=click.Choice(["global_threshold", "fixed_size"]),
-    default=BuildConfig.pruning,
-    show_default=True,
-    help="global_threshold keeps the n_postings x vocabulary largest entries of the collection; "
-    "fixed_size keeps the n_postings largest entries of every posting list.",
-)
-@click.option(
-    "--n-postings",
-    type=int,
-    default=BuildConfig.n_postings,
-    show_default=True,
-    help="Postings kept per list (on average, for global_threshold).",
-)
-@click.option(
-    "--max-fraction",
-    type=float,
-    default=BuildConfig.max_fraction,
-    show_default=True,
-    help="global_threshold: no list keeps more than n_postings x max_fraction entries.",
-)
-@click.option(
-    "--centroid-fraction",
-    type=float,
-    default=BuildConfig.centroid_fraction,
-    show_default=True,
-    help="Blocks per list as a fraction of its length (clusters of the shallow k-means).",
-)
-@click.option(
-    "--min-cluster-size",
-    type=int,
-    default=BuildConfig.min_cluster_size,
-    show_default=True,
-    help="Clusters of at most this many documents are dissolved and reassigned.",
-)
-@click.option(
-    "--summary-energy",
-    type=float,
-    default=BuildConfig.summary_energy,
-    show_default=True,
-    help="Fraction of a block summary's L1 mass its kept entries must hold.",
-)
-@click.option(
-    "--doc-cut",
-    type=int,
-    default=BuildConfig.doc_cut,
-    show_default=True,
-    help="Entries of each document used to assign it to a centroid.",
-)
-@click.option(
-    "--value-dtype",
-    type=click.Choice(["float16", "float32"]),
-    default=BuildConfig.value_dtype,
-    show_default=True,
-    help="Storage type of the forward index's weights.",
-)
-@click.option(
-    "--knn",
-    type=int,
-    default=BuildConfig.knn,
-    show_default=True,
-    help="Neighbours per document in the kNN graph (0: no graph).",
-)
-@click.option("--seed", type=int, default=BuildConfig.seed, show_default=True)
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="auto",
-    show_default=True,
-    help="The search engine stored as the index's default: auto answers with exact search "
-    "where the build timed it faster than the index (small collections), seismic always "
-    "uses the index, exact always searches exactly.",
+@build_config_options
+@engine_option(
+    "auto",
+    "Stored as the index's search default; at build, auto times the index against exact search "
+    "on the collection's own documents (exact wins on small collections).",
 )
 @click.option(
     "--compact",
@@ -274,14 +207,7 @@ def docstore(index_dir: Path, corpus: str) -> None:
     help="Expand results via the kNN graph (the index must have one: built with --knn). "
     "[default: the index's stored search default]",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default=None,
-    help="auto: the faster of the index and exact search on this index (timed at build or by "
-    "`lsr index tune`); seismic: the index; exact: exact search over the index's stored "
-    "weights. [default: the index's stored search default]",
-)
+@engine_option()
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from lsr.index.config import ENGINES
+from lsr.cli.index_options import engine_option
 from lsr.threads import available_cores
 
 
@@ -42,14 +42,7 @@ from lsr.threads import available_cores
     "neither: no key]. Never on the command line, where `ps` would show it.",
 )
 @click.option("--exact", is_flag=True, help="Exact search over the index's forward index.")
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default=None,
-    help="Engine of the index's searches: auto (the faster of the index and exact search, as "
-    "timed at build or by `lsr index tune`), seismic or exact. [default: the index's stored "
-    "search default]",
-)
+@engine_option()
 @click.option(
     "--cors-origin",
     "cors_origins",
