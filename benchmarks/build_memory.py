@@ -18,7 +18,6 @@ import click
 from benchmarks import provenance
 from benchmarks.build_worker import run_build
 from benchmarks.index import CACHE, synthetic_files
-from lsr.atomic import write_json_atomic, write_text_atomic
 
 GIB = 2**30
 
@@ -79,10 +78,8 @@ def main(allow_dirty: bool, sizes: tuple[int, ...], out: str, **options: Any) ->
     payload = {"provenance": origin, "options": options, "results": []}
     for n_docs in sizes:
         payload["results"].append(bench_size(n_docs, options))
-        path = Path(out)
-        write_json_atomic(path.with_suffix(".json"), payload, indent=1)
-        write_text_atomic(path.with_suffix(".md"), markdown(payload))
-    click.echo(Path(out).with_suffix(".md").read_text())
+        text = provenance.save_report(out, payload, markdown(payload))
+    click.echo(text)
     click.echo(json.dumps([r["per_doc"] for r in payload["results"]]))
 
 

@@ -25,7 +25,6 @@ from lsr.index.tuning import tune
 
 from benchmarks import provenance
 from benchmarks.index import CACHE, load_data
-from lsr.atomic import write_json_atomic, write_text_atomic
 
 K = 10
 
@@ -119,10 +118,8 @@ def main(allow_dirty: bool, datasets: tuple[str, ...], out: str, **options: Any)
     payload = {"provenance": origin, "options": options, "results": []}
     for name in datasets or ("scifact", "synthetic"):
         payload["results"].append(bench_dataset(name, options))
-        path = Path(out)
-        write_json_atomic(path.with_suffix(".json"), payload, indent=1)
-        write_text_atomic(path.with_suffix(".md"), markdown(payload))
-    click.echo(Path(out).with_suffix(".md").read_text())
+        text = provenance.save_report(out, payload, markdown(payload))
+    click.echo(text)
 
 
 if __name__ == "__main__":

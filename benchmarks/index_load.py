@@ -28,7 +28,6 @@ from lsr.index.postings import PostingLists
 
 from benchmarks import provenance
 from benchmarks.synthetic import generate
-from lsr.atomic import write_json_atomic, write_text_atomic
 
 
 def best_seconds(call: Callable[[], Any], repeats: int) -> float:
@@ -135,9 +134,7 @@ def main() -> None:
         )
     )
     payload = {"provenance": record, "rows": [list(row) for row in rows]}
-    write_json_atomic(args.out.with_suffix(".json"), payload)
-    write_text_atomic(args.out.with_suffix(".md"), markdown(record, rows))
-    print(markdown(record, rows))
+    print(provenance.save_report(args.out, payload, markdown(record, rows)))
 
 
 def markdown(record: dict[str, Any], rows: list[tuple]) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.errors import InputError, LsrError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +121,13 @@ def run_main(main: Callable[[], None]) -> None:
     except LsrError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def save_report(out: str | os.PathLike, payload: dict[str, Any], text: str) -> str:
+    """Write a report as ``OUT.json`` (the measurements, for re-rendering and later comparison)
+    and ``OUT.md`` (``text``, for people), each atomically, so that a run stopped midway leaves
+    the last complete pair; returns ``text`` for the caller to print."""
+    path = Path(out)
+    write_json_atomic(path.with_suffix(".json"), payload, indent=1)
+    write_text_atomic(path.with_suffix(".md"), text)
+    return text

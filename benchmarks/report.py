@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from benchmarks import provenance
-from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.vectors import SparseCollection
 
 TARGETS = (0.95, 0.99)
@@ -231,8 +230,7 @@ def rerender(json_path: Path) -> None:
         result["summary"] = summary(
             result["sweep"], result["systems"], result["exact"], result["stats"]
         )
-    write_json_atomic(json_path, payload, indent=1)
-    write_text_atomic(json_path.with_suffix(".md"), markdown(payload))
+    provenance.save_report(json_path, payload, markdown(payload))
 
 
 if __name__ == "__main__":

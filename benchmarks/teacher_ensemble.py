@@ -22,8 +22,14 @@ from pathlib import Path
 import numpy as np
 from lsr.eval.harness import EvalOptions, Prepared, prepare
 
-from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
-from lsr.atomic import write_json_atomic, write_text_atomic
+from benchmarks.provenance import (
+    ALLOW_DIRTY_HELP,
+    command_line,
+    markdown,
+    record,
+    run_main,
+    save_report,
+)
 from lsr.train.data.ensemble import choose_weights, combine, ndcg_at_10
 from lsr.train.data.teachers import DenseTeacher
 
@@ -139,9 +145,7 @@ def main() -> None:
         "rows": rows,
         "seconds": time.time() - started,
     }
-    write_json_atomic(args.out.with_suffix(".json"), result)
-    write_text_atomic(args.out.with_suffix(".md"), render(result))
-    print(render(result))
+    print(save_report(args.out, result, render(result)))
 
 
 def render(result: dict) -> str:

@@ -32,8 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
-from lsr.atomic import write_json_atomic, write_text_atomic
+from benchmarks.provenance import (
+    ALLOW_DIRTY_HELP,
+    command_line,
+    markdown,
+    record,
+    run_main,
+    save_report,
+)
 from lsr.vector_io import read_vectors
 from lsr.vectors import SparseCollection
 
@@ -128,9 +134,7 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {"provenance": provenance, "steps": args.steps, "rows": rows}
-    write_json_atomic(args.out.with_suffix(".json"), result)
-    write_text_atomic(args.out.with_suffix(".md"), render(result))
-    print(render(result))
+    print(save_report(args.out, result, render(result)))
 
 
 def render(result: dict) -> str:

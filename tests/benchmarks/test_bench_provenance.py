@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 
-from benchmarks.provenance import cpu_info, git_state, markdown, record
+from benchmarks.provenance import cpu_info, git_state, markdown, record, save_report
 from lsr.errors import InputError
 
 
@@ -52,3 +53,11 @@ def test_cpu_info_names_the_model_its_flags_and_caches():
     assert all(f" {flag}" in cpuinfo for flag in cpu["flags"])
     assert ("avx2" in cpu["flags"]) == (" avx2" in cpuinfo)
     assert all(size.split()[0].isdigit() for size in cpu["caches"].values())
+
+
+def test_a_report_is_saved_as_json_and_markdown_beside_each_other(tmp_path):
+    payload = {"provenance": {"commit": "abc"}, "rows": [[1, 0.5]]}
+    text = save_report(tmp_path / "bench-x", payload, "# Report\n")
+    assert text == "# Report\n"
+    assert (tmp_path / "bench-x.md").read_text() == "# Report\n"
+    assert json.loads((tmp_path / "bench-x.json").read_text()) == payload
