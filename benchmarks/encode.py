@@ -207,7 +207,7 @@ def main() -> None:
         "batch_size": args.batch_size,
     }
     ours = {
-        f"{OURS} (bf16 screen)": SpladeEncoder.load(args.model, screen=True, **common),
+        f"{OURS} (int8 screen)": SpladeEncoder.load(args.model, screen=True, **common),
         f"{OURS} (float32)": SpladeEncoder.load(args.model, screen=False, **common),
     }
     peer = load_peer(args.model, args.max_length)
@@ -227,14 +227,14 @@ def main() -> None:
 
     peer.max_seq_length = args.query_max_length
     torch.set_num_threads(args.latency_threads)
-    splade = ours[f"{OURS} (bf16 screen)"]
+    splade = ours[f"{OURS} (int8 screen)"]
     query_diff = query_agreement(splade, peer, queries)
     inference_free = InferenceFreeEncoder.fit(splade, corpus)
     with torch.inference_mode():
         latency = latencies(
             queries,
             {
-                f"{OURS} (bf16 screen) encode_queries([q])": lambda q: splade.encode_queries([q]),
+                f"{OURS} (int8 screen) encode_queries([q])": lambda q: splade.encode_queries([q]),
                 f"{OURS} (float32) encode_queries([q])": lambda q: ours[
                     f"{OURS} (float32)"
                 ].encode_queries([q]),
@@ -316,15 +316,15 @@ def render(result: dict[str, Any]) -> str:
         )
     ours, peer = (
         next(stats for name, stats in result["query_latency"].items() if name.startswith(prefix))
-        for prefix in (f"{OURS} (bf16 screen)", PEER)
+        for prefix in (f"{OURS} (int8 screen)", PEER)
     )
     stages = result["query_stages_cpu_us"]
     lines += [
         "",
-        f"Peer p50 / ours (bf16 screen) p50: {peer['p50_us'] / ours['p50_us']:.2f}x wall, "
+        f"Peer p50 / ours (int8 screen) p50: {peer['p50_us'] / ours['p50_us']:.2f}x wall, "
         f"{peer['cpu_p50_us'] / ours['cpu_p50_us']:.2f}x CPU.",
         "",
-        "Where a query's time goes (ours, bf16 screen; CPU p50 of each stage):",
+        "Where a query's time goes (ours, int8 screen; CPU p50 of each stage):",
         "",
         "| tokenizer | model (transformer + MLM transform) | pooling (projection, max, "
         "activation) | rest (sparse rows, collection) | total |",

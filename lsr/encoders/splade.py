@@ -38,7 +38,12 @@ from lsr.errors import InputError, ModelError
 
 
 def bf16_screen_available() -> bool:
-    """Whether this CPU has bfloat16 dot products (the screen is slower without them)."""
+    """Whether this CPU has bfloat16 dot products (AVX512-BF16 or AMX).
+
+    The int8 screen of :mod:`lsr.encoders.pooling` is on by default where this holds: every such
+    CPU has int8 dot products too (AVX512-VNNI came first), without which the screen is slower
+    than the float32 projection it saves. lsr.train's teachers run under bf16 autocast there.
+    """
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
@@ -48,8 +53,8 @@ def bf16_screen_available() -> bool:
 class SpladeEncoder(TransformerEncoder):
     """A SPLADE encoder over a Hugging Face masked LM (siamese: one model for both sides).
 
-    ``screen`` turns on the exact bfloat16 screen of :mod:`lsr.encoders.pooling`; ``None`` turns
-    it on where the CPU has bf16 dot products. ``activation`` is SPLADE's ``log(1 + ReLU(x))``
+    ``screen`` turns on the exact int8 screen of :mod:`lsr.encoders.pooling`; ``None`` turns
+    it on where the CPU has bf16 (hence int8) dot products. ``activation`` is SPLADE's ``log(1 + ReLU(x))``
     or the l0 variant (:data:`lsr.encoders.pooling.ACTIVATIONS`) that a model trained with it
     (``lsr train --activation l0``) needs at encoding time too. ``echo`` is for causal LMs
     (:mod:`lsr.encoders.echo`): each text is read twice and pooled over its second copy; it is

@@ -15,6 +15,7 @@ from lsr.encoders.pooling import (
     chunk_for,
     max_logits,
     prune,
+    screen_bounds,
     splade_activation,
 )
 
@@ -55,7 +56,7 @@ def test_padding_states_do_not_leak_into_the_max(batch):
     assert torch.equal(max_logits(poisoned, mask, projection), max_logits(states, mask, projection))
 
 
-def test_bf16_screen_gives_the_float32_weights(batch):
+def test_int8_screen_gives_the_float32_weights(batch):
     states, mask, layer = batch
     projection = Projection.of(layer)
     exact = splade_activation(max_logits(states, mask, projection, screen=False))
@@ -78,6 +79,32 @@ def test_screen_with_no_positive_logit_gives_zeros(batch):
     assert torch.equal(
         splade_activation(max_logits(states, mask, projection, screen=True)), torch.zeros(5, 300)
     )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    texts=st.integers(1, 4),
+    length=st.integers(1, 10),
+    hidden=st.integers(1, 40),
+    vocab=st.integers(1, 120),
+    outlier=st.floats(1.0, 1e3),
+    seed=st.integers(0, 2**16),
+)
+def test_screen_bounds_every_float32_max_logit(texts, length, hidden, vocab, outlier, seed):
+    """The int8 screen's bound is at least the float32 max logit of every term, with an outlier
+    dimension in the states (as BERT's have) and biases that put the max logits at about 0,
+    where a bound too tight by a rounding error would drop a positive weight."""
+    generator = torch.Generator().manual_seed(seed)
+    states = torch.randn(texts, length, hidden, generator=generator)
+    states[..., 0] *= outlier
+    layer = torch.nn.Linear(hidden, vocab)
+    with torch.no_grad():
+        layer.weight.normal_(0.0, 1.0, generator=generator)
+        logits = torch.nn.functional.linear(states, layer.weight).amax(dim=1)
+        layer.bias.copy_(-logits[0] + 1e-6 * torch.randn(vocab, generator=generator))
+        exact = layer(states).amax(dim=1)
+    bound = screen_bounds(states, Projection.of(layer), chunk=7)
+    assert bool((bound >= exact).all())
 
 
 def test_candidate_columns_pad_short_rows_with_a_column_of_their_own():
