@@ -36,8 +36,14 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
-from lsr.atomic import write_json_atomic, write_text_atomic
+from benchmarks.provenance import (
+    ALLOW_DIRTY_HELP,
+    command_line,
+    markdown,
+    record,
+    run_main,
+    save_report,
+)
 from lsr.datasets import load_dataset
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
 from lsr.vectors import SparseCollection
@@ -270,10 +276,7 @@ def main() -> None:
         "query_stages_cpu_us": stages,
         "load_average_1_5_15_min": {"start": load_at_start, "end": os.getloadavg()},
     }
-    report = render(result)
-    print(report)
-    write_json_atomic(args.out.with_suffix(".json"), result)
-    write_text_atomic(args.out.with_suffix(".md"), report)
+    print(save_report(args.out, result, render(result)))
 
 
 def _document_encoder(encoder: SpladeEncoder) -> Callable[[Sequence[str]], sp.csr_matrix]:

@@ -38,7 +38,7 @@ from lsr.service.process import ServiceProcess
 
 from benchmarks import provenance
 from benchmarks.index import synthetic_files
-from lsr.atomic import write_json_atomic, write_text_atomic
+from lsr.atomic import write_text_atomic
 from lsr.threads import use_torch_threads
 from lsr.vector_io import read_vectors
 
@@ -486,9 +486,7 @@ def main(**options: Any) -> None:
             payload["soak"] = soak(workload, options["soak"], work)
     payload["load_after"] = os.getloadavg()[0]
     out = ROOT / options["out"]
-    write_json_atomic(out.with_suffix(".json"), payload, indent=1)
-    write_text_atomic(out.with_suffix(".md"), markdown(payload))
-    click.echo(markdown(payload))
+    click.echo(provenance.save_report(out, payload, markdown(payload)))
 
 
 if __name__ == "__main__":
