@@ -6,18 +6,20 @@ one flipped byte in ``post_docs`` or ``forward.indptr`` would make them read (or
 an array: a segfault, or a loop over billions of entries, in every request of a server.
 :meth:`SeismicIndex.load <index.seismic.SeismicIndex.load>` therefore checks, vectorised:
 
-- offsets (``forward.indptr``, ``list_block_ptr``, ``block_ptr``, ``list_comp_ptr``,
+- offsets (``forward.indptr``, ``list_block_ptr``, ``block_ptr``, the summaries' group offsets,
   ``doc_id_offsets``) start at 0, never decrease and end at the length of what they index;
 - document ids (``post_docs``, ``knn``) below the number of documents, term ids
   (``forward.terms``) below the vocabulary size; document ids valid UTF-8 cut at characters;
-- the summaries' layout: every array of the length the others imply, the component offsets
-  (``list_comp_ptr``) as above.
+- the summaries' layout: every array of the length the others imply, the group offsets
+  (``list_group_ptr``, ``group_comp_ptr``, ``group_terms_ptr``, ``group_words_ptr``) as above,
+  and 256 blocks a group.
 
-Not scanned, by design: the summaries' entries (``comp_counts``, ``comp_checkpoints``,
-``list_block_shift``, ``entry_block8/16``): 172 million components and 450 million entries in a
-200k-document index, where checking the counts against the checkpoints alone took 0.46 s (1M
-documents: ~4x that). The one kernel that reads them bounds every access instead
-(:func:`index.summary.score_summaries`: entry ranges to the arrays, block numbers to the list),
+Not scanned, by design: the summaries' entries and directories (``comp_counts``,
+``comp_checkpoints``, ``comp_terms``, ``word_bits``, ``word_comp``, ``entry_block``): 172
+million components and 450 million entries in a 200k-document index, where checking the counts
+against the checkpoints alone took 0.46 s (1M documents: ~4x that). The one kernel that reads
+them bounds every access instead (:func:`index.summary.score_summaries`: component ranks to the
+group, entry ranges to the arrays, block numbers to the group),
 so damage there can only misdirect summary scores. Weights (``forward.values``, ``entry_code``,
 ``block_min``, ``block_scale``) are only ever multiplied, never used as positions: a damaged one
 changes scores. Both are what the checksums of ``verify=True`` are for.
@@ -35,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
-from lsr.index.summary import CHECKPOINT_STRIDE, Summaries
+from lsr.index.summary import CHECKPOINT_STRIDE, GROUP_BLOCKS, Summaries, group_ptr
 
 from lsr.errors import IndexFormatError
 
@@ -144,20 +146,25 @@ def _check_postings(where: _Where, n_docs: int, vocab_size: int, postings: Posti
 def _check_summaries(
     where: _Where, postings: PostingLists, summaries: Summaries, vocab_size: int
 ) -> None:
-    """Lengths and the component offsets; the entries themselves are bounded by the kernel."""
-    n_comps = len(summaries.comp_terms)
+    """Lengths and the group offsets; the entries themselves are bounded by the kernel."""
+    n_groups = len(summaries.group_word0)
+    n_comps = len(summaries.comp_counts)
     lengths = {
-        "comp_counts": (len(summaries.comp_counts), n_comps),
         "comp_checkpoints": (len(summaries.comp_checkpoints), -(-n_comps // CHECKPOINT_STRIDE)),
-        "list_block_shift": (len(summaries.list_block_shift), vocab_size),
+        "word_comp": (len(summaries.word_comp), len(summaries.word_bits)),
         "block_min": (len(summaries.block_min), postings.n_blocks),
         "block_scale": (len(summaries.block_scale), postings.n_blocks),
-        "entry_block16": (
-            len(summaries.entry_block8) + len(summaries.entry_block16),
-            summaries.n_entries,
-        ),
+        "entry_block": (len(summaries.entry_block), summaries.n_entries),
     }
     for name, (found, expected) in lengths.items():
         if found != expected:
             raise where.fail(name, f"{found} entries, the rest of the index implies {expected}")
-    _check_offsets(where, "list_comp_ptr", summaries.list_comp_ptr, vocab_size + 1, n_comps)
+    _check_offsets(where, "list_group_ptr", summaries.list_group_ptr, vocab_size + 1, n_groups)
+    if not np.array_equal(summaries.list_group_ptr, group_ptr(postings.list_block_ptr)):
+        raise where.fail("list_group_ptr", f"not {GROUP_BLOCKS} blocks a group")
+    for name, total in (
+        ("group_comp_ptr", n_comps),
+        ("group_terms_ptr", len(summaries.comp_terms)),
+        ("group_words_ptr", len(summaries.word_bits)),
+    ):
+        _check_offsets(where, name, getattr(summaries, name), n_groups + 1, total)

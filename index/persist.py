@@ -27,7 +27,7 @@ from lsr.errors import IndexFormatError
 from lsr.fingerprint import file_hash
 
 FORMAT = "lsr-seismic-index"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 #: The commit pointer of a living index (:mod:`index.commit`): a build replaces one whole too.
 LIVING_POINTER = "CURRENT"

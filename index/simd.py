@@ -109,3 +109,17 @@ def _widen_float16(builder, bits):
     float_lanes = ir.VectorType(ir.FloatType(), LANES)
     rebias = ir.Constant(float_lanes, [_FLOAT16_REBIAS] * LANES)
     return builder.fmul(builder.bitcast(widened, float_lanes), rebias)
+
+
+@intrinsic
+def popcount(typingctx, word):
+    """Set bits of a 64-bit word (LLVM's ``ctpop``: one ``popcnt`` where the CPU has it), for
+    the rank of a term in a summary directory's bitmap (:mod:`index.summary`)."""
+    if not isinstance(word, types.Integer) or word.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        count = builder.module.declare_intrinsic("llvm.ctpop", [ir.IntType(64)])
+        return builder.call(count, [args[0]])
+
+    return types.int64(word), codegen

@@ -11,22 +11,37 @@ Seismic, Section 4.3 (reference: ``energy_preserving_summary`` in ``inverted_ind
 - its values are scalar-quantized to uint8 per summary: ``code = round((v - min) / scale)`` with
   ``scale = (max - min) / 255``, read back as ``code * scale + min``.
 
-Layout: the summaries of one posting list are stored *term-major* (an inverted index over the
-list's blocks), so that a query scores all blocks of a list in one pass over its own terms:
-for a query term, find it among the list's summary terms (``comp_terms``, binary search) and add
-``weight * dequantized value`` to each block listed for it (``entry_code`` and the block
-numbers). A term's directory entry ("component") costs 3 bytes and an entry 2 or 3, where a plain
-layout (2-byte term, 4-byte offset; 2-byte block, 1-byte code) costs 6 and 3: on SciFact the
-summaries are about 40% smaller, the component directory half their bytes before. How:
+Layout (format version 3). The blocks of a list are cut into *groups* of :data:`GROUP_BLOCKS`
+consecutive blocks, so that a block number inside its group is one byte. The summaries of a
+group are stored *term-major* (an inverted index over its blocks): a query scores all blocks of
+a group in one pass over its own terms, each looked up in the group's directory, and adds
+``weight * dequantized value`` to each block listed for it. A term present in a group is a
+*component*: its entries (``entry_block``, ``entry_code``) are consecutive, its count minus one
+is one byte (``comp_counts``: a group has at most 256 blocks), and the entry offset of every
+:data:`CHECKPOINT_STRIDE`-th component is stored (``comp_checkpoints``; the others add the
+counts in between). The directory of a group is the smaller of:
 
-- a component holds at most :data:`MAX_RUN` entries in a one-byte count (``comp_counts``); a
-  term with more (present in more of the list's blocks) continues in the next component, with
-  the same term;
-- entry offsets are kept for every :data:`CHECKPOINT_STRIDE`-th component only
-  (``comp_checkpoints``); a component's offset is its checkpoint plus the few counts between;
-- block numbers are local to the list, one byte (``entry_block8``) in lists of at most
-  :data:`NARROW_BLOCKS` blocks (nearly all of them) and two (``entry_block16``) in longer ones;
-  ``list_block_shift[t]`` maps list ``t``'s entry positions into its array.
+- *sparse*: the components' term ids, sorted (``comp_terms``, binary search): 2 bytes a term;
+- *dense*: a bitmap over the vocabulary words the group spans (``word_bits``, 64 terms a word)
+  and, per word, the rank of its first component in the group (``word_comp``): 10 bytes per 64
+  terms, and a lookup is one bit test and a popcount.
+
+Bytes, per entry / component / block (``E``, ``C``, ``B`` their numbers, ``V`` the vocabulary):
+
+- ours: ``2 E`` (code, block number in its group) ``+ C`` (count) ``+ 4 C / 64`` (checkpoints)
+  ``+ 8 B`` (min, scale) ``+`` per group ``2 C`` (sparse) or ``10 V / 64`` (dense) ``+`` 4
+  offsets. Version 2 (one directory per list, 2-byte block numbers past 256 blocks, a 2-byte
+  term per component) paid ``2 E`` or ``3 E``, and ``3 C + 4 C / 32``.
+- pyseismic-lsr 0.5.4 (one ``QuantizedSummary`` per list, term-major too): ``E`` (code) ``+
+  E ceil(log2 n_blocks) / 8`` (block numbers bit-packed at the list's width: 8 bits at 200k
+  documents with n_postings 1000, 9-10 at 1M with 3500) ``+ 8 B`` ``+`` per list Elias-Fano
+  offsets over the vocabulary (about ``V (2 + log2(1 + E_list / V)) / 8``) or, where fewer
+  bytes, the present term ids (2 bytes each) and their Elias-Fano offsets.
+
+At 1M synthetic documents (n_postings 3500: E = 1.66e9, ~405 blocks a list) that is 2 bytes an
+entry against the peer's ~2.2, where version 2 paid 3 (lists past 256 blocks) plus 0.45 in its
+directory; at 200k (E = 4.5e8, C = 1.7e8) 2 against 2 an entry, the directory ~1.5 bytes a
+component against version 2's 3.1.
 
 ``block_min`` / ``block_scale`` are global, per block.
 """
@@ -41,15 +56,17 @@ import numpy as np
 from lsr.index.forward import ForwardIndex, decode
 from lsr.index.memory import release_free_memory
 from lsr.index.postings import PostingLists, offsets_dtype
+from lsr.index.simd import popcount
 from numba import njit, prange
 
 QUANT_LEVELS = np.float32(255.0)
-#: Entries of one component (its count is one byte).
-MAX_RUN = 255
 #: Components between two stored entry offsets.
-CHECKPOINT_STRIDE = 32
-#: Lists with at most this many blocks store block numbers in one byte.
-NARROW_BLOCKS = 256
+CHECKPOINT_STRIDE = 64
+#: Blocks of a group: a block number inside its group, and a component's count, fit a byte.
+GROUP_SHIFT = 8
+GROUP_BLOCKS = 1 << GROUP_SHIFT
+#: Vocabulary terms per word of a dense directory's bitmap.
+WORD_BITS = 64
 
 
 @njit(nogil=True, cache=True)
@@ -156,10 +173,12 @@ def block_summary(docs, indptr, terms, values, summary_energy, best, touched):
 
 @njit(nogil=True, cache=True)
 def _summarize_list(
-    docs, block_sizes, indptr, terms, values, summary_energy, best, touched,
-    comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale,
+    docs, block_sizes, indptr, terms, values, summary_energy, best, touched, vocab_size,
+    comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale, group_comps,
 ):  # fmt: skip
-    """Summaries of one list, written term-major; returns (number of components, of entries)."""
+    """Summaries of one list, written group by group, term-major in each; ``group_comps``
+    (zeros) receives each group's number of components. Returns (components, entries)."""
+    keys = np.empty(len(comp_terms), dtype=np.int64)
     n_entries = 0
     start = 0
     for b in range(len(block_sizes)):
@@ -170,37 +189,41 @@ def _summarize_list(
         start += block_sizes[b]
         codes, block_min[b], block_scale[b] = quantize(weights)
         for i in range(len(components)):
-            comp_terms[n_entries + i] = components[i]
-            entry_block[n_entries + i] = b
+            keys[n_entries + i] = (b >> GROUP_SHIFT) * vocab_size + components[i]
+            entry_block[n_entries + i] = b & (GROUP_BLOCKS - 1)
             entry_code[n_entries + i] = codes[i]
         n_entries += len(components)
-    # Block-major to term-major: a stable sort by term keeps blocks increasing within a term.
-    order = np.argsort(comp_terms[:n_entries], kind="mergesort")
-    sorted_terms = comp_terms[:n_entries][order]
+    # Block-major to (group, term)-major: a stable sort keeps blocks increasing within a term.
+    order = np.argsort(keys[:n_entries], kind="mergesort")
+    sorted_keys = keys[:n_entries][order]
     blocks = entry_block[:n_entries][order]
     codes = entry_code[:n_entries][order]
     n_comps = 0
     for i in range(n_entries):
         entry_block[i] = blocks[i]
         entry_code[i] = codes[i]
-        if i == 0 or sorted_terms[i] != sorted_terms[i - 1] or comp_counts[n_comps - 1] == MAX_RUN:
-            comp_terms[n_comps] = sorted_terms[i]
-            comp_counts[n_comps] = 0
+        if i == 0 or sorted_keys[i] != sorted_keys[i - 1]:
+            comp_terms[n_comps] = sorted_keys[i] % vocab_size
+            comp_counts[n_comps] = 0  # the count minus one
+            group_comps[sorted_keys[i] // vocab_size] += 1
             n_comps += 1
-        comp_counts[n_comps - 1] += 1
+        else:
+            comp_counts[n_comps - 1] += 1
     return n_comps, n_entries
 
 
 @njit(nogil=True, cache=True, parallel=True)
 def summarize_lists(
-    lists, list_offsets, list_docs, list_block_ptr, block_sizes, scratch_base, indptr, terms,
-    values, summary_energy, vocab_size, max_block_nnz,
-    comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale, n_comps, n_entries,
+    lists, list_offsets, list_docs, list_block_ptr, list_group_ptr, block_sizes, scratch_base,
+    indptr, terms, values, summary_energy, vocab_size, max_block_nnz,
+    comp_terms, comp_counts, entry_block, entry_code, block_min, block_scale, group_comps,
+    n_comps, n_entries,
 ):  # fmt: skip
     """Summaries of the lists ``lists``, each into its scratch region ``scratch_base[i]:[i+1]``.
 
-    Every list runs on one thread, writing term-major results at the start of its region;
-    ``n_comps`` / ``n_entries`` receive how much of each region is used.
+    Every list runs on one thread, writing its results at the start of its region;
+    ``n_comps`` / ``n_entries`` receive how much of each region is used, ``group_comps`` (by
+    global group number) the components of each group.
     """
     for i in prange(len(lists)):
         t = lists[i]
@@ -210,8 +233,9 @@ def summarize_lists(
         touched = np.empty(max_block_nnz[i], dtype=np.int64)
         n_comps[i], n_entries[i] = _summarize_list(
             list_docs[list_offsets[t] : list_offsets[t + 1]], block_sizes[b0:b1], indptr, terms,
-            values, summary_energy, best, touched, comp_terms[lo:hi], comp_counts[lo:hi],
-            entry_block[lo:hi], entry_code[lo:hi], block_min[b0:b1], block_scale[b0:b1],
+            values, summary_energy, best, touched, vocab_size, comp_terms[lo:hi],
+            comp_counts[lo:hi], entry_block[lo:hi], entry_code[lo:hi], block_min[b0:b1],
+            block_scale[b0:b1], group_comps[list_group_ptr[t] : list_group_ptr[t + 1]],
         )  # fmt: skip
 
 
@@ -221,68 +245,91 @@ def entry_offset(c, comp_counts, comp_checkpoints):
     first = c - c % CHECKPOINT_STRIDE
     offset = np.int64(comp_checkpoints[first // CHECKPOINT_STRIDE])
     for i in range(first, c):
-        offset += comp_counts[i]
+        offset += np.int64(comp_counts[i]) + 1
     return offset
 
 
 @njit(nogil=True, cache=True, inline="always")
 def _accumulate(
-    block_ids, shift, e0, e1, entry_code, block_min, block_scale, b0, last, weight, out
+    c, comp_counts, comp_checkpoints, entry_block, entry_code, block_min, block_scale, g_first,
+    first, last, weight, out,
 ):  # fmt: skip
-    """Add ``weight`` x the dequantized entries ``e0:e1`` to their blocks' scores.
+    """Add ``weight`` x the dequantized entries of component ``c`` to their blocks' scores
+    (``out[first + b]``; the group's blocks are ``g_first + b`` globally).
 
     Loading does not scan the summaries' entries (:mod:`index.integrity`: billions at 1M
-    documents), so this bounds every access instead: the entry range to what ``entry_code`` and
-    ``block_ids`` hold (two comparisons per call), each block number to the list's ``last``
-    block (one ``min`` per entry). In a sound index neither changes anything; in a damaged one a
-    wrong offset, count or block number can only misdirect summary scores, never read or write
-    outside an array."""
-    start = max(e0, -shift, 0)
-    stop = min(e1, len(entry_code), len(block_ids) - shift)
+    documents), so this bounds every access instead: the entry range to the arrays (two
+    comparisons per component), each block number to the group's ``last`` block (one ``min``
+    per entry). In a sound index neither changes anything; in a damaged one a wrong count,
+    checkpoint or block number can only misdirect summary scores, never read or write outside
+    an array."""
+    e0 = entry_offset(c, comp_counts, comp_checkpoints)
+    start = max(e0, 0)
+    stop = min(e0 + np.int64(comp_counts[c]) + 1, len(entry_code), len(entry_block))
     for e in range(start, stop):
-        b = min(np.int64(block_ids[e + shift]), last)
-        out[b] += (np.float32(entry_code[e]) * block_scale[b0 + b] + block_min[b0 + b]) * weight
+        b = min(np.int64(entry_block[e]), last)
+        out[first + b] += (
+            np.float32(entry_code[e]) * block_scale[g_first + b] + block_min[g_first + b]
+        ) * weight
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _dense_component(term, w0, w1, word_bits, word_comp):
+    """Rank of ``term`` among the components of a dense group (words ``w0:w1`` of the bitmap,
+    the first covering terms from ``word0 * 64``), or -1 where absent."""
+    word = w0 + (term >> 6)
+    if word >= w1:
+        return -1
+    bits = word_bits[word]
+    bit = np.uint64(1) << np.uint64(term & (WORD_BITS - 1))
+    if bits & bit == 0:
+        return -1
+    return np.int64(word_comp[word]) + popcount(bits & (bit - np.uint64(1)))
 
 
 @njit(nogil=True, cache=True)
 def score_summaries(summaries, t, b0, b1, q_terms, q_weights, out):
     """Inner product of the query with every summary of list ``t`` (blocks ``b0:b1``) into
-    ``out[:b1 - b0]``: one pass over the query terms, each found by binary search among the
-    list's components (both sorted, so the search range shrinks). ``summaries`` is
-    :meth:`Summaries.arrays`."""
-    (list_comp_ptr, comp_terms, comp_counts, comp_checkpoints, list_block_shift, entry_block8,
-     entry_block16, entry_code, block_min, block_scale) = summaries  # fmt: skip
-    for b in range(b1 - b0):
+    ``out[:b1 - b0]``: per group, one pass over the query terms (sorted), each found in the
+    group's directory (bit test and popcount, or binary search whose range shrinks).
+    ``summaries`` is :meth:`Summaries.arrays`."""
+    (list_group_ptr, group_comp_ptr, group_terms_ptr, group_words_ptr, group_word0, comp_terms,
+     word_bits, word_comp, comp_counts, comp_checkpoints, entry_block, entry_code, block_min,
+     block_scale) = summaries  # fmt: skip
+    n_blocks = b1 - b0
+    for b in range(n_blocks):
         out[b] = 0.0
-    c1 = list_comp_ptr[t + 1]
-    shift = list_block_shift[t]
-    wide = b1 - b0 > NARROW_BLOCKS
-    last = np.int64(b1 - b0 - 1)
-    lo = list_comp_ptr[t]
-    for j in range(len(q_terms)):
-        term = q_terms[j]
-        hi = c1
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if comp_terms[mid] < term:
-                lo = mid + 1
-            else:
-                hi = mid
-        if lo == c1:
+    for g in range(list_group_ptr[t], list_group_ptr[t + 1]):
+        first = (g - list_group_ptr[t]) * GROUP_BLOCKS
+        last = min(n_blocks - first, GROUP_BLOCKS) - 1
+        if last < 0:
             return
-        if comp_terms[lo] != term:
-            continue
-        e = entry_offset(lo, comp_counts, comp_checkpoints)
-        while lo < c1 and comp_terms[lo] == term:
-            n = np.int64(comp_counts[lo])
-            if wide:
-                _accumulate(entry_block16, shift, e, e + n, entry_code, block_min, block_scale,
-                            b0, last, q_weights[j], out)  # fmt: skip
+        c0, n_comps = group_comp_ptr[g], group_comp_ptr[g + 1] - group_comp_ptr[g]
+        w0, w1 = group_words_ptr[g], group_words_ptr[g + 1]
+        lo, hi_end = group_terms_ptr[g], group_terms_ptr[g + 1]
+        word0 = np.int64(group_word0[g]) * WORD_BITS
+        for j in range(len(q_terms)):
+            term = np.int64(q_terms[j])
+            if w1 > w0:
+                if term < word0:
+                    continue
+                rank = _dense_component(term - word0, w0, w1, word_bits, word_comp)
             else:
-                _accumulate(entry_block8, shift, e, e + n, entry_code, block_min, block_scale,
-                            b0, last, q_weights[j], out)  # fmt: skip
-            e += n
-            lo += 1
+                hi = hi_end
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if comp_terms[mid] < term:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo == hi_end:
+                    break
+                rank = lo - group_terms_ptr[g] if comp_terms[lo] == term else -1
+            if 0 <= rank < n_comps:
+                _accumulate(
+                    c0 + rank, comp_counts, comp_checkpoints, entry_block, entry_code,
+                    block_min, block_scale, b0 + first, first, last, q_weights[j], out,
+                )  # fmt: skip
 
 
 @njit(nogil=True, cache=True)
@@ -295,25 +342,30 @@ def _checkpoints(comp_counts, dtype_probe):
     for c in range(len(comp_counts)):
         if c % CHECKPOINT_STRIDE == 0:
             out[c // CHECKPOINT_STRIDE] = offset
-        offset += comp_counts[c]
+        offset += np.int64(comp_counts[c]) + 1
     return out
 
 
-#: Scratch entries per summarization batch (6 bytes each): bounds the extra memory of a build.
+#: Scratch entries per summarization batch (13 bytes each): bounds the extra memory of a build.
 BATCH_ENTRIES = 1 << 22
 
 
 @dataclass
 class Summaries:
-    """Quantized summaries of every block, term-major per list (see the module docstring)."""
+    """Quantized summaries of every block, term-major per group of blocks (see the module
+    docstring)."""
 
-    list_comp_ptr: np.ndarray
+    list_group_ptr: np.ndarray
+    group_comp_ptr: np.ndarray
+    group_terms_ptr: np.ndarray
+    group_words_ptr: np.ndarray
+    group_word0: np.ndarray
     comp_terms: np.ndarray
+    word_bits: np.ndarray
+    word_comp: np.ndarray
     comp_counts: np.ndarray
     comp_checkpoints: np.ndarray
-    list_block_shift: np.ndarray
-    entry_block8: np.ndarray
-    entry_block16: np.ndarray
+    entry_block: np.ndarray
     entry_code: np.ndarray
     block_min: np.ndarray
     block_scale: np.ndarray
@@ -330,17 +382,31 @@ class Summaries:
         """Every array, in field order: what the search kernels take as ``summaries``."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
+    def group_terms(self, g: int) -> np.ndarray:
+        """Term ids of group ``g``'s components, in order, from either directory."""
+        w0, w1 = int(self.group_words_ptr[g]), int(self.group_words_ptr[g + 1])
+        if w1 == w0:
+            return self.comp_terms[self.group_terms_ptr[g] : self.group_terms_ptr[g + 1]]
+        words = np.ascontiguousarray(self.word_bits[w0:w1], dtype="<u8").view(np.uint8)
+        present = np.flatnonzero(np.unpackbits(words, bitorder="little"))
+        return present + int(self.group_word0[g]) * WORD_BITS
+
     def list_entries(self, t: int, n_blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Terms, local block numbers and codes of every entry of list ``t`` (which has
-        ``n_blocks`` blocks), term-major: the layout decoded with numpy, for inspection."""
-        c0, c1 = int(self.list_comp_ptr[t]), int(self.list_comp_ptr[t + 1])
-        counts = self.comp_counts[c0:c1].astype(np.int64)
-        e0 = int(entry_offset(c0, self.comp_counts, self.comp_checkpoints))
-        e1 = e0 + int(counts.sum())
-        blocks = self.entry_block16 if n_blocks > NARROW_BLOCKS else self.entry_block8
-        shift = int(self.list_block_shift[t])
-        terms = np.repeat(self.comp_terms[c0:c1], counts)
-        return terms, blocks[e0 + shift : e1 + shift], self.entry_code[e0:e1]
+        ``n_blocks`` blocks), group by group, term-major in each: the layout decoded with
+        numpy, for inspection."""
+        terms, blocks, codes = [], [], []
+        for i, g in enumerate(range(self.list_group_ptr[t], self.list_group_ptr[t + 1])):
+            c0, c1 = int(self.group_comp_ptr[g]), int(self.group_comp_ptr[g + 1])
+            counts = self.comp_counts[c0:c1].astype(np.int64) + 1
+            e0 = int(entry_offset(c0, self.comp_counts, self.comp_checkpoints))
+            e1 = e0 + int(counts.sum())
+            terms.append(np.repeat(self.group_terms(g), counts))
+            blocks.append(self.entry_block[e0:e1].astype(np.int64) + i * GROUP_BLOCKS)
+            codes.append(self.entry_code[e0:e1])
+        if not terms:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.uint8)
+        return np.concatenate(terms), np.concatenate(blocks), np.concatenate(codes)
 
 
 def _segment_sums(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
@@ -363,6 +429,14 @@ def _batches(bounds: np.ndarray) -> list[np.ndarray]:
     return [g for g in groups if len(g)]
 
 
+def group_ptr(list_block_ptr: np.ndarray) -> np.ndarray:
+    """Offsets of every list's groups: a list of ``n`` blocks has ``ceil(n / 256)``."""
+    groups = (np.diff(list_block_ptr).astype(np.int64) + GROUP_BLOCKS - 1) >> GROUP_SHIFT
+    ptr = np.zeros(len(groups) + 1, dtype=np.int64)
+    np.cumsum(groups, out=ptr[1:])
+    return ptr
+
+
 def build_summaries(
     forward: ForwardIndex, postings: PostingLists, summary_energy: float, reserve: bool = True
 ) -> Summaries:
@@ -372,68 +446,79 @@ def build_summaries(
     The arrays are reserved at their upper bound (:func:`_reserve`); where the system refuses
     that (strict overcommit, ``vm.overcommit_memory = 2``), or with ``reserve=False``, a first
     pass only counts and the arrays are allocated at their exact size (the summaries are then
-    computed twice).
+    computed twice; the directories are allocated at their bound and trimmed).
     """
     doc_nnz = np.diff(forward.indptr)[postings.post_docs]
     block_nnz = _segment_sums(doc_nnz, postings.block_ptr)
     bounds = _segment_sums(np.minimum(block_nnz, forward.vocab_size), postings.list_block_ptr)
-    wide = np.diff(postings.list_block_ptr) > NARROW_BLOCKS
-    dtype = forward.terms.dtype
+    list_group_ptr = group_ptr(postings.list_block_ptr)
+    n_groups = int(list_group_ptr[-1])
+    word_bound = n_groups * -(-forward.vocab_size // WORD_BITS)
+    word_comp_dtype = np.uint16 if forward.vocab_size <= 1 << 16 else np.uint32
+    dtypes = (forward.terms.dtype, word_comp_dtype)
     outputs = None
     if reserve:
         try:
             capacity = int(bounds.sum())
-            sizes = (capacity, capacity, int(bounds[~wide].sum()), int(bounds[wide].sum()))
-            outputs = _allocate(_reserve, sizes, dtype)
+            outputs = _allocate(_reserve, (capacity, capacity, word_bound, n_groups), dtypes)
         except OSError:
             outputs = None
     if outputs is None:
         comps_per_list, entries_per_list, *_ = _summarize_all(
-            forward, postings, summary_energy, block_nnz, bounds, wide, None
+            forward, postings, summary_energy, block_nnz, bounds, list_group_ptr, None
         )
-        sizes = (
-            int(comps_per_list.sum()),
-            int(entries_per_list.sum()),
-            int(entries_per_list[~wide].sum()),
-            int(entries_per_list[wide].sum()),
-        )
-        outputs = _allocate(np.empty, sizes, dtype)
-    comps_per_list, entries_per_list, block_min, block_scale, filled = _summarize_all(
-        forward, postings, summary_energy, block_nnz, bounds, wide, outputs
-    )
-    n_comps, n_entries, n_narrow, n_wide = (int(n) for n in filled)
-    out_terms, out_counts, out_block8, out_block16, out_codes = outputs
-    list_comp_ptr = np.zeros(len(comps_per_list) + 1, dtype=np.int64)
-    np.cumsum(comps_per_list, out=list_comp_ptr[1:])
-    comp_counts = out_counts[:n_comps]
+        sizes = (int(comps_per_list.sum()), int(entries_per_list.sum()), word_bound, n_groups)
+        outputs = _allocate(_zeros, sizes, dtypes)
+    block_min, block_scale, filled = _summarize_all(
+        forward, postings, summary_energy, block_nnz, bounds, list_group_ptr, outputs
+    )[2:]
+    n_comps, n_entries, n_terms, n_words = (int(n) for n in filled)
+    (comp_terms, word_bits, word_comp, comp_counts, entry_block, entry_code, group_comp_ptr,
+     group_terms_ptr, group_words_ptr, group_word0) = outputs  # fmt: skip
+    comp_counts = comp_counts[:n_comps]
     return Summaries(
-        list_comp_ptr.astype(offsets_dtype(list_comp_ptr[-1])),
-        out_terms[:n_comps],
+        list_group_ptr.astype(offsets_dtype(n_groups)),
+        group_comp_ptr.astype(offsets_dtype(n_comps)),
+        group_terms_ptr.astype(offsets_dtype(n_terms)),
+        group_words_ptr.astype(offsets_dtype(n_words)),
+        group_word0,
+        comp_terms[:n_terms].copy(),
+        word_bits[:n_words].copy(),
+        word_comp[:n_words].copy(),
         comp_counts,
         _checkpoints(comp_counts, np.zeros(0, offsets_dtype(n_entries))),
-        _block_shifts(entries_per_list, wide),
-        out_block8[:n_narrow],
-        out_block16[:n_wide],
-        out_codes[:n_entries],
+        entry_block[:n_entries],
+        entry_code[:n_entries],
         block_min,
         block_scale,
     )
 
 
-def _allocate(make, sizes: tuple[int, int, int, int], term_dtype) -> tuple[np.ndarray, ...]:
-    """Output arrays (terms, counts, narrow and wide block numbers, codes) for ``sizes`` =
-    (components, entries, entries of narrow lists, entries of wide lists)."""
-    n_comps, n_entries, n_narrow, n_wide = sizes
+def _zeros(size: int, dtype) -> np.ndarray:
+    return np.zeros(size, dtype)
+
+
+def _allocate(make, sizes: tuple[int, int, int, int], dtypes) -> tuple[np.ndarray, ...]:
+    """Output arrays for ``sizes`` = (components, entries, directory words, groups): terms,
+    bitmap words and their ranks, counts, block numbers, codes, and the per-group offsets
+    (the arrays of :class:`Summaries` from ``group_comp_ptr`` to ``entry_code``)."""
+    n_comps, n_entries, n_words, n_groups = sizes
+    term_dtype, word_comp_dtype = dtypes
     return (
         make(n_comps, term_dtype),
+        make(n_words, np.uint64),
+        make(n_words, word_comp_dtype),
         make(n_comps, np.uint8),
-        make(n_narrow, np.uint8),
-        make(n_wide, np.uint16),
         make(n_entries, np.uint8),
+        make(n_entries, np.uint8),
+        np.zeros(n_groups + 1, np.int64),
+        np.zeros(n_groups + 1, np.int64),
+        np.zeros(n_groups + 1, np.int64),
+        np.zeros(n_groups, np.int32),
     )
 
 
-def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, wide, outputs):
+def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, list_group_ptr, outputs):
     """Summarize every list, batch after batch, appending to ``outputs`` (from
     :func:`_allocate`; ``None`` only counts). Returns components and entries per list, the
     blocks' quantization parameters and how much of each output was written."""
@@ -444,15 +529,15 @@ def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, wide, o
     block_scale = np.zeros(postings.n_blocks, dtype=np.float32)
     comps_per_list = np.zeros(n_lists, dtype=np.int64)
     entries_per_list = np.zeros(n_lists, dtype=np.int64)
-    filled = np.zeros(4, dtype=np.int64)  # components, entries, narrow and wide block numbers
+    group_comps = np.zeros(int(list_group_ptr[-1]), dtype=np.int64)
+    filled = np.zeros(4, dtype=np.int64)  # components, entries, sparse terms, dense words
     for lists in _batches(bounds):
         scratch_base = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum(bounds[lists], out=scratch_base[1:])
         size = int(scratch_base[-1])
         comp_terms = np.empty(size, dtype=forward.terms.dtype)
         comp_counts = np.empty(size, dtype=np.uint8)
-        # A list has at most 65,535 blocks (clustering keeps it so).
-        entry_block = np.empty(size, dtype=np.uint16)
+        entry_block = np.empty(size, dtype=np.uint8)
         entry_code = np.empty(size, dtype=np.uint8)
         n_comps = np.zeros(len(lists), dtype=np.int64)
         n_entries = np.zeros(len(lists), dtype=np.int64)
@@ -464,17 +549,17 @@ def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, wide, o
             dtype=np.int64,
         )
         summarize_lists(
-            lists, list_offsets, postings.post_docs, postings.list_block_ptr, block_sizes,
-            scratch_base, forward.indptr, forward.terms, forward.values,
+            lists, list_offsets, postings.post_docs, postings.list_block_ptr, list_group_ptr,
+            block_sizes, scratch_base, forward.indptr, forward.terms, forward.values,
             summary_energy, forward.vocab_size, max_block_nnz, comp_terms, comp_counts,
-            entry_block, entry_code, block_min, block_scale, n_comps, n_entries,
+            entry_block, entry_code, block_min, block_scale, group_comps, n_comps, n_entries,
         )  # fmt: skip
         comps_per_list[lists] = n_comps
         entries_per_list[lists] = n_entries
         if outputs is not None:
             _append_batch(
-                scratch_base, n_comps, n_entries, wide[lists], comp_terms, comp_counts,
-                entry_block, entry_code, *outputs, filled,
+                lists, scratch_base, n_comps, n_entries, list_group_ptr, group_comps,
+                comp_terms, comp_counts, entry_block, entry_code, *outputs, filled,
             )  # fmt: skip
         release_free_memory()
     return comps_per_list, entries_per_list, block_min, block_scale, filled
@@ -482,28 +567,52 @@ def _summarize_all(forward, postings, summary_energy, block_nnz, bounds, wide, o
 
 @njit(nogil=True, cache=True)
 def _append_batch(
-    scratch_base, n_comps, n_entries, wide, comp_terms, comp_counts, entry_block, entry_code,
-    out_terms, out_counts, out_block8, out_block16, out_codes, filled,
+    lists, scratch_base, n_comps, n_entries, list_group_ptr, group_comps, comp_terms,
+    comp_counts, entry_block, entry_code, out_terms, out_words, out_word_comp, out_counts,
+    out_block, out_codes, group_comp_ptr, group_terms_ptr, group_words_ptr, group_word0, filled,
 ):  # fmt: skip
-    """Append each list's used part of its scratch region to the final arrays; ``filled``
-    holds (and is advanced to) how much of each is written."""
-    c, e, narrow, wide_at = filled[0], filled[1], filled[2], filled[3]
-    for i in range(len(n_comps)):
+    """Append each list's used part of its scratch region to the final arrays, with each
+    group's directory in the smaller layout; ``filled`` holds (and is advanced to) how much
+    of each is written."""
+    c, e, n_terms, n_words = filled[0], filled[1], filled[2], filled[3]
+    word_bytes = 8 + out_word_comp.itemsize
+    for i in range(len(lists)):
         base = scratch_base[i]
-        for j in range(n_comps[i]):
-            out_terms[c] = comp_terms[base + j]
-            out_counts[c] = comp_counts[base + j]
-            c += 1
-        for j in range(n_entries[i]):
-            out_codes[e] = entry_code[base + j]
-            e += 1
-            if wide[i]:
-                out_block16[wide_at] = entry_block[base + j]
-                wide_at += 1
+        j = base
+        for g in range(list_group_ptr[lists[i]], list_group_ptr[lists[i] + 1]):
+            n = group_comps[g]
+            if n > 0:
+                word0 = np.int64(comp_terms[j]) // WORD_BITS
+                span = np.int64(comp_terms[j + n - 1]) // WORD_BITS - word0 + 1
             else:
-                out_block8[narrow] = np.uint8(entry_block[base + j])
-                narrow += 1
-    filled[0], filled[1], filled[2], filled[3] = c, e, narrow, wide_at
+                word0, span = 0, 0
+            group_word0[g] = word0
+            if n > 0 and span * word_bytes < n * out_terms.itemsize:
+                for w in range(n_words, n_words + span):
+                    out_words[w] = 0
+                for r in range(n):
+                    local = np.int64(comp_terms[j + r]) - word0 * WORD_BITS
+                    w = n_words + local // WORD_BITS
+                    if out_words[w] == 0:
+                        out_word_comp[w] = r
+                    out_words[w] |= np.uint64(1) << np.uint64(local % WORD_BITS)
+                n_words += span
+            else:
+                for r in range(n):
+                    out_terms[n_terms + r] = comp_terms[j + r]
+                n_terms += n
+            for r in range(n):
+                out_counts[c + r] = comp_counts[j + r]
+            c += n
+            j += n
+            group_comp_ptr[g + 1] = c
+            group_terms_ptr[g + 1] = n_terms
+            group_words_ptr[g + 1] = n_words
+        for r in range(n_entries[i]):
+            out_block[e + r] = entry_block[base + r]
+            out_codes[e + r] = entry_code[base + r]
+        e += n_entries[i]
+    filled[0], filled[1], filled[2], filled[3] = c, e, n_terms, n_words
 
 
 #: ``MAP_NORESERVE``, which Python exports only from 3.13 (Linux's value before that): without
@@ -525,11 +634,3 @@ def _reserve(capacity: int, dtype) -> np.ndarray:
     nbytes = max(capacity * np.dtype(dtype).itemsize, 1)
     flags = mmap.MAP_PRIVATE | _MAP_NORESERVE
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=flags), dtype=dtype, count=capacity)
-
-
-def _block_shifts(entries_per_list: np.ndarray, wide: np.ndarray) -> np.ndarray:
-    """Per list, where its block numbers start in its array minus where its entries start."""
-    entry_start = np.cumsum(entries_per_list) - entries_per_list
-    narrow_start = np.cumsum(entries_per_list * ~wide) - entries_per_list * ~wide
-    wide_start = np.cumsum(entries_per_list * wide) - entries_per_list * wide
-    return np.where(wide, wide_start, narrow_start) - entry_start

@@ -105,10 +105,11 @@ def test_skipping_keeps_the_best_document(index):
 @pytest.mark.parametrize(
     ("array", "value"),
     [
-        ("entry_block8", 255),  # a block number past the list's 3 blocks
+        ("entry_block", 255),  # a block number past the list's 3 blocks
         ("comp_checkpoints", 2**31 - 1),  # an entry offset past every array
-        ("list_block_shift", -(10**12)),  # block numbers read before the array
+        ("comp_checkpoints", -(2**31)),  # entries read before the array
         ("comp_counts", 255),  # a component running past the entries
+        ("comp_terms", 7),  # the query's term missing from the directory
     ],
 )
 def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(array, value):

@@ -13,8 +13,7 @@ from lsr.index.config import BuildConfig
 from lsr.index.forward import ForwardIndex
 from lsr.index.seismic import SeismicIndex
 from lsr.index.summary import (
-    MAX_RUN,
-    NARROW_BLOCKS,
+    GROUP_BLOCKS,
     block_summary,
     build_summaries,
     energy_cut,
@@ -142,7 +141,7 @@ def test_score_summaries_equals_dense_product(index):
 @pytest.fixture(scope="module")
 def wide_index():
     """Term 0 is in every document and summaries keep every term, so list 0 has more than
-    NARROW_BLOCKS blocks whose summaries all hold term 0 (more than MAX_RUN entries)."""
+    GROUP_BLOCKS blocks (two groups) whose summaries all hold term 0."""
     collection = random_collection(3000, vocab_size=2000, mean_nnz=8, seed=11)
     rows = []
     for _, terms, weights in collection.rows():
@@ -155,14 +154,44 @@ def wide_index():
     return SeismicIndex.build(with_term0, config)
 
 
-def test_long_runs_and_wide_lists_decode_and_score(wide_index):
+def test_groups_decode_and_score(wide_index):
     s, p = wide_index.summaries, wide_index.postings
     n_blocks = p.list_block_ptr[1] - p.list_block_ptr[0]
-    assert n_blocks > NARROW_BLOCKS and len(s.entry_block16) > 0
+    assert n_blocks > GROUP_BLOCKS and s.list_group_ptr[1] - s.list_group_ptr[0] == 2
     terms, blocks, _ = s.list_entries(0, n_blocks)
-    assert np.count_nonzero(terms == 0) > MAX_RUN
     assert sorted(blocks[terms == 0].tolist()) == list(range(n_blocks))
     assert_scores_equal_dense_product(wide_index, range(50))
+
+
+def test_both_directory_layouts_are_used(wide_index):
+    """Long lists' groups hold most of the vocabulary (a bitmap is smaller), short ones a few
+    terms (their ids are): each group is scored through the one it has."""
+    s = wide_index.summaries
+    dense = np.diff(s.group_words_ptr.astype(np.int64)) > 0
+    sparse = np.diff(s.group_terms_ptr.astype(np.int64)) > 0
+    assert dense.any() and sparse.any() and not (dense & sparse).any()
+    for g in np.flatnonzero(dense)[:3]:
+        terms = s.group_terms(int(g))
+        assert len(terms) == s.group_comp_ptr[g + 1] - s.group_comp_ptr[g]
+        assert (np.diff(terms) > 0).all()
+
+
+@pytest.mark.parametrize(("array", "value"), [("word_comp", 60000), ("group_word0", 40)])
+def test_damaged_dense_directory_stays_inside_the_arrays(wide_index, array, value):
+    """A damaged rank or first word misdirects scores only (the kernel bounds the rank to its
+    group)."""
+    s = wide_index.summaries
+    damaged = getattr(s, array).copy()
+    damaged[: len(damaged) // 2] = value
+    summaries = dataclasses.replace(s, **{array: damaged}).arrays()
+    p = wide_index.postings
+    q_terms = np.arange(0, 2000, 7, dtype=np.int32)
+    q_weights = np.ones(len(q_terms), np.float32)
+    for t in range(20):
+        b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
+        out = np.empty(b1 - b0, np.float32)
+        score_summaries(summaries, t, b0, b1, q_terms, q_weights, out)
+        assert np.isfinite(out).all()
 
 
 def test_summaries_approximate_the_block_maxima(index):
