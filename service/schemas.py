@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Json, model_validator
 
 #: k + offset: the deepest hit a request can reach.
 MAX_DEPTH = 1000
@@ -102,9 +102,14 @@ class SearchRequest(SearchParameters):
 
 
 class SearchQuery(SearchParameters):
-    """``GET /search``'s parameters: ``q`` is the query text."""
+    """``GET /search``'s parameters: ``q`` is the query text, ``filter`` the JSON of
+    :attr:`SearchRequest.filter`."""
 
     q: QueryText
+    filter: Json[dict[str, Any]] | None = Field(
+        None, description="SearchRequest's filter as JSON text, e.g. "
+        '{"must": [{"key": "tenant", "match": {"value": "acme"}}]} (URL-encoded).',
+    )  # fmt: skip
 
 
 class BatchRequest(Strict):

@@ -76,23 +76,24 @@ def find(
     weights: np.ndarray,
     params: SearchParameters,
     loc: tuple,
+    options: dict | None = None,
 ) -> tuple[list[Hit], float]:
-    """The hits of one query vector (and the milliseconds the search took)."""
+    """The hits of one query vector (and the milliseconds the search took); ``options`` from
+    :func:`filter_option`."""
     start = time.perf_counter()
     try:
         indptr, terms, weights = single_query(terms, weights, state.index.vocab_size)
     except InputError as exc:
         raise RequestError(loc, str(exc)) from None
-    positions, scores = top_k(state, indptr, terms, weights, params)
+    positions, scores = top_k(state, indptr, terms, weights, params, options or {})
     took = 1000 * (time.perf_counter() - start)
     return hits(state, positions, scores, terms, weights, params), took
 
 
-def top_k(state: ServingState, indptr, terms, weights, params: SearchParameters):
+def top_k(state: ServingState, indptr, terms, weights, params: SearchParameters, options: dict):
     """Collection positions and scores of hits ``offset .. offset + k`` of one canonical query."""
     query = SparseCollection(["q"], indptr, terms, weights, state.index.metadata)
     depth = params.k + params.offset
-    options = filter_option(state, getattr(params, "filter", None))
     if state.exact:
         results = state.searcher.search_batch(query, k=depth, **options)
     else:
@@ -105,20 +106,20 @@ def top_k(state: ServingState, indptr, terms, weights, params: SearchParameters)
     return docs[found][params.offset :], scores[found][params.offset :]
 
 
-def filter_option(state: ServingState, filter_: dict | None) -> dict:
-    """``{"filter": ...}`` for the searcher, checked, or nothing."""
+def filter_option(state: ServingState, filter_: dict | None, loc: tuple) -> dict:
+    """``{"filter": ...}`` for the searcher, checked (errors name ``loc``), or nothing."""
     if filter_ is None:
         return {}
     if not isinstance(state.index, SegmentedIndex):
         raise RequestError(
-            ("body", "filter"),
+            loc,
             "this index has no document attributes to filter on; add documents with attributes "
             "(lsr index add --attributes) to filter",
         )
     try:
         return {"filter": parse(filter_)}
     except InputError as exc:
-        raise RequestError(("body", "filter"), str(exc)) from None
+        raise RequestError(loc, str(exc)) from None
 
 
 def hits(

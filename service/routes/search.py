@@ -19,7 +19,7 @@ from lsr.service.schemas import (
     SearchResponse,
     Timings,
 )
-from lsr.service.search import encode_text, find, vector_terms
+from lsr.service.search import encode_text, filter_option, find, vector_terms
 from lsr.service.settings import Settings
 from lsr.service.state import ServingState
 from lsr.service.workers import Workers
@@ -61,7 +61,8 @@ async def search_get(
     workers: WorkersDep,
     metrics: MetricsDep,
 ) -> Response:
-    """Search with the text `q`, for a browser or curl: `/search?q=...&k=10`."""
+    """Search with the text `q`, for a browser or curl: `/search?q=...&k=10`; `filter` is the
+    JSON of `POST /search`'s (URL-encoded)."""
     body = SearchRequest(query=params.q, **params.model_dump(exclude={"q"}))
     request.state.query_text = body.query
     return as_json(await answer(body, ("query",), state, settings, workers, metrics))
@@ -99,8 +100,10 @@ async def answer(
     workers: Workers,
     metrics: Metrics,
 ) -> SearchResponse:
-    """Encode (text, in the encoding pool), search (in the search pool), time both."""
+    """Check the filter, encode (text, in the encoding pool), search (in the search pool), time
+    both."""
     start = time.perf_counter()
+    options = filter_option(state, body.filter, (*loc, "filter"))
     if body.query is not None:
         field = (*loc, "query")
         terms, weights, encode_ms = await workers.encode(
@@ -110,7 +113,7 @@ async def answer(
         field = (*loc, "vector")
         terms, weights = vector_terms(state, body.vector, field)
         encode_ms = 0.0
-    hits, search_ms = await workers.search(find, state, terms, weights, body, field)
+    hits, search_ms = await workers.search(find, state, terms, weights, body, field, options)
     total_ms = 1000 * (time.perf_counter() - start)
     metrics.observe(encode_ms, search_ms, total_ms)
     return SearchResponse(
