@@ -20,6 +20,7 @@ long, sampling PSS, and reports its slope.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import re
@@ -151,8 +152,9 @@ def splade() -> Workload:
 # -- measurements ------------------------------------------------------------------------------
 
 
-def in_process_latency(workload: Workload, seconds: float) -> dict[str, float]:
-    """p50 / p99 ms of the workload's requests run one at a time in this process."""
+def in_process_latency(workload: Workload, seconds: float) -> dict[str, Any]:
+    """p50 / p99 ms of the workload's requests run one at a time in this process, and the
+    latencies that these times alone allow at 8 clients (:func:`queueing_floor`)."""
     for i in range(min(20, len(workload.bodies))):
         workload.in_process(i)
     times, deadline, i = [], time.monotonic() + seconds, 0
@@ -162,7 +164,39 @@ def in_process_latency(workload: Workload, seconds: float) -> dict[str, float]:
         times.append(time.perf_counter() - start)
         i += 1
     ms = 1000 * np.asarray(times)
-    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99))}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "floor_8_clients": queueing_floor(ms, clients=8, servers=os.cpu_count() or 1),
+    }
+
+
+def queueing_floor(
+    service_ms: np.ndarray, clients: int, servers: int, requests: int = 50_000, seed: int = 0
+) -> dict[str, float]:
+    """p50 / p99 latency (ms) of ``clients`` closed-loop clients (each sends its next request
+    when the last one is answered, as wrk does) served first come, first served by ``servers``
+    threads whose service times are drawn from ``service_ms``, with nothing else on the cores.
+
+    The server's search pool is that queue (one thread per core, :mod:`service.workers`), so
+    this is the latency the search itself allows, before HTTP, JSON, the event loop and the
+    load generator take their share of the cores: by Little's law the mean is
+    ``clients / servers`` service times, and the p99 adds the spread of their sum.
+    """
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(np.asarray(service_ms, dtype=float), size=requests)
+    arrivals = [0.0] * clients  # each client's pending request, first come first served
+    free = [0.0] * servers  # when each server is next free
+    latencies = np.empty(requests)
+    for n, service in enumerate(draws):
+        arrival = heapq.heappop(arrivals)
+        start = max(arrival, heapq.heappop(free))
+        finish = start + service
+        latencies[n] = finish - arrival
+        heapq.heappush(free, finish)
+        heapq.heappush(arrivals, finish)
+    steady = latencies[requests // 10 :]
+    return {"p50_ms": float(np.percentile(steady, 50)), "p99_ms": float(np.percentile(steady, 99))}
 
 
 def run_wrk(url: str, bodies: Path, clients: int, duration: float, max_requests: int) -> dict:
@@ -333,6 +367,13 @@ def markdown(payload: dict) -> str:
             f"In process, one at a time: p50 {in_process['p50_ms']:.3f} ms, "
             f"p99 {in_process['p99_ms']:.3f} ms."
         )
+        if "floor_8_clients" in in_process:  # not recorded by older reports
+            floor = in_process["floor_8_clients"]
+            lines.append(
+                f"What these times alone allow at 8 clients (first come, first served by one "
+                f"search thread per core, nothing else on the cores: `queueing_floor`): p50 "
+                f"{floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms."
+            )
         lines += [
             "",
             "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB | CPU ms/request: "

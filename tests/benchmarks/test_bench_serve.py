@@ -11,7 +11,15 @@ import pytest
 from lsr.index import SeismicIndex
 
 from benchmarks import provenance
-from benchmarks.serve import Workload, in_process_latency, markdown, measure, pss_mib, soak_slope
+from benchmarks.serve import (
+    Workload,
+    in_process_latency,
+    markdown,
+    measure,
+    pss_mib,
+    queueing_floor,
+    soak_slope,
+)
 from lsr.vectors import SparseCollection, VectorMetadata
 
 
@@ -59,3 +67,22 @@ def test_soak_slope_leaves_out_the_warm_up():
         1002.0,
         pytest.approx(1000 + 2 * 590 / 60),
     )
+
+
+def test_queueing_floor_of_constant_service_times_is_the_queue_depth():
+    # 8 clients on 2 servers, every request 4 ms: each waits for 3 others, then is served.
+    floor = queueing_floor(np.array([4.0]), clients=8, servers=2, requests=1000)
+    assert floor == {"p50_ms": pytest.approx(16.0), "p99_ms": pytest.approx(16.0)}
+
+
+def test_queueing_floor_of_one_client_is_the_service_time():
+    times = np.array([1.0, 2.0, 3.0])
+    floor = queueing_floor(times, clients=1, servers=2, requests=3000)
+    assert floor["p50_ms"] == pytest.approx(2.0) and floor["p99_ms"] == pytest.approx(3.0)
+
+
+def test_queueing_floor_p99_grows_with_the_spread_of_service_times():
+    steady = queueing_floor(np.array([4.0]), clients=8, servers=2)
+    spread = queueing_floor(np.array([2.0, 6.0]), clients=8, servers=2)
+    assert spread["p50_ms"] == pytest.approx(16.0, abs=2.0)  # Little's law: the same mean
+    assert spread["p99_ms"] > steady["p99_ms"] + 4.0
