@@ -10,7 +10,10 @@ address of an existing cluster (``ray start --head`` on another machine) works a
 
 Every actor encodes with ``threads`` torch threads (and asks Ray for as many CPUs): the same
 encoder on the same number of threads gives bit-identical vectors, so a Ray run equals a
-single-process ``lsr encode --threads`` of the same value. An actor that dies (a killed worker,
+single-process ``lsr encode --threads`` of the same value. With ``gpus_per_worker`` > 0 each
+actor asks Ray for that share of a GPU and loads its encoder on ``cuda`` (the GPU Ray assigned
+it); GPU kernels differ from CPU ones in the last bits, so those vectors are close to, not equal
+to, a CPU run's. An actor that dies (a killed worker,
 a lost machine) is restarted and its chunk retried (``max_restarts``, ``max_task_retries``).
 
 Ray is imported here only, and only when a pool is made: ``lsr`` itself never needs it
@@ -47,24 +50,26 @@ def pack(encoder: Encoder) -> bytes:
         return buffer.getvalue()
 
 
-def unpack(packed: bytes) -> Encoder:
-    """The encoder :func:`pack` packed, loaded (the folder is removed once loaded)."""
+def unpack(packed: bytes, device: str | None = None) -> Encoder:
+    """The encoder :func:`pack` packed, loaded (on ``device`` if given; the folder is removed
+    once loaded)."""
     from lsr.encoders import load
 
+    options = {} if device is None else {"device": device}
     with tempfile.TemporaryDirectory(prefix="lsr-encoder-") as folder:
         with tarfile.open(fileobj=io.BytesIO(packed), mode="r") as archive:
             archive.extractall(folder, filter="data")
-        return load(str(Path(folder) / "encoder"))
+        return load(str(Path(folder) / "encoder"), **options)
 
 
 class EncoderActor:
     """One Ray worker's encoder (made a Ray actor class by :class:`RayChunkPool`)."""
 
-    def __init__(self, packed: bytes, side: str, threads: int) -> None:
+    def __init__(self, packed: bytes, side: str, threads: int, device: str | None) -> None:
         from lsr.threads import use_torch_threads
 
         use_torch_threads(threads)
-        self.encoder, self.side = unpack(packed), side
+        self.encoder, self.side = unpack(packed, device), side
 
     def encode(self, texts: list[str], ids: list[str]) -> SparseCollection:
         return encode_side(self.encoder, texts, ids, self.side)
@@ -81,29 +86,52 @@ class RayChunkPool:
         workers: int = 2,
         threads: int = 1,
         address: str | None = None,
+        gpus_per_worker: float = 0,
     ) -> None:
         for name, value in (("workers", workers), ("threads", threads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"--{name} must be a positive integer, got {value!r}")
+        if isinstance(gpus_per_worker, bool) or not gpus_per_worker >= 0:
+            raise InputError(f"--gpus-per-worker must be 0 or more, got {gpus_per_worker!r}")
         import ray
 
         self._ray = ray
         self._joined = not ray.is_initialized()
         if self._joined:
             ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
-        actor_class = ray.remote(num_cpus=threads, max_restarts=RETRIES, max_task_retries=RETRIES)(
-            EncoderActor
-        )
-        shared = ray.put(pack(encoder))
+        if gpus_per_worker:
+            self._check_gpus(gpus_per_worker)
+        actor_class = ray.remote(
+            num_cpus=threads,
+            num_gpus=gpus_per_worker,
+            max_restarts=RETRIES,
+            max_task_retries=RETRIES,
+        )(EncoderActor)
+        device = "cuda" if gpus_per_worker else None
+        # Held for the pool's life: a restarted actor reads it again (once the last reference
+        # is gone, Ray deletes the object and a restart fails).
+        self._packed = ray.put(pack(encoder))
         # What the vectors say of their model: this process's encoder, not a worker's copy
         # (whose folder is a temporary one).
         self._metadata = encode_side(encoder, [], [], side).metadata
         #: The actor handles (Ray's, to inspect or kill one).
-        self.actors = [actor_class.remote(shared, side, threads) for _ in range(workers)]
+        self.actors = [
+            actor_class.remote(self._packed, side, threads, device) for _ in range(workers)
+        ]
         self._free = list(self.actors)
         self._pending: dict[Any, tuple[Path, Any]] = {}
         #: Chunks handed to the actors (what a resumed run had left to do).
         self.submitted = 0
+
+    def _check_gpus(self, gpus_per_worker: float) -> None:
+        """An actor asking for more GPUs than the runtime has would wait for ever: refused."""
+        available = self._ray.cluster_resources().get("GPU", 0)
+        if gpus_per_worker > available:
+            if self._joined:
+                self._ray.shutdown()
+            raise InputError(
+                f"--gpus-per-worker {gpus_per_worker:g}: the Ray runtime has {available:g} GPUs"
+            )
 
     def submit(
         self, part: Path, texts: list[str], ids: list[str]

@@ -42,3 +42,14 @@ def dense(collection, vocab_size: int) -> np.ndarray:
         terms, weights = collection.row(i)
         out[i, terms] = weights
     return out
+
+
+@pytest.fixture(scope="session")
+def ray_runtime():
+    """One local Ray runtime for every test that needs it (starting one takes seconds). Ray is
+    in the dev extra, so a missing ray is an install failure, never a skip."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

@@ -21,17 +21,6 @@ RECORDS = [
 CHUNK = 6  # 7 chunks, the last one short
 
 
-@pytest.fixture(scope="session")
-def ray_runtime():
-    """One local Ray runtime for every test that needs it (starting one takes seconds). Ray is
-    in the dev extra, so a missing ray is an install failure, never a skip."""
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory):
     return load(str(build_tiny_bert(tmp_path_factory.mktemp("bert"))))
@@ -83,8 +72,9 @@ def test_lsr_encode_ray_writes_what_lsr_encode_writes(ray_runtime, encoder, tmp_
     model = str(build_tiny_bert(tmp_path / "bert"))
     args = ["encode", "--model", model, "--corpus", str(corpus), "--threads", "1",
             "--chunk-size", str(CHUNK), "--no-progress"]  # fmt: skip
+    ray_args = ["--ray", "--workers", "2", "--gpus-per-worker", "0"]  # the corpus read by Ray Data
     try:
-        for name, extra in (("local", []), ("ray", ["--ray", "--workers", "2"])):
+        for name, extra in (("local", []), ("ray", ray_args)):
             result = CliRunner().invoke(
                 cli, [*args, "--out", str(tmp_path / f"{name}.parquet"), *extra]
             )
@@ -138,3 +128,34 @@ def test_a_killed_worker_is_restarted_and_its_chunk_retried(pool, encoder, local
     out = encode_to_parquet(encoder, records, tmp_path / "docs.parquet", chunk_size=CHUNK,
                             pool=pool)  # fmt: skip
     _assert_same(read_vectors(out), local)
+
+
+def _killing_a_process_at(records, count, pool):
+    """The records; at ``count``, the operating-system process of one actor holding a chunk
+    killed (SIGKILL, as the kernel's out-of-memory killer would)."""
+    import os
+    import signal
+
+    import ray
+
+    for i, record in enumerate(records):
+        if i == count:
+            busy = [actor for _, actor in pool._pending.values()]
+            pid = ray.get(busy[0].__ray_call__.remote(lambda actor: os.getpid()))
+            os.kill(pid, signal.SIGKILL)
+        yield record
+
+
+def test_a_worker_process_killed_mid_encode_loses_nothing(pool, encoder, local, tmp_path):
+    records = _killing_a_process_at(RECORDS, 2 * CHUNK + 1, pool)
+    out = encode_to_parquet(encoder, records, tmp_path / "docs.parquet", chunk_size=CHUNK,
+                            pool=pool)  # fmt: skip
+    _assert_same(read_vectors(out), local)
+
+
+def test_more_gpus_per_worker_than_the_runtime_has_are_refused(ray_runtime, encoder):
+    from lsr.distributed import RayChunkPool
+    from lsr.errors import InputError
+
+    with pytest.raises(InputError, match="--gpus-per-worker 1: the Ray runtime has 0 GPUs"):
+        RayChunkPool(encoder, "documents", workers=1, gpus_per_worker=1)

@@ -65,9 +65,11 @@ from lsr.threads import use_torch_threads
     flag_value="",
     default=None,
     help="Encode the chunks on a Ray actor pool (pip install lsr[ray]): --ray alone starts a "
-    "local Ray runtime, --ray ADDRESS joins a cluster (e.g. 10.0.0.5:6379). Each worker holds "
-    "one copy of the encoder and uses --threads torch threads (default 1), so the vectors equal "
-    "`lsr encode --threads` of the same value; finished chunks are written here, resumably.",
+    "local Ray runtime, --ray ADDRESS joins a cluster (e.g. 10.0.0.5:6379). A JSONL or Parquet "
+    "--corpus, or a BEIR folder's, is read by Ray Data (on a cluster: a path every node reads). "
+    "Each worker holds one copy of the encoder and uses --threads torch threads (default 1), so "
+    "the vectors equal `lsr encode --threads` of the same value; finished chunks are written "
+    "here, resumably.",
 )
 @click.option(
     "--workers",
@@ -75,6 +77,14 @@ from lsr.threads import use_torch_threads
     default=2,
     show_default=True,
     help="With --ray: encoder actors (chunks encoded at once).",
+)
+@click.option(
+    "--gpus-per-worker",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --ray: GPUs each actor asks Ray for (a fraction shares one); above 0 the actors "
+    "encode on their GPU (vectors close to, not bit-equal to, a CPU run's).",
 )
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def encode(
@@ -94,6 +104,7 @@ def encode(
     chunk_size: int,
     ray_address: str | None,
     workers: int,
+    gpus_per_worker: float,
     no_progress: bool,
 ) -> None:
     """Encode a corpus (--corpus) or queries (--queries) into sparse vectors (Parquet).
@@ -125,6 +136,8 @@ def encode(
     if save_model is not None:
         encoder.save(save_model)
         click.echo(f"saved the {encoder.kind} encoder to {save_model}", err=True)
+    if ray_address is None and gpus_per_worker:
+        raise InputError("--gpus-per-worker needs --ray")
     records, total = _records(corpus, queries, split, data_dir)
     with contextlib.ExitStack() as stack:
         pool = None
@@ -132,8 +145,10 @@ def encode(
             from lsr.distributed import RayChunkPool
 
             pool = stack.enter_context(
-                RayChunkPool(encoder, side, workers, threads or 1, ray_address or None)
-            )
+                RayChunkPool(encoder, side, workers, threads or 1, ray_address or None,
+                             gpus_per_worker)
+            )  # fmt: skip
+            records = _ray_records(corpus, data_dir, records)
         path = encode_to_parquet(
             encoder,
             records,
@@ -178,6 +193,14 @@ def _build_encoder(model, corpus, data_dir, inference_free, options, progress):
         texts = (text for _, text in iter_texts(corpus, data_dir))
         return InferenceFreeEncoder.fit(encoder, texts, progress=progress)
     return encoder
+
+
+def _ray_records(corpus, data_dir, records):
+    """The corpus read by Ray Data where it reads the source, else ``records``."""
+    from lsr.ray_corpus import corpus_file, read_corpus
+
+    path = corpus_file(corpus, data_dir) if corpus is not None else None
+    return records if path is None else read_corpus(path)
 
 
 def _records(corpus, queries, split, data_dir):
