@@ -90,7 +90,12 @@ class TrainConfig:
         "no labels: pseudo-queries from --corpus (a title, or a sentence) with BM25 negatives",
     )
     self_supervised_queries: int = _key(
-        0, "self-supervised: at most this many pseudo-queries (0: one per document)"
+        0, "self-supervised: at most this many pseudo-queries (0: every one made)"
+    )
+    self_supervised_per_doc: int = _key(
+        1,
+        "self-supervised: pseudo-queries per document at most: its title (when it has one), "
+        "then sentences drawn without repeats",
     )
     teacher: str = _key("none", "none (scores from the data, if any) or ensemble (label examples)")
     # weights chosen on 200 held-out SciFact train queries (reports/train-ensemble.md: 0.737
@@ -190,6 +195,7 @@ class TrainConfig:
         for name in ("log_every", "reference_batch", "query_max_length", "doc_max_length"):
             _positive(name, getattr(self, name))
         _positive("negatives_depth", self.negatives_depth)
+        _positive("self_supervised_per_doc", self.self_supervised_per_doc)
         for name in (
             *("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives", "lora_r"),
             *("teacher_bm25", "teacher_splade", "teacher_dense", "self_supervised_queries"),

@@ -75,6 +75,23 @@ def test_self_supervised_examples_come_from_the_corpus_alone(scifact_slice, tmp_
 
 
 @requires_shared
+def test_more_pseudo_queries_per_document_add_sentences_and_a_cache_file(
+    scifact_slice, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LSR_CACHE", str(tmp_path / "cache"))
+    keys = dict(corpus=str(scifact_slice), self_supervised=True, teacher="none")
+    one = training_examples(bm25_ensemble(**keys), progress=False)
+    three = training_examples(bm25_ensemble(**keys, self_supervised_per_doc=3), progress=False)
+    texts = " ".join(doc.text for doc in load_dataset(scifact_slice).docs())
+    titles = {e.query for e in one}
+    pairs = [(e.query, e.positive) for e in three if e.query in titles]
+    assert pairs == [(e.query, e.positive) for e in one]
+    sentences = [e.query for e in three if e.query not in titles]
+    assert len(sentences) > len(one) and all(s.split()[0] in texts for s in sentences)
+    assert len(list((tmp_path / "cache" / "train-data").glob("examples-*.jsonl"))) == 2
+
+
+@requires_shared
 def test_lsr_train_self_supervised_from_flags(scifact_slice, tmp_path):
     model = tiny_config(tmp_path).model
     out = tmp_path / "run"
@@ -89,6 +106,11 @@ def test_lsr_train_self_supervised_from_flags(scifact_slice, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == f"model: {out / 'model'}"
+
+
+def test_no_pseudo_query_per_document_is_refused():
+    with pytest.raises(InputError, match=r"^self_supervised_per_doc: "):
+        TrainConfig(model="m", dataset="d", self_supervised_per_doc=0).validate()
 
 
 def test_self_supervision_without_mined_negatives_is_refused():

@@ -19,6 +19,7 @@ from lsr.errors import InputError
 from lsr.train.data.self_supervised import (
     pseudo_queries,
     self_supervised_examples,
+    sentence_queries,
     sentence_query,
     sentences,
     title_query,
@@ -111,6 +112,41 @@ def test_cranfield_titles_are_queries_and_leave_the_text_without_them():
 
 
 @requires_shared
+def test_cranfield_gives_its_title_then_distinct_sentences_of_its_text():
+    docs = first_docs("cranfield", 40)
+    made = pseudo_queries(docs, per_document=3)
+    by_id = {d.id: d for d in docs}
+    assert [p for p in made if p.rule == "title"] == pseudo_queries(docs)
+    for doc_id in {p.doc_id for p in made}:
+        mine = [p for p in made if p.doc_id == doc_id]
+        assert 1 <= len(mine) <= 3 and len({p.query for p in mine}) == len(mine)
+        for pseudo in mine[1:]:
+            assert pseudo.rule == "sentence"
+            assert pseudo.query in sentences(by_id[doc_id].text)
+            assert word_counts(pseudo.query, pseudo.positive) == word_counts(by_id[doc_id].text)
+    assert sum(p.rule == "sentence" for p in made) > len(docs)
+
+
+def earlier_sentence_rule(doc: Document, rng: np.random.Generator) -> str | None:
+    """The sentence rule as it was before ``per_document``: one integer drawn per document."""
+    parts = sentences(doc.text)
+    eligible = [i for i, s in enumerate(parts) if len(s.split()) >= 3]
+    if len(parts) < 2 or not eligible:
+        return None
+    chosen = eligible[int(rng.integers(len(eligible)))]
+    rest = parts[:chosen] + parts[chosen + 1 :]
+    return parts[chosen] if len(" ".join(rest).split()) >= 8 else None
+
+
+@requires_shared
+def test_one_per_document_draws_the_sentences_of_earlier_runs():
+    docs = first_docs("vaswani", 60)
+    rng = np.random.default_rng(5)
+    earlier = [q for q in (earlier_sentence_rule(doc, rng) for doc in docs) if q is not None]
+    assert [p.query for p in pseudo_queries(docs, seed=5)] == earlier
+
+
+@requires_shared
 def test_scifact_titles_are_queries_for_the_whole_text():
     for pseudo, doc in zip(pseudo_queries(first_docs("scifact", 10)), first_docs("scifact", 10)):
         assert (pseudo.query, pseudo.positive) == (doc.title, " ".join(doc.text.split()))
@@ -159,3 +195,14 @@ def test_the_sentence_rule_loses_no_word_and_moves_one_sentence(parts, seed):
     assert word_counts(pseudo.query, pseudo.positive) == word_counts(text)
     assert pseudo.query in sentences(text)
     assert len(pseudo.query.split()) >= 3
+
+
+@settings(max_examples=100, deadline=None)
+@given(parts=st.lists(sentence, min_size=1, max_size=6), seed=st.integers(0, 1000))
+def test_several_sentences_are_drawn_without_repeats_and_lose_no_word(parts, seed):
+    text = "".join(" ".join(ws) + end for ws, end in parts)
+    made = sentence_queries(Document("d", "", text), np.random.default_rng(seed), 3)
+    assert len(made) <= 3
+    assert Counter(p.query for p in made) <= Counter(sentences(text))
+    for pseudo in made:
+        assert word_counts(pseudo.query, pseudo.positive) == word_counts(text)

@@ -36,6 +36,9 @@ DATA_KEYS = (
     *("n_negatives", "negatives_depth", "teacher", "teacher_bm25", "teacher_splade"),
     *("teacher_dense", "teacher_splade_model", "teacher_dense_model", "teacher_scale", "seed"),
 )
+# keys added since examples were first cached: part of the fingerprint only when set, so that the
+# examples prepared before they existed (their default's examples) are still found
+LATER_DATA_KEYS = ("self_supervised_per_doc",)
 
 
 def needs_preparation(config: TrainConfig) -> bool:
@@ -76,6 +79,7 @@ def prepare_examples(
             config.self_supervised_queries or None,
             config.negatives_depth,
             progress,
+            config.self_supervised_per_doc,
         )
     examples = load_pairs(config.dataset, config.data_dir or None)
     if config.hard_negatives != "none":
@@ -147,6 +151,10 @@ def _remember_evaluated_corpus(
 
 def _cache_file(config: TrainConfig, corpus_dataset: Dataset) -> Path:
     keys = {key: getattr(config, key) for key in DATA_KEYS}
+    defaults = TrainConfig.__dataclass_fields__
+    keys |= {
+        k: getattr(config, k) for k in LATER_DATA_KEYS if getattr(config, k) != defaults[k].default
+    }
     identity = {
         "keys": keys,
         "corpus": dataset_identity(corpus_dataset),

@@ -11,6 +11,12 @@ copying it:
   Supervised Open Domain Question Answering" (ACL 2019), section 4, which always removes the
   sentence here (ICT keeps it in 10% of the pairs; a lexical model would learn to copy it).
 
+A document gives one pair by default. With ``per_document`` = k it gives up to k: its title (when
+it has one), then sentences of its text drawn without repeats, each with the rest of the text as
+the positive. ICT draws a new sentence of a passage at every epoch for the same reason: a title
+is one short view of a document, its sentences are several more (Cranfield's 1,400 documents
+give 1,400 title pairs, and ten times as many sentences).
+
 Sentences end at ``.``, ``!`` or ``?`` followed by white space, or where a run of two or more
 spaces marks a boundary whose punctuation was stripped (Vaswani's abstracts). A query needs
 ``MIN_QUERY_WORDS`` words and a positive ``MIN_POSITIVE_WORDS``; a document without a pair under
@@ -73,28 +79,43 @@ def title_query(doc: Document) -> PseudoQuery | None:
     return PseudoQuery(doc.id, title, text, "title")
 
 
+def sentence_queries(doc: Document, rng: np.random.Generator, n: int = 1) -> list[PseudoQuery]:
+    """Up to ``n`` distinct drawn sentences of the text, each the query of a pair whose positive
+    is the text's other sentences; a copy of the title in the text is not drawn (the title
+    rule's query already)."""
+    parts = sentences(doc.text)
+    title = _squeeze(doc.title)
+    eligible = [i for i, s in enumerate(parts) if _words(s) >= MIN_QUERY_WORDS and s != title]
+    if len(parts) < 2 or not eligible or n < 1:
+        return []
+    # one sentence: the single draw of runs before ``n`` existed, so their examples stay the same
+    drawn = [int(rng.integers(len(eligible)))] if n == 1 else rng.permutation(len(eligible))[:n]
+    made = []
+    for chosen in (eligible[i] for i in drawn):
+        rest = " ".join(parts[:chosen] + parts[chosen + 1 :])
+        if _words(rest) >= MIN_POSITIVE_WORDS:
+            made.append(PseudoQuery(doc.id, parts[chosen], rest, "sentence"))
+    return made
+
+
 def sentence_query(doc: Document, rng: np.random.Generator) -> PseudoQuery | None:
     """A drawn sentence as the query, the document's other sentences as the positive."""
-    parts = sentences(doc.text)
-    eligible = [i for i, s in enumerate(parts) if _words(s) >= MIN_QUERY_WORDS]
-    if len(parts) < 2 or not eligible:
-        return None
-    chosen = eligible[int(rng.integers(len(eligible)))]
-    rest = " ".join(parts[:chosen] + parts[chosen + 1 :])
-    if _words(rest) < MIN_POSITIVE_WORDS:
-        return None
-    return PseudoQuery(doc.id, parts[chosen], rest, "sentence")
+    made = sentence_queries(doc, rng)
+    return made[0] if made else None
 
 
-def pseudo_queries(docs: Iterable[Document], seed: int = 0) -> list[PseudoQuery]:
-    """One pseudo-query per document that yields one: by the title rule for a document with a
-    title, by the sentence rule for one without."""
+def pseudo_queries(
+    docs: Iterable[Document], seed: int = 0, per_document: int = 1
+) -> list[PseudoQuery]:
+    """Up to ``per_document`` pseudo-queries per document: the title rule first for a document
+    with a title, then the sentence rule for the rest."""
     rng = np.random.default_rng(seed)
     made = []
     for doc in docs:
-        pseudo = title_query(doc) if doc.title.strip() else sentence_query(doc, rng)
-        if pseudo is not None:
-            made.append(pseudo)
+        titled = doc.title.strip() != ""
+        title = title_query(doc) if titled else None
+        made += [title] if title is not None else []
+        made += sentence_queries(doc, rng, per_document - titled)
     return made
 
 
@@ -106,10 +127,12 @@ def self_supervised_examples(
     max_queries: int | None = None,
     depth: int = DEPTH,
     progress: bool = False,
+    per_document: int = 1,
 ) -> list[TrainingExample]:
-    """Examples of pseudo-queries (at most ``max_queries``, drawn with ``seed``) with
-    ``n_negatives`` BM25-mined negatives each, scored by ``teacher`` when one is given."""
-    made = pseudo_queries(docs, seed)
+    """Examples of pseudo-queries (``per_document`` at most per document, at most
+    ``max_queries`` in all, drawn with ``seed``) with ``n_negatives`` BM25-mined negatives each,
+    scored by ``teacher`` when one is given."""
+    made = pseudo_queries(docs, seed, per_document)
     if not made:
         raise InputError(
             "corpus: no document gives a pseudo-query (a title of "
