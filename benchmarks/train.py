@@ -33,8 +33,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
-from lsr.atomic import write_json_atomic, write_text_atomic
+from benchmarks.provenance import (
+    ALLOW_DIRTY_HELP,
+    command_line,
+    markdown,
+    record,
+    run_main,
+    save_report,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
@@ -243,10 +249,7 @@ def main() -> None:
     }
     result["settings"]["model"] = str(args.model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(args.out.with_suffix(".json"), result)
-    report = render(result)
-    write_text_atomic(args.out.with_suffix(".md"), report)
-    print(report)
+    print(save_report(args.out, result, render(result)))
 
 
 def render(result: dict[str, Any]) -> str:

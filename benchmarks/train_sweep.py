@@ -46,9 +46,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.provenance import ALLOW_DIRTY_HELP, command_line, markdown, record, run_main
+from benchmarks.provenance import (
+    ALLOW_DIRTY_HELP,
+    command_line,
+    markdown,
+    record,
+    run_main,
+    save_report,
+)
 from benchmarks.teacher_ensemble import held_out
-from lsr.atomic import atomic_path, write_directory_atomic, write_json_atomic, write_text_atomic
+from lsr.atomic import atomic_path, write_directory_atomic, write_json_atomic
 from lsr.vectors import SparseCollection
 
 MODEL = "../shared/models/splade-tiny"
@@ -390,10 +397,12 @@ def main() -> None:
 
 def write_reports(provenance: dict[str, Any], rows: list[dict[str, Any]], args, seconds) -> None:
     """After every run, so that the report always holds what was measured so far."""
-    write_json_atomic(args.out.with_suffix(".json"), {"provenance": provenance, "rows": rows})
-    if any(r["name"] == "siamese" for r in rows):
-        write_text_atomic(args.out.with_suffix(".md"), report(provenance, rows, args, seconds))
-        plot(rows, args.out)
+    payload = {"provenance": provenance, "rows": rows}
+    if not any(r["name"] == "siamese" for r in rows):
+        write_json_atomic(args.out.with_suffix(".json"), payload)
+        return
+    save_report(args.out, payload, report(provenance, rows, args, seconds))
+    plot(rows, args.out)
 
 
 if __name__ == "__main__":
