@@ -199,25 +199,40 @@ def same_config(stored: dict[str, Any], keys: dict[str, Any]) -> bool:
     )
 
 
-def train_and_evaluate(run: Run, split: Path, args: argparse.Namespace, dev: Sequence[str]):
-    """The run's result, trained and scored now or read back from an earlier invocation."""
-    from lsr.train.collapse import TrainingCollapse
+def run_config(run: Run, split: Path, args: argparse.Namespace) -> Any:
+    """The run's ``TrainConfig``."""
     from lsr.train.config import TrainConfig
-    from lsr.train.run import train
 
-    work = args.work / run.name
-    config = TrainConfig(
+    return TrainConfig(
         model=MODEL,
         dataset=str(split),
-        output_dir=str(work / "train"),
+        output_dir=str(args.work / run.name / "train"),
         max_steps=args.steps,
         checkpoint_every=args.steps,
         **{**RECIPE, **run.keys},
     )
-    keys = {k: v for k, v in config.to_dict().items() if k != "output_dir"}
-    done = work / "result.json"
-    if done.is_file() and same_config(json.loads(done.read_text(encoding="utf-8"))["config"], keys):
-        return json.loads(done.read_text(encoding="utf-8"))
+
+
+def stored_result(run: Run, split: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The run's result as an earlier invocation left it, if it ran with this configuration."""
+    done = args.work / run.name / "result.json"
+    if not done.is_file():
+        return None
+    stored = json.loads(done.read_text(encoding="utf-8"))
+    return stored if same_config(stored["config"], _keys(run_config(run, split, args))) else None
+
+
+def _keys(config: Any) -> dict[str, Any]:
+    return {k: v for k, v in config.to_dict().items() if k != "output_dir"}
+
+
+def train_and_evaluate(run: Run, split: Path, args: argparse.Namespace, dev: Sequence[str]):
+    """The run's result, trained and scored now."""
+    from lsr.train.collapse import TrainingCollapse
+    from lsr.train.run import train
+
+    config = run_config(run, split, args)
+    work, keys = args.work / run.name, _keys(config)
     started = time.time()
     result: dict[str, Any] = {"name": run.name, "family": run.family, "config": keys}
     try:
@@ -228,7 +243,7 @@ def train_and_evaluate(run: Run, split: Path, args: argparse.Namespace, dev: Seq
         train_seconds = time.time() - started
         result.update(evaluate(model, args.data_dir, dev, work / "eval-cache"))
         result.update(train_seconds=train_seconds, seconds=time.time() - started)
-    write_json_atomic(done, result)
+    write_json_atomic(work / "result.json", result)
     return result
 
 
@@ -386,17 +401,24 @@ def main() -> None:
     started = time.time()
     dev = dev_query_ids(args.data_dir)
     split = write_split(args.work / "scifact-split", args.data_dir, dev)
-    rows = []
-    for run in runs():
-        if args.only and run.name not in args.only:
-            continue
-        rows.append(train_and_evaluate(run, split, args, dev))
-        print(json.dumps({k: v for k, v in rows[-1].items() if k != "config"}), flush=True)
-        write_reports(provenance, rows, args, time.time() - started)
+    chosen = [run for run in runs() if not args.only or run.name in args.only]
+    # every stored result first, so that a sweep stopped early reports all that was measured
+    results = {run.name: stored_result(run, split, args) for run in chosen}
+    for run in chosen:
+        if results[run.name] is None:
+            write_reports(provenance, chosen, results, args, time.time() - started)
+            results[run.name] = train_and_evaluate(run, split, args, dev)
+            print(
+                json.dumps({k: v for k, v in results[run.name].items() if k != "config"}),
+                flush=True,
+            )
+    write_reports(provenance, chosen, results, args, time.time() - started)
 
 
-def write_reports(provenance: dict[str, Any], rows: list[dict[str, Any]], args, seconds) -> None:
-    """After every run, so that the report always holds what was measured so far."""
+def write_reports(provenance: dict[str, Any], chosen: list[Run], results, args, seconds) -> None:
+    """Before every run and at the end, so that the report always holds what was measured so
+    far, in the order of :func:`runs`."""
+    rows = [results[run.name] for run in chosen if results[run.name] is not None]
     payload = {"provenance": provenance, "rows": rows}
     if not any(r["name"] == "siamese" for r in rows):
         write_json_atomic(args.out.with_suffix(".json"), payload)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +18,10 @@ from benchmarks.train_sweep import (
     choose,
     dev_query_ids,
     pair_flops,
+    run_config,
     runs,
     same_config,
+    stored_result,
     write_reports,
     write_split,
 )
@@ -132,7 +135,8 @@ def test_the_report_renders_a_partial_sweep_with_a_collapse(tmp_path):
         },
     ]
     args = argparse.Namespace(out=tmp_path / "sweep", steps=60)
-    write_reports({**PROVENANCE}, rows, args, 60.0)
+    results = {run.name: None for run in runs()} | {row["name"]: row for row in rows}
+    write_reports({**PROVENANCE}, runs(), results, args, 60.0)
     text = (tmp_path / "sweep.md").read_text()
     assert f"| {chosen.family} | {chosen.name} | +0.010 | 0.17 |" in text
     assert "collapsed: documents empty" in text
@@ -147,3 +151,16 @@ def test_a_stored_run_survives_a_configuration_key_added_at_its_default():
     assert same_config(stored, keys)  # seed at its default: the stored run is this run
     assert not same_config(stored, {**keys, "seed": 1})
     assert not same_config({**stored, "lr": 1.0}, keys)
+
+
+def test_a_stored_result_is_read_back_only_for_its_own_configuration(tmp_path):
+    args = argparse.Namespace(work=tmp_path, steps=60)
+    siamese, other = runs()[0], runs()[1]
+    row = measured(siamese, 0.7, 0.66, 30.0)
+    row["config"] = run_config(siamese, Path("split"), args).to_dict()
+    del row["config"]["output_dir"]
+    (tmp_path / siamese.name).mkdir()
+    (tmp_path / siamese.name / "result.json").write_text(json.dumps(row))
+    assert stored_result(siamese, Path("split"), args) == row
+    assert stored_result(other, Path("split"), args) is None
+    assert stored_result(siamese, Path("split"), argparse.Namespace(work=tmp_path, steps=9)) is None
