@@ -31,7 +31,7 @@ import json
 import os
 import shutil
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import cached_property
@@ -54,6 +54,9 @@ SHARDS_FILE = "shards.json"
 FORMAT = "lsr-sharded-index"
 FORMAT_VERSION = 1
 PARTITION = "crc32(utf-8 id) mod n_shards"
+
+#: Runs a function on each task (a shard's build) somewhere, yielding each result as it ends.
+RunShards = Callable[[Callable[[Any], int], list[Any]], Iterable[int]]
 
 
 def shard_of(doc_ids: Iterable[str], n_shards: int) -> np.ndarray:
@@ -85,11 +88,18 @@ def build_sharded(
     jobs: int = 1,
     threads: int | None = None,
     progress: bool = False,
+    run: RunShards | None = None,
 ) -> dict[str, Any]:
     """Split the Parquet vector file ``vectors`` into ``n_shards`` shards and build a Seismic
     index of each, ``jobs`` at a time in separate processes (each with ``threads`` Numba
     threads), into ``index_dir`` (replaced atomically, whole). Returns the written
-    ``shards.json``."""
+    ``shards.json``.
+
+    ``run``: where the shards are built instead of local processes; it calls the function it is
+    given on each task and yields as each finishes (:func:`lsr.distributed.ray_tasks`: as Ray
+    tasks, which write into ``index_dir``'s temporary folder, so on a cluster it must be on a
+    file system every node sees). A shard's index depends only on its vectors and settings, so
+    every ``run`` writes the same arrays."""
     if isinstance(n_shards, bool) or not isinstance(n_shards, int) or n_shards < 1:
         raise InputError(f"n_shards must be a positive integer, got {n_shards!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -112,10 +122,7 @@ def build_sharded(
              threads)
             for s in range(n_shards)
         ]  # fmt: skip
-        # spawn: a forked child would inherit the parent's Numba thread pool, which is not
-        # fork-safe once started.
-        with ProcessPoolExecutor(min(jobs, n_shards), mp_context=get_context("spawn")) as pool:
-            list(_progress(pool.map(_build_shard, tasks), n_shards, progress))
+        list(_progress((run or _local(jobs))(build_shard, tasks), n_shards, progress))
         shutil.rmtree(parts)
         manifest = _manifest(tmp, metadata, config, search_defaults, counts)
         write_json_atomic(tmp / SHARDS_FILE, manifest)
@@ -157,7 +164,20 @@ def _take(collection: SparseCollection, rows: np.ndarray) -> SparseCollection:
     )
 
 
-def _build_shard(task: tuple[Path, Path, BuildConfig, SearchDefaults, int | None]) -> int:
+def _local(jobs: int) -> RunShards:
+    """Shard builds in ``jobs`` local processes."""
+
+    def run(function: Callable[[Any], int], tasks: list[Any]) -> Iterator[int]:
+        # spawn: a forked child would inherit the parent's Numba thread pool, which is not
+        # fork-safe once started.
+        workers = min(jobs, len(tasks))
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            yield from pool.map(function, tasks)
+
+    return run
+
+
+def build_shard(task: tuple[Path, Path, BuildConfig, SearchDefaults, int | None]) -> int:
     """Build and save one shard's index (runs in a worker process)."""
     import numba
     from lsr.index.seismic import SeismicIndex

@@ -1,4 +1,6 @@
-"""Encoding on a Ray actor pool: ``lsr encode ... --ray [ADDRESS] --workers N``.
+"""Work on Ray: encoding on an actor pool (``lsr encode ... --ray [ADDRESS] --workers N``),
+and a sharded index's shards built as Ray tasks (``lsr index build --shards N --ray``,
+:func:`ray_tasks`).
 
 :func:`lsr.encoding.encode_to_parquet` cuts the corpus into chunks and writes each finished
 chunk as its own Parquet file beside a manifest, so a rerun encodes only the missing chunks;
@@ -25,7 +27,8 @@ from __future__ import annotations
 import io
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -170,3 +173,32 @@ class RayChunkPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@contextmanager
+def ray_tasks(
+    address: str | None = None, cpus: int = 1
+) -> Iterator[Callable[[Callable[[Any], Any], list[Any]], Iterator[Any]]]:
+    """A runner of calls as Ray tasks on the runtime at ``address`` (``None``: the one this
+    process joined, else a new local one, shut down on exit): ``run(function, tasks)`` starts
+    ``function(task)`` for every task, each asking Ray for ``cpus`` CPUs (Ray starts as many at
+    once as the runtime's CPUs allow, and retries a task whose worker died), and yields the
+    results as they finish. :func:`index.sharded.build_sharded` builds its shards with it."""
+    import ray
+
+    joined = not ray.is_initialized()
+    if joined:
+        ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
+
+    def run(function: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Any]:
+        remote = ray.remote(num_cpus=cpus, max_retries=RETRIES)(function)
+        pending = [remote.remote(task) for task in tasks]
+        while pending:
+            (ready,), pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready)
+
+    try:
+        yield run
+    finally:
+        if joined:
+            ray.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -67,6 +68,17 @@ def _mib(n_bytes: int) -> str:
     show_default=True,
     help="With --shards: shards built at once, each in its own process (each with --threads).",
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="With --shards: build the shards as Ray tasks (pip install lsr[ray]) instead of local "
+    "processes, each asking for --threads CPUs (default 1), as many at once as the runtime has "
+    "CPUs: --ray alone starts a local Ray runtime, --ray ADDRESS joins a cluster, whose nodes "
+    "must all see INDEX_DIR's file system. The same index as without --ray, array for array.",
+)
 @threads_option("the build (Numba)")
 def build(
     vectors: Path,
@@ -77,6 +89,7 @@ def build(
     engine: str,
     shards: int,
     jobs: int,
+    ray_address: str | None,
     **options,
 ) -> None:
     """Build a Seismic index of VECTORS (Parquet) into INDEX_DIR (replaced atomically).
@@ -98,8 +111,13 @@ def build(
         search_defaults = SearchDefaults(**COMPACT_SEARCH, engine=engine)
     config = BuildConfig(**options)
     start = time.perf_counter()
+    if ray_address is not None and shards == 1:
+        raise InputError("--ray builds shards: give --shards N (N > 1)")
     if shards > 1:
-        _build_sharded(vectors, index_dir, shards, jobs, threads, config, search_defaults)
+        _build_sharded(
+            vectors, index_dir, shards, config, search_defaults, jobs=jobs, threads=threads,
+            ray_address=ray_address,
+        )  # fmt: skip
         if docs is not None:
             from lsr.index.open import open_index
 
@@ -123,14 +141,26 @@ def build(
         _write_docstore(index_dir, docs, built.doc_ids)
 
 
-def _build_sharded(vectors, index_dir, shards, jobs, threads, config, search_defaults) -> None:
+def _runner(ray_address: str | None, threads: int | None):
+    """Where shards are built: Ray tasks with --ray, else (None) local processes."""
+    if ray_address is None:
+        return contextlib.nullcontext(None)
+    from lsr.distributed import ray_tasks
+
+    return ray_tasks(ray_address or None, threads or 1)
+
+
+def _build_sharded(
+    vectors, index_dir, shards, config, search_defaults, *, jobs, threads, ray_address
+) -> None:
     from lsr.index.sharded import build_sharded
 
     start = time.perf_counter()
-    manifest = build_sharded(
-        vectors, index_dir, shards, config, search_defaults, jobs=jobs, threads=threads,
-        progress=True,
-    )  # fmt: skip
+    with _runner(ray_address, threads) as run:
+        manifest = build_sharded(
+            vectors, index_dir, shards, config, search_defaults, jobs=jobs, threads=threads,
+            progress=True, run=run,
+        )  # fmt: skip
     sizes = ", ".join(f"{s['name']} {s['n_docs']:,}" for s in manifest["shards"])
     click.echo(
         f"wrote {index_dir}: {manifest['n_docs']:,} documents in {shards} shards ({sizes}) "
