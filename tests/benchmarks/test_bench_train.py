@@ -5,11 +5,16 @@ reports/bench-train.md)."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
+import numpy as np
 import pytest
-from conftest import SPLADE_TINY, requires_shared
+from conftest import ROOT, SPLADE_TINY, requires_shared
 
-from benchmarks.train import first_batch_losses, summarise
+from benchmarks.train import first_batch_losses, peak_rss_mb, rss_mb, summarise
+
+PEAK_OF_A_CHILD = "from benchmarks.train import peak_rss_mb; print(peak_rss_mb())"
 
 
 @requires_shared
@@ -30,3 +35,13 @@ def test_summary_leaves_out_the_first_step_and_takes_medians():
     assert summary["steps_per_s"] == 0.5
     assert summary["peak_rss_mb"] == 400.0
     assert summary["training_rss_mb"] == 300.0
+
+
+def test_a_worker_reports_its_own_peak_not_the_driver_s():
+    ballast = np.ones(400 * 2**20 // 8)  # the driver holds 400 MB more than the child ever does
+    child = subprocess.run(
+        [sys.executable, "-c", PEAK_OF_A_CHILD], capture_output=True, text=True, cwd=ROOT
+    )
+    assert child.returncode == 0, child.stderr
+    assert float(child.stdout) < rss_mb() - 300
+    assert peak_rss_mb() >= rss_mb() > ballast.nbytes / 2**20
