@@ -33,6 +33,7 @@ from lsr.index.queries import check_batch, check_k, single_query
 from lsr.index.results import SearchResults
 from lsr.index.scan import scan
 from lsr.index.segments import Segment, load_segment
+from lsr.index.selectivity import adapted
 
 from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -235,7 +236,8 @@ class SegmentedIndex:
         ``filter`` (:mod:`index.filters`), if given."""
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         queries = check_batch(queries, self.metadata)
-        docs, scores = self._run(queries, params, parse(filter) if filter is not None else None)
+        filter_ = parse(filter) if filter is not None else None
+        docs, scores = self._run(queries, params, filter_, adapt=query_cut is None)
         return SearchResults(queries.ids, docs, scores, self.doc_ids)
 
     def search(
@@ -254,7 +256,8 @@ class SegmentedIndex:
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         indptr, terms, values = single_query(term_ids, weights, self.vocab_size)
         query = SparseCollection(["q"], indptr, terms, values, self.metadata)
-        docs, scores = self._run(query, params, parse(filter) if filter is not None else None)
+        filter_ = parse(filter) if filter is not None else None
+        docs, scores = self._run(query, params, filter_, adapt=query_cut is None)
         hits = docs[0] >= 0
         return self.doc_ids.take(docs[0][hits]), scores[0][hits]
 
@@ -273,8 +276,16 @@ class SegmentedIndex:
             raise InputError(f"n_knn={params.n_knn}: this index has no kNN graph")
         return params
 
-    def _run(self, queries: SparseCollection, params: SearchParams, filter_: Filter | None):
-        found = [self._search_part(part, queries, params, filter_) for part in self.parts]
+    def _run(
+        self,
+        queries: SparseCollection,
+        params: SearchParams,
+        filter_: Filter | None,
+        adapt: bool,
+    ):
+        """The merged top-k of every segment's; ``adapt``: scale the query_cut to the share of
+        each segment's documents that may be returned (:mod:`index.selectivity`)."""
+        found = [self._search_part(part, queries, params, filter_, adapt) for part in self.parts]
         return merge_top_k(found, len(queries), params.k)
 
     def _search_part(
@@ -283,6 +294,7 @@ class SegmentedIndex:
         queries: SparseCollection,
         params: SearchParams,
         filter_: Filter | None,
+        adapt: bool,
     ):
         positions, excluded = (
             part.allowed(filter_) if filter_ else (part.live_positions, part.excluded)
@@ -294,6 +306,8 @@ class SegmentedIndex:
             docs, scores = scan(part.segment.forward, positions, arrays, params.k)
         else:
             n_knn = params.n_knn if seismic.knn.shape[1] else 0
+            if adapt:
+                params = adapted(params, len(positions), len(part.segment))
             # Nothing to skip (a shard, a segment without deletions): no exclusion bitset, so
             # Seismic reuses its thread's scratch arrays instead of making new ones per search.
             skipped = filter_ is not None or part.entry.n_deleted > 0

@@ -254,10 +254,10 @@ class ShardedIndex(SegmentedIndex):
     def stats(self) -> dict[str, Any]:
         return {**super().stats, "partition": PARTITION}
 
-    def _run(self, queries, params, filter_):
+    def _run(self, queries, params, filter_, adapt):
         found = list(
             self._pool.map(
-                lambda part: self._search_part(part, queries, params, filter_), self.parts
+                lambda part: self._search_part(part, queries, params, filter_, adapt), self.parts
             )
         )
         return merge_top_k(found, len(queries), params.k)

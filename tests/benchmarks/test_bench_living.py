@@ -46,7 +46,8 @@ def test_post_filter_is_the_allowed_part_of_the_unfiltered_top(tmp_path):
     }  # fmt: skip
     result = {
         "n_docs": 50, "added": 10, "n_queries": 6, "build_config": {}, "search_defaults": {},
-        "scan_fraction": 0.02, "segments": segments, "filtered": [row],
+        "scan_fraction": 0.02, "rebuild_seconds": 5.0, "unfiltered_us": 100.0,
+        "segments": segments, "filtered": [row],
     }  # fmt: skip
     payload = {
         "provenance": record("x", allow_dirty=True),
@@ -55,4 +56,7 @@ def test_post_filter_is_the_allowed_part_of_the_unfiltered_top(tmp_path):
     }
     text = markdown(payload)
     assert "| latency (µs) | 110 | 100 | 1.100 | <= 1.2 |" in text
-    assert np.isfinite(row["over_unfiltered"]["ours"]) and "| 30% | 30 |" in text
+    # 30 of 60 allowed: query_cut ceil(10 x 0.5 ** -0.6) = ceil(15.2) = 16.
+    assert np.isfinite(row["over_unfiltered"]["ours"]) and "| 30% | 30 (16) |" in text
+    result["segments"] = None  # --filtered-only
+    assert "Added segment not measured (--filtered-only)" in markdown(payload)
