@@ -231,13 +231,21 @@ class ShardedIndex(SegmentedIndex):
     """
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, verify: bool = False) -> ShardedIndex:
+    def load(
+        cls, directory: str | os.PathLike, verify: bool = False, only: int | None = None
+    ) -> ShardedIndex:
         """Open the shards of ``directory``, memory-mapped; each shard's manifest is checked
-        against ``shards.json`` (``verify``: every file's checksum too)."""
+        against ``shards.json`` (``verify``: every file's checksum too). ``only``: that shard
+        alone (its positions then start at 0), as one machine of a distributed service holds
+        it."""
         directory = Path(directory)
         manifest = read_shards(directory)
+        if only is not None and not 0 <= only < len(manifest["shards"]):
+            raise InputError(f"{directory}: no shard {only} (it has {len(manifest['shards'])})")
         entries = []
-        for shard in manifest["shards"]:
+        for number, shard in enumerate(manifest["shards"]):
+            if only is not None and number != only:
+                continue
             _check_shard(directory, shard)
             entries.append(SegmentEntry(shard["name"], shard["path"], "seismic", shard["n_docs"]))
         commit = Commit(

@@ -18,12 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from lsr.index.open import open_index
 from lsr.service.metrics import Metrics
 from lsr.service.middleware import KEY_HEADER, Guard
 from lsr.service.routes import admin, documents, health, page, search, stats
 from lsr.service.search import RequestError, warm_up
 from lsr.service.settings import Settings
-from lsr.service.state import StateHolder, load_state
+from lsr.service.state import Opener, StateHolder, load_state
 from lsr.service.workers import Workers
 
 from lsr.errors import LsrError
@@ -45,14 +46,15 @@ COMMON_RESPONSES = {
 }
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving ``settings.index_dir``."""
+def create_app(settings: Settings, opener: Opener = open_index) -> FastAPI:
+    """A FastAPI app serving ``settings.index_dir`` (opened, and reopened by /admin/reload, by
+    ``opener``)."""
     holder = StateHolder()
     workers = Workers(settings.search_threads, settings.encode_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        threading.Thread(target=_load, args=(settings, holder), daemon=True).start()
+        threading.Thread(target=_load, args=(settings, holder, opener), daemon=True).start()
         yield
         workers.shutdown()
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.holder = holder
+    app.state.opener = opener
     app.state.workers = workers
     app.state.metrics = Metrics()
     for module in (search, documents, health, stats, admin, page):
@@ -89,13 +92,13 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings.from_environment())
 
 
-def _load(settings: Settings, holder: StateHolder) -> None:
+def _load(settings: Settings, holder: StateHolder, opener: Opener) -> None:
     try:
         if not settings.vectors_only:
             use_torch_threads(settings.torch_threads)
         state = load_state(
             settings.index_dir, settings.model, settings.exact, vectors_only=settings.vectors_only,
-            engine=settings.engine,
+            engine=settings.engine, opener=opener,
         )  # fmt: skip
         warm_up(state)
     except Exception as exc:  # reported by /readyz; the process stays up to say why

@@ -33,6 +33,9 @@ from lsr.errors import InputError
 if TYPE_CHECKING:  # lsr.encoders imports torch: a --no-model service never loads it
     from lsr.encoders import Encoder
 
+#: Opens the index a service serves (``open_index``, or the Ray-served one).
+Opener = Callable[[Path], SeismicIndex | SegmentedIndex]
+
 
 @dataclass(frozen=True)
 class ServingState:
@@ -78,14 +81,16 @@ def load_state(
     previous: ServingState | None = None,
     vectors_only: bool = False,
     engine: str | None = None,
+    opener: Opener = open_index,
 ) -> ServingState:
     """Open ``index_dir`` with its query encoder (none if ``vectors_only``) and docstore.
 
     ``previous``'s encoder is reused when the model is the same (a nightly rebuild reloads in
-    the time it takes to map the index, not to load a model).
+    the time it takes to map the index, not to load a model). ``opener`` opens the index
+    (:func:`lsr.service.ray_serve.open_on_ray`: its shards searched by Ray Serve deployments).
     """
     index_dir = Path(index_dir)
-    index = open_index(index_dir)
+    index = opener(index_dir)
     if engine is not None:  # --engine: this service's choice over the index's stored one
         index.search_defaults = replace(index.search_defaults, engine=engine)
     encoder = None

@@ -86,11 +86,40 @@ from lsr.threads import available_cores
 @click.option(
     "--log-queries", is_flag=True, help="Write query texts into the request log (off: private)."
 )
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    help="Serve a sharded index on Ray Serve (pip install lsr[ray]): each shard a deployment "
+    "holding its memory-mapped shard, this app the ingress that encodes once and fans out; the "
+    "same API. --ray alone starts a local Ray runtime, --ray ADDRESS joins a cluster (every "
+    "node must see INDEX_DIR). --workers does not apply; --replicas does.",
+)
+@click.option(
+    "--replicas",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --ray: replicas of each shard's deployment.",
+)
+@click.option(
+    "--cpus-per-replica",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="With --ray: CPUs each replica (the ingress, every shard's) asks Ray for: Ray places "
+    "replicas where these are free (a share lets several fit on one machine).",
+)
 def serve(
     index_dir: Path,
     host: str,
     port: int,
     workers: int,
+    ray_address: str | None,
+    replicas: int,
+    cpus_per_replica: float,
     api_key_file: Path | None,
     cors_origins: tuple[str, ...],
     timeout: float,
@@ -121,6 +150,16 @@ def serve(
         request_timeout_s=timeout,
         **options,
     )
+    if ray_address is not None:
+        from lsr.service.ray_serve import run
+
+        click.echo(
+            f"serving {index_dir} on Ray Serve at http://{host}:{port} ({replicas} replica(s) "
+            f"per shard); API key {'required' if settings.api_key else 'not set'}",
+            err=True,
+        )
+        run(settings, host, port, replicas, ray_address or None, cpus_per_replica)
+        return
     os.environ[SETTINGS_ENV] = settings.to_environment()
     if workers > 1:
         os.environ.setdefault(MULTIPROCESS_ENV, tempfile.mkdtemp(prefix="lsr-metrics-"))

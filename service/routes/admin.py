@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from lsr.service.dependencies import HolderDep, SettingsDep
 from lsr.service.schemas import ReloadRequest, ReloadResponse
 from lsr.service.search import warm_up
 from lsr.service.settings import Settings
-from lsr.service.state import StateHolder, load_state
+from lsr.service.state import Opener, StateHolder, load_state
 
 from lsr.errors import LsrError
 
@@ -29,7 +29,7 @@ router = APIRouter(tags=["admin"])
     responses={403: {}, 409: {}, 422: {"description": "The directory does not open."}},
 )
 async def reload(
-    holder: HolderDep, settings: SettingsDep, body: ReloadRequest | None = None
+    request: Request, holder: HolderDep, settings: SettingsDep, body: ReloadRequest | None = None
 ) -> ReloadResponse:
     """Swap in `index_dir` (default: the directory being served) with `model` (default: the
     service's, else the one the new index records). Needs the API key."""
@@ -38,10 +38,13 @@ async def reload(
             403, "reloading needs an API key: start the service with LSR_API_KEY or --api-key-file"
         )
     body = body or ReloadRequest()
-    return await asyncio.to_thread(_reload, holder, settings, body)
+    opener = request.app.state.opener
+    return await asyncio.to_thread(_reload, holder, settings, body, opener)
 
 
-def _reload(holder: StateHolder, settings: Settings, body: ReloadRequest) -> ReloadResponse:
+def _reload(
+    holder: StateHolder, settings: Settings, body: ReloadRequest, opener: Opener
+) -> ReloadResponse:
     if not holder.reload_lock.acquire(blocking=False):
         raise HTTPException(409, "another reload is in progress")
     try:
@@ -51,8 +54,9 @@ def _reload(holder: StateHolder, settings: Settings, body: ReloadRequest) -> Rel
         try:
             model = body.model or settings.model
             state = load_state(
-                index_dir, model, settings.exact, previous, settings.vectors_only, settings.engine
-            )
+                index_dir, model, settings.exact, previous, settings.vectors_only, settings.engine,
+                opener,
+            )  # fmt: skip
             warm_up(state)
         except (LsrError, OSError, ValueError) as exc:
             serving = f"still serving {previous.index_dir}" if previous else "nothing served yet"
