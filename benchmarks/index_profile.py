@@ -24,6 +24,7 @@ Run: ``python -m benchmarks.index_profile --ours DIR --peer FILE --queries PARQU
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -102,9 +103,16 @@ def _documents_only(forward, queries, ptr, docs, q_dense):
     return check
 
 
+def _accuracy(found: list[list[str]], truth: list[set[str]]) -> float:
+    """accuracy@10: the share of the exact top-10 found, averaged over queries."""
+    return float(
+        np.mean([len(set(f[:10]) & t) / len(t) for f, t in zip(found, truth, strict=True)])
+    )
+
+
 def profile(
     ours_dir: Path, peer_file: Path, queries_path: Path, query_cut: int, heap_factor: float,
-    rounds: int,
+    rounds: int, truth: list[set[str]] | None = None,
 ) -> dict:  # fmt: skip
     """Per-query microseconds of each phase of ours and of the peer's search (see the module
     docstring)."""
@@ -151,7 +159,14 @@ def profile(
         us["ours batch"] - us["ours summaries"] - us["ours documents"]
     )
     nnz = np.diff(forward[0])[docs].sum()
+    accuracy = {}
+    if truth is not None:
+        ours_docs = index.search_batch(queries, 10, query_cut, heap_factor, False).docs
+        ours_ids = [[index.doc_ids[d] for d in row if d >= 0] for row in ours_docs]
+        peer_ids = peer.batch_search(peer_queries, 10, query_cut, heap_factor, False)
+        accuracy = {"ours": _accuracy(ours_ids, truth), "peer": _accuracy(peer_ids, truth)}
     return {
+        "accuracy_at_10": accuracy,
         "query_cut": query_cut,
         "heap_factor": heap_factor,
         "queries": n,
@@ -172,15 +187,22 @@ def profile(
 @click.option("--query-cut", default=10, show_default=True)
 @click.option("--heap-factor", default=0.9, show_default=True)
 @click.option("--rounds", default=3, show_default=True, help="Interleaved rounds; fastest counts.")
+@click.option("--truth", "truth_path", type=click.Path(exists=True, path_type=Path),
+              help="Exact top-10 ids per query (JSON, benchmarks.index's truth file): adds "
+              "accuracy@10 of both systems.")  # fmt: skip
 @click.option("--out", required=True, help="Report path without suffix (OUT.json, OUT.md).")
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(
-    ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, out, allow_dirty
-) -> None:
+    ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, truth_path, out,
+    allow_dirty,
+) -> None:  # fmt: skip
     """Time the phases of our search and the peer's total on the same queries, one thread."""
     origin = provenance.record(provenance.command_line("benchmarks.index_profile"), allow_dirty)
     started = time.perf_counter()
-    result = profile(ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds)
+    truth = None
+    if truth_path is not None:
+        truth = [set(row) for row in json.loads(truth_path.read_text())]
+    result = profile(ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, truth)
     result["provenance"] = origin
     result["seconds"] = time.perf_counter() - started
     us = result["microseconds_per_query"]
@@ -193,7 +215,9 @@ def main(
         + "\n".join(f"| {name} | {value:,.0f} |" for name, value in us.items())
         + f"\n\nOur search scored {result['documents_scored_per_query']:,.0f} documents "
         f"({result['document_entries_per_query']:,.0f} forward-index entries) per query: "
-        f"{result['ns_per_document_entry']:.2f} ns an entry.\n"
+        f"{result['ns_per_document_entry']:.2f} ns an entry. accuracy@10: "
+        + (", ".join(f"{k} {v:.3f}" for k, v in result["accuracy_at_10"].items()) or "not measured")
+        + ".\n"
     )
     click.echo(provenance.save_report(out, result, text))
 

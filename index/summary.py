@@ -28,7 +28,7 @@ counts in between). The directory of a group is the smaller of:
 
 Bytes, per entry / component / block (``E``, ``C``, ``B`` their numbers, ``V`` the vocabulary):
 
-- ours: ``2 E`` (code, block number in its group) ``+ C`` (count) ``+ 4 C / 64`` (checkpoints)
+- ours: ``2 E`` (code, block number in its group) ``+ C`` (count) ``+ 4 C / 32`` (checkpoints)
   ``+ 8 B`` (min, scale) ``+`` per group ``2 C`` (sparse) or ``10 V / 64`` (dense) ``+`` 4
   offsets. Version 2 (one directory per list, 2-byte block numbers past 256 blocks, a 2-byte
   term per component) paid ``2 E`` or ``3 E``, and ``3 C + 4 C / 32``.
@@ -61,7 +61,7 @@ from numba import njit, prange
 
 QUANT_LEVELS = np.float32(255.0)
 #: Components between two stored entry offsets.
-CHECKPOINT_STRIDE = 64
+CHECKPOINT_STRIDE = 32
 #: Blocks of a group: a block number inside its group, and a component's count, fit a byte.
 GROUP_SHIFT = 8
 GROUP_BLOCKS = 1 << GROUP_SHIFT
