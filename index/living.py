@@ -197,6 +197,12 @@ class LivingIndex:
             self._rewrite(groups)
         return sum(len(g) for g in groups)
 
+    def set_search_defaults(self, defaults: SearchDefaults) -> None:
+        """Make ``defaults`` the parameters every search of every segment uses when it is not
+        given them (``lsr index tune`` stores its choice so): a new commit, same segments."""
+        commit = self.commit.with_segments(list(self.commit.segments), self.commit.next_segment)
+        self._go_live(replace(commit, search_defaults=defaults.to_json()))
+
     # -- internals ----------------------------------------------------------------------------
 
     def _mark_deleted(self, ids: Iterable[str]) -> tuple[set[str], int]:
@@ -245,7 +251,10 @@ class LivingIndex:
                 bitmap = write_deletes(self.directory, entry.name, generation, deleted)
                 entry = replace(entry, deletes=bitmap, n_deleted=n_deleted)
             kept.append(entry)
-        commit = self.commit.with_segments(kept, next_segment)
+        self._go_live(self.commit.with_segments(kept, next_segment))
+
+    def _go_live(self, commit: Commit) -> None:
+        """Publish ``commit`` and search it from now on (segments already open stay open)."""
         publish(self.directory, commit)
         loaded = {p.entry.name: p.segment for p in self.reader.parts}
         self._reader = SegmentedIndex.of_commit(self.directory, commit, loaded)

@@ -350,14 +350,17 @@ def tune(
     reaches the target there is chosen, and its accuracy on the other, held-out half is the
     figure to expect. The frontier (settings no other beats on both accuracy and speed) is
     printed; `lsr index search`, `lsr eval` and `lsr serve` then use the choice for every
-    parameter they are not given.
+    parameter they are not given. A living index (`lsr index add`) is tuned over all its
+    segments and the choice stored in a new commit, which every segment is searched with.
     """
+    from lsr.index.commit import is_living
+    from lsr.index.segmented import SegmentedIndex
     from lsr.index.seismic import SeismicIndex
-    from lsr.index.tuning import store
     from lsr.index.tuning import tune as tune_index
     from lsr.vector_io import read_vectors
 
-    loaded = SeismicIndex.load(index_dir)
+    living = is_living(index_dir)
+    loaded = SegmentedIndex.load(index_dir) if living else SeismicIndex.load(index_dir)
     result = tune_index(
         loaded, read_vectors(queries), target_accuracy, k=k, budget_queries=budget_queries,
         rounds=rounds, seed=seed,
@@ -382,9 +385,25 @@ def tune(
         f"{choice.latency_us:,.0f} µs per query"
     )
     if not dry_run:
-        store(index_dir, result, loaded.search_defaults)
-        click.echo(f"stored as the search defaults of {index_dir}")
-        click.echo(_engines_line(SeismicIndex.load(index_dir)))
+        _store_tuned(index_dir, result, living)
+
+
+def _store_tuned(index_dir: Path, result, living: bool) -> None:
+    from lsr.index.living import LivingIndex
+    from lsr.index.seismic import SeismicIndex
+    from lsr.index.tuning import store
+
+    if living:
+        with LivingIndex.open(index_dir) as writer:
+            writer.set_search_defaults(result.choice.defaults(writer.reader.search_defaults))
+            click.echo(
+                f"stored in commit {writer.commit.generation} of {index_dir}: the search "
+                "defaults of every segment"
+            )
+        return
+    store(index_dir, result, SeismicIndex.load(index_dir).search_defaults)
+    click.echo(f"stored as the search defaults of {index_dir}")
+    click.echo(_engines_line(SeismicIndex.load(index_dir)))
 
 
 def _frontier_table(result) -> str:
