@@ -13,14 +13,18 @@ directory, so that it travels (and is swapped) with the index:
   until looked up, and a service's worker processes share them through the page cache.
 
 The directory is written with :func:`lsr.atomic.write_directory_atomic`: a rebuilt docstore
-replaces the old one whole.
+replaces the old one whole. Documents added to a living index (``lsr index add --docs``) are
+added by :func:`add_documents`, which rewrites it so (its cost grows with the docstore: ~1M
+BEIR-sized documents are rewritten in about the time their segment takes to build; a docstore
+per segment would avoid it).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +84,19 @@ def write_docstore(
 
     write_directory_atomic(docstore_path(index_dir), fill)
     return count
+
+
+def add_documents(
+    index_dir: str | os.PathLike, documents: Iterable[Document], progress: bool = False
+) -> int:
+    """Rewrite the docstore of ``index_dir`` (or write one) with ``documents`` added: one whose
+    id it holds replaces the old text (an update, as in a living index), the others are kept.
+    Returns its new size."""
+    new = list(documents)
+    replaced = {doc.id for doc in new}
+    old = Docstore.open(index_dir)
+    kept = (doc for doc in (old.documents() if old else ()) if doc.id not in replaced)
+    return write_docstore(index_dir, itertools.chain(kept, new), progress)
 
 
 def _chunks(documents: Iterable[Document], size: int) -> Iterable[list[Document]]:
@@ -161,3 +178,10 @@ class Docstore:
     def get(self, doc_id: str) -> Document | None:
         """One document by id, or None."""
         return self.get_many([doc_id])[0]
+
+    def documents(self) -> Iterator[Document]:
+        """Every document, in the order written, one row group at a time."""
+        for group in range(self._file.num_row_groups):
+            with self._lock:
+                table = self._file.read_row_group(group).to_pydict()
+            yield from (Document(*v) for v in zip(table["id"], table["title"], table["text"]))

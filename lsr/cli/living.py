@@ -37,8 +37,22 @@ def _describe(index) -> str:
     "attribute); strings, numbers, dates (ISO 8601). Without it, the columns of VECTORS besides "
     "id, indices and values are the attributes.",
 )
+@click.option(
+    "--docs",
+    "corpus",
+    default=None,
+    help="Also add the title and text of the added documents to the docstore (what `lsr serve` "
+    "shows with include_text): a dataset name, BEIR folder, ir-datasets id or .jsonl/.parquet "
+    "file; its documents not in VECTORS are ignored, an updated document's text is replaced.",
+)
 @threads_option("building the new segment (Numba)")
-def add(index_dir: Path, vectors: Path, attributes_file: Path | None, threads: int | None) -> None:
+def add(
+    index_dir: Path,
+    vectors: Path,
+    attributes_file: Path | None,
+    corpus: str | None,
+    threads: int | None,
+) -> None:
     """Add the documents of VECTORS (Parquet) to INDEX_DIR as a new segment.
 
     A document whose id the index holds already is updated: its old copy is deleted in the same
@@ -62,6 +76,20 @@ def add(index_dir: Path, vectors: Path, attributes_file: Path | None, threads: i
             f"added {len(collection):,} documents ({updates:,} of them updates) from {vectors}; "
             f"{index_dir}: {_describe(index)}"
         )
+        if corpus is not None:  # under the write lock: no other writer rewrites it meanwhile
+            _add_text(index_dir, corpus, set(collection.ids))
+
+
+def _add_text(index_dir: Path, corpus: str, ids: set[str]) -> None:
+    from lsr.datasets import iter_documents
+    from lsr.docstore import add_documents
+
+    documents = [doc for doc in iter_documents(corpus) if doc.id in ids]
+    size = add_documents(index_dir, documents, progress=True)
+    click.echo(
+        f"docstore: {len(documents):,} of the {len(ids):,} added documents have text from "
+        f"{corpus}; {size:,} documents in all"
+    )
 
 
 @click.command()

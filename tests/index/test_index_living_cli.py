@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -10,6 +12,8 @@ from living_model import METADATA, check_search, contents, model_of, vectors
 from lsr.index.open import open_index
 
 from lsr.cli import cli
+from lsr.datasets import Document
+from lsr.docstore import Docstore, write_docstore
 from lsr.vector_io import write_vectors
 
 FIRST = vectors([f"d{i}" for i in range(40)], seed=1)
@@ -52,6 +56,21 @@ def test_add_delete_merge_then_search(index_dir, tmp_path):
     assert run and not {"d5", "d6", "new1"} & set(run)
     info = lsr("index", "info", str(index_dir))
     assert "exact, 39 documents, 0 deleted" in info
+
+
+def test_add_with_docs_adds_their_text_to_the_docstore(index_dir, tmp_path):
+    """Text for the added documents (an update's replaced), the others' kept; documents of the
+    corpus not added are ignored."""
+    write_docstore(index_dir, [Document(f"d{i}", "", f"first {i}") for i in range(40)])
+    corpus = tmp_path / "corpus.jsonl"
+    records = [{"_id": i, "title": "t", "text": f"more {i}"} for i in ("d0", "new0", "new1", "x")]
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = lsr("index", "add", str(index_dir), str(tmp_path / "more.parquet"), "--docs", str(corpus))
+    assert "docstore: 3 of the 4 added documents have text" in out
+    store = Docstore.open(index_dir)
+    assert [d.text if d else None for d in store.get_many(["d0", "d1", "d2", "new0", "x"])] == [
+        "more d0", "first 1", "first 2", "more new0", None,
+    ]  # fmt: skip
 
 
 def test_add_creates_an_index(tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from lsr.cli import cli
 from lsr.datasets import Document
-from lsr.docstore import ROW_GROUP_ROWS, Docstore, docstore_path, write_docstore
+from lsr.docstore import ROW_GROUP_ROWS, Docstore, add_documents, docstore_path, write_docstore
 from lsr.errors import DatasetError
 from lsr.vector_io import write_vectors
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -35,6 +35,27 @@ def test_every_document_comes_back_by_id(tmp_path_factory, records):
     assert store.get_many([d.id for d in documents]) == documents
     # Ids it does not hold, including one longer than any it holds.
     assert store.get_many(["\x01absent", "x" * 40]) == [None, None]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.dictionaries(ids, st.tuples(texts, texts), max_size=2 * ROW_GROUP_ROWS + 3),
+    st.dictionaries(ids, st.tuples(texts, texts), max_size=ROW_GROUP_ROWS + 3),
+)
+def test_added_documents_replace_those_of_their_id_and_keep_the_others(
+    tmp_path_factory, first, added
+):
+    folder = tmp_path_factory.mktemp("index")
+    write_docstore(folder, [Document(i, *t) for i, t in first.items()])
+    expected = first | added  # the plain model: a dictionary by id
+    assert add_documents(folder, [Document(i, *t) for i, t in added.items()]) == len(expected)
+    store = Docstore.open(folder)
+    assert store.get_many(list(expected)) == [Document(i, *t) for i, t in expected.items()]
+
+
+def test_add_documents_writes_a_missing_docstore(tmp_path):
+    assert add_documents(tmp_path, [Document("a", "", "text")]) == 1
+    assert Docstore.open(tmp_path).get("a") == Document("a", "", "text")
 
 
 def test_a_repeated_id_is_refused_by_name(tmp_path):
