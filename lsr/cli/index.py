@@ -215,7 +215,8 @@ def docstore(index_dir: Path, corpus: str) -> None:
     type=int,
     default=None,
     help="Posting lists visited: those of the query's largest entries. "
-    "[default: the index's stored search default, see `lsr index info`]",
+    "[default: the index's stored search default, see `lsr index info`; with --filter, scaled "
+    "up as the share of documents allowed falls (index/selectivity.py)]",
 )
 @click.option(
     "--heap-factor",
