@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-ray-encode bench-build-memory clean
+.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-ray-encode bench-ray-serve bench-build-memory clean
 
 install: $(STAMP)
 
@@ -67,6 +67,9 @@ bench-sharded: install
 
 bench-ray-encode: install
 	nice -n 10 $(BIN)/python -m benchmarks.ray_encode  # 2,000 SciFact documents, 1 then 2 Ray workers: ~3 minutes
+
+bench-ray-serve: install
+	nice -n 10 $(BIN)/python -m benchmarks.ray_serve  # the 2-shard 200k index of bench-sharded, two servers: ~3 minutes
 
 bench-build-memory: install  # 1M documents take over 4 GB: on a shared machine, under its lock
 	nice -n 10 $(BIN)/python -m benchmarks.build_memory --n-docs 200000 --n-docs 1000000
