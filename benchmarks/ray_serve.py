@@ -35,11 +35,13 @@ def measure(options: dict[str, Any], cache: Path = CACHE) -> dict[str, Any]:
     build(docs, index, options["shards"])
     queries = read_vectors(queries_path).slice(0, options["n_queries"])
     bodies = [_body(*queries.row(q)) for q in range(len(queries))]
+    cpus = 2 / (options["shards"] + 1)  # the ingress and every shard fit the 2-CPU runtime
     with tempfile.TemporaryDirectory(prefix="bench-ray-serve-") as logs:
         with (
             ServiceProcess(index, "--no-model", log_path=Path(logs) / "plain.log") as plain,
-            ServiceProcess(index, "--no-model", "--ray", log_path=Path(logs) / "ray.log") as ray,
-        ):
+            ServiceProcess(index, "--no-model", "--ray", "--cpus-per-replica", str(cpus),
+                           log_path=Path(logs) / "ray.log") as ray,
+        ):  # fmt: skip
             seconds = _interleaved([plain.url, ray.url], bodies, options["rounds"])
     names = ("lsr serve", "lsr serve --ray")
     result = {name: _summary(s) for name, s in zip(names, seconds)}
