@@ -41,10 +41,12 @@ class ShardReplica:
     def __init__(self, index_dir: str, number: int) -> None:
         self.index = ShardedIndex.load(index_dir, only=number)
 
-    def search(self, queries: Any, params: Any, filter_: Any, exact: bool) -> tuple[Any, Any]:
+    def search(
+        self, queries: Any, params: Any, filter_: Any, adapt: bool, exact: bool
+    ) -> tuple[Any, Any]:
         """The shard's top-k (positions within the shard, scores) of ``queries``."""
         index = self.index.exact() if exact else self.index
-        return index._run(queries, params, filter_)
+        return index._run(queries, params, filter_, adapt)
 
 
 class RayShardedIndex(ShardedIndex):
@@ -58,8 +60,10 @@ class RayShardedIndex(ShardedIndex):
         exact.handles = self.handles
         return exact
 
-    def _run(self, queries, params, filter_):
-        asked = [h.search.remote(queries, params, filter_, self.is_exact) for h in self.handles]
+    def _run(self, queries, params, filter_, adapt):
+        asked = [
+            h.search.remote(queries, params, filter_, adapt, self.is_exact) for h in self.handles
+        ]
         found = []
         for part, response in zip(self.parts, asked):
             docs, scores = response.result()
