@@ -32,7 +32,7 @@ import numpy as np
 from benchmarks import exact_reference, provenance, report
 from benchmarks.build_worker import run_build
 from benchmarks.peer_seismic import PeerSeismic, prepare_queries
-from lsr.atomic import write_json_atomic, write_text_atomic
+from lsr.atomic import write_json_atomic
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
@@ -307,11 +307,6 @@ def _specs(options: dict[str, Any]) -> list[SystemSpec]:
     return specs
 
 
-def _write(out: Path, payload: dict[str, Any]) -> None:
-    write_json_atomic(out.with_suffix(".json"), payload, indent=1)
-    write_text_atomic(out.with_suffix(".md"), report.markdown(payload))
-
-
 def _pin_one_thread() -> None:
     """One thread for both systems, set when the benchmark runs (never at import): Numba's pool
     through its API, Rayon's through the variable it reads when its pool first starts."""
@@ -427,8 +422,8 @@ def main(allow_dirty: bool, **options: Any) -> None:
         gc.collect()
         # Written after every collection, so that a long run interrupted later keeps its results.
         payload["seconds"] = time.perf_counter() - started
-        _write(out, payload)
-    click.echo(out.with_suffix(".md").read_text())
+        text = provenance.save_report(out, payload, report.markdown(payload))
+    click.echo(text)
 
 
 if __name__ == "__main__":

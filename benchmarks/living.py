@@ -43,7 +43,6 @@ from lsr.index.timing import fastest, one_thread
 
 from benchmarks import provenance
 from benchmarks.index import CACHE, load_data
-from lsr.atomic import write_json_atomic, write_text_atomic
 
 K = 10
 SELECTIVITIES = (0.5, 0.1, 0.01)
@@ -298,10 +297,7 @@ def main(allow_dirty: bool, out: str, **options: Any) -> None:
     work = CACHE / f"living-{options['n_docs']}-{options['added']}"
     payload = {"provenance": origin, "options": options, "result": bench(options, work)}
     shutil.rmtree(work, ignore_errors=True)
-    path = Path(out)
-    write_json_atomic(path.with_suffix(".json"), payload, indent=1)
-    write_text_atomic(path.with_suffix(".md"), markdown(payload))
-    click.echo(path.with_suffix(".md").read_text())
+    click.echo(provenance.save_report(out, payload, markdown(payload)))
 
 
 if __name__ == "__main__":

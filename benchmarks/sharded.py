@@ -27,7 +27,6 @@ from lsr.index.timing import fastest, one_thread
 
 from benchmarks import provenance
 from benchmarks.index import CACHE, synthetic_files
-from lsr.atomic import write_json_atomic, write_text_atomic
 from lsr.vector_io import read_vectors
 
 K = 10
@@ -156,10 +155,7 @@ def main(out: Path, allow_dirty: bool, **options: Any) -> None:
     result = measure(options)
     payload = {"provenance": record, "options": options, "result": result,
                "load_before": before, "load_after": _load()}  # fmt: skip
-    write_json_atomic(out.with_suffix(".json"), payload)
-    text = markdown(payload)
-    write_text_atomic(out.with_suffix(".md"), text)
-    click.echo(text)
+    click.echo(provenance.save_report(out, payload, markdown(payload)))
 
 
 if __name__ == "__main__":
