@@ -131,3 +131,28 @@ def save_report(out: str | os.PathLike, payload: dict[str, Any], text: str) -> s
     write_json_atomic(path.with_suffix(".json"), payload, indent=1)
     write_text_atomic(path.with_suffix(".md"), text)
     return text
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages, recorded beside a run's figures: on a shared
+    machine they say how much of the time measured was the machine's queue."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def measure_and_report(
+    module: str,
+    out: str | os.PathLike,
+    allow_dirty: bool,
+    options: dict[str, Any],
+    measure: Callable[[dict[str, Any]], Any],
+    render: Callable[[dict[str, Any]], str],
+) -> str:
+    """Record the provenance, run ``measure(options)`` between two load readings and save the
+    report (``provenance``, ``options``, ``result``, ``load_before``, ``load_after``); returns
+    its Markdown. The provenance comes first, so a dirty tree is refused before any work."""
+    origin = record(command_line(module), allow_dirty)
+    before = load_average()
+    result = measure(options)
+    payload = {"provenance": origin, "options": options, "result": result,
+               "load_before": before, "load_after": load_average()}  # fmt: skip
+    return save_report(out, payload, render(payload))

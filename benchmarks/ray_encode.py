@@ -88,10 +88,6 @@ def markdown(payload: dict[str, Any]) -> str:
     )
 
 
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 @click.command()
 @click.option("--model", default=str(SPLADE_TINY), show_default=True)
 @click.option(
@@ -105,12 +101,10 @@ def _load() -> str:
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(out: Path, allow_dirty: bool, **options: Any) -> None:
     """Throughput of lsr encode --ray with 1 and 2 workers (one run)."""
-    record = provenance.record(provenance.command_line("benchmarks.ray_encode"), allow_dirty)
-    before = _load()
-    result = measure(options)
-    payload = {"provenance": record, "options": options, "result": result,
-               "load_before": before, "load_after": _load()}  # fmt: skip
-    click.echo(provenance.save_report(out, payload, markdown(payload)))
+    text = provenance.measure_and_report(
+        "benchmarks.ray_encode", out, allow_dirty, options, measure, markdown
+    )
+    click.echo(text)
 
 
 if __name__ == "__main__":

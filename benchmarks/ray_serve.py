@@ -95,10 +95,6 @@ def markdown(payload: dict[str, Any]) -> str:
     )
 
 
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 @click.command()
 @click.option("--n-docs", type=int, default=200_000, show_default=True)
 @click.option("--shards", type=click.IntRange(min=2), default=2, show_default=True)
@@ -111,12 +107,10 @@ def _load() -> str:
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(out: Path, allow_dirty: bool, **options: Any) -> None:
     """One client's latency through lsr serve --ray against lsr serve on the same index."""
-    record = provenance.record(provenance.command_line("benchmarks.ray_serve"), allow_dirty)
-    before = _load()
-    result = measure(options)
-    payload = {"provenance": record, "options": options, "result": result,
-               "load_before": before, "load_after": _load()}  # fmt: skip
-    click.echo(provenance.save_report(out, payload, markdown(payload)))
+    text = provenance.measure_and_report(
+        "benchmarks.ray_serve", out, allow_dirty, options, measure, markdown
+    )
+    click.echo(text)
 
 
 if __name__ == "__main__":

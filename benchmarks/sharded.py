@@ -136,10 +136,6 @@ def markdown(payload: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 @click.command()
 @click.option("--n-docs", type=int, default=200_000, show_default=True)
 @click.option("--n-queries", type=int, default=300, show_default=True)
@@ -150,12 +146,10 @@ def _load() -> str:
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(out: Path, allow_dirty: bool, **options: Any) -> None:
     """Latency and accuracy@10 of a sharded index against the single index, one query at a time."""
-    record = provenance.record(provenance.command_line("benchmarks.sharded"), allow_dirty)
-    before = _load()
-    result = measure(options)
-    payload = {"provenance": record, "options": options, "result": result,
-               "load_before": before, "load_after": _load()}  # fmt: skip
-    click.echo(provenance.save_report(out, payload, markdown(payload)))
+    text = provenance.measure_and_report(
+        "benchmarks.sharded", out, allow_dirty, options, measure, markdown
+    )
+    click.echo(text)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,14 @@ import subprocess
 
 import pytest
 
-from benchmarks.provenance import cpu_info, git_state, markdown, record, save_report
+from benchmarks.provenance import (
+    cpu_info,
+    git_state,
+    markdown,
+    measure_and_report,
+    record,
+    save_report,
+)
 from lsr.errors import InputError
 
 
@@ -61,3 +68,16 @@ def test_a_report_is_saved_as_json_and_markdown_beside_each_other(tmp_path):
     assert text == "# Report\n"
     assert (tmp_path / "bench-x.md").read_text() == "# Report\n"
     assert json.loads((tmp_path / "bench-x.json").read_text()) == payload
+
+
+def test_a_measurement_is_reported_with_its_options_and_the_load_around_it(tmp_path):
+    text = measure_and_report(
+        "benchmarks.example", tmp_path / "bench-y", True, {"a": 2},
+        lambda options: {"twice": 2 * options["a"]},
+        lambda payload: f"# {payload['result']['twice']}\n",
+    )  # fmt: skip
+    assert text == "# 4\n"
+    saved = json.loads((tmp_path / "bench-y.json").read_text())
+    assert saved["options"] == {"a": 2} and saved["result"] == {"twice": 4}
+    assert len(saved["load_before"].split()) == 3 and len(saved["load_after"].split()) == 3
+    assert saved["provenance"]["command"].startswith("python -m benchmarks.example")
