@@ -25,6 +25,7 @@ from lsr.index import BuildConfig, SeismicIndex
 from lsr.index.forward import ForwardIndex
 from lsr.index.integrity import check_index
 from lsr.index.postings import PostingLists
+from lsr.index.summary import GROUP_BLOCKS
 
 from benchmarks import provenance
 from benchmarks.synthetic import generate
@@ -52,14 +53,27 @@ def _offsets(n: int, total: int, rng: np.random.Generator, dtype) -> np.ndarray:
     return np.concatenate([[0], cuts, [total]]).astype(dtype)
 
 
+def _scaled_list_blocks(list_block_ptr: np.ndarray, factor: float) -> np.ndarray:
+    """Offsets of every list's blocks, ``factor`` times as many per list but within the groups
+    of 256 blocks that the kept summaries describe (a list keeps its number of groups: the
+    checks compare the summaries' group offsets with the blocks')."""
+    counts = np.diff(list_block_ptr).astype(np.int64)
+    groups = -(-counts // GROUP_BLOCKS)
+    lowest = (groups - 1) * GROUP_BLOCKS + (groups > 0)
+    counts = np.clip(np.rint(counts * factor).astype(np.int64), lowest, groups * GROUP_BLOCKS)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+
+
 def scaled(index: SeismicIndex, n_docs: int, seed: int = 0) -> tuple[SeismicIndex, ...]:
     """Valid arrays of the kinds the checks read, with ``index``'s sizes per document scaled
-    to ``n_docs`` (the summaries keep their own: their entries are not scanned)."""
+    to ``n_docs`` (the summaries keep their own: their entries are not scanned; the blocks
+    stay within the summaries' groups, see :func:`_scaled_list_blocks`)."""
     rng = np.random.default_rng(seed)
     factor = n_docs / len(index)
     nnz = int(index.forward.nnz * factor)
     n_postings = int(len(index.postings.post_docs) * factor)
-    n_blocks = int(index.postings.n_blocks * factor)
+    list_block_ptr = _scaled_list_blocks(index.postings.list_block_ptr, factor)
+    n_blocks = int(list_block_ptr[-1])
     forward = ForwardIndex(
         _offsets(n_docs, nnz, rng, np.int64),
         rng.integers(0, index.vocab_size, size=nnz, dtype=index.forward.terms.dtype),
@@ -69,7 +83,7 @@ def scaled(index: SeismicIndex, n_docs: int, seed: int = 0) -> tuple[SeismicInde
     )
     doc_dtype = np.int32 if n_docs > (1 << 16) else index.postings.post_docs.dtype
     postings = PostingLists(
-        _offsets(index.vocab_size, n_blocks, rng, np.int32),
+        list_block_ptr,
         _offsets(n_blocks, n_postings, rng, np.int32),
         rng.integers(0, n_docs, size=n_postings).astype(doc_dtype),
     )
