@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from lsr.cli.options import threads_option
+from lsr.cli.options import ray_option, threads_option
 from lsr.errors import InputError
 from lsr.threads import use_torch_threads
 
@@ -58,18 +58,11 @@ from lsr.threads import use_torch_threads
 @click.option(
     "--chunk-size", type=int, default=1024, show_default=True, help="Texts per resumable chunk."
 )
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    help="Encode the chunks on a Ray actor pool (pip install lsr[ray]): --ray alone starts a "
-    "local Ray runtime, --ray ADDRESS joins a cluster (e.g. 10.0.0.5:6379). A JSONL or Parquet "
-    "--corpus, or a BEIR folder's, is read by Ray Data (on a cluster: a path every node reads). "
-    "Each worker holds one copy of the encoder and uses --threads torch threads (default 1), so "
-    "the vectors equal `lsr encode --threads` of the same value; finished chunks are written "
-    "here, resumably.",
+@ray_option(
+    "Encode the chunks on a Ray actor pool; a JSONL or Parquet --corpus, or a BEIR folder's, "
+    "is read by Ray Data. Each worker holds one copy of the encoder and uses --threads torch "
+    "threads (default 1), so the vectors equal `lsr encode --threads` of the same value; "
+    "finished chunks are written here, resumably"
 )
 @click.option(
     "--workers",

@@ -12,7 +12,7 @@ from click.core import ParameterSource
 
 from lsr.cli import living
 from lsr.cli.index_options import build_config_options, engine_option
-from lsr.cli.options import threads_option
+from lsr.cli.options import ray_option, threads_option
 from lsr.errors import InputError
 from lsr.index.config import COMPACT, COMPACT_SEARCH, BuildConfig, SearchDefaults
 from lsr.threads import use_numba_threads
@@ -68,16 +68,10 @@ def _mib(n_bytes: int) -> str:
     show_default=True,
     help="With --shards: shards built at once, each in its own process (each with --threads).",
 )
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    help="With --shards: build the shards as Ray tasks (pip install lsr[ray]) instead of local "
-    "processes, each asking for --threads CPUs (default 1), as many at once as the runtime has "
-    "CPUs: --ray alone starts a local Ray runtime, --ray ADDRESS joins a cluster, whose nodes "
-    "must all see INDEX_DIR's file system. The same index as without --ray, array for array.",
+@ray_option(
+    "With --shards: build the shards as Ray tasks instead of local processes, each asking "
+    "for --threads CPUs (default 1), as many at once as the runtime has CPUs; the same index "
+    "as without --ray, array for array"
 )
 @threads_option("the build (Numba)")
 def build(

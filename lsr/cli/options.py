@@ -16,3 +16,18 @@ def threads_option(what: str) -> Callable:
         show_default="all cores",
         help=f"CPU threads for {what}.",
     )
+
+
+def ray_option(what: str) -> Callable:
+    """``--ray [ADDRESS]`` (``ray_address``: None without it, "" alone for a local runtime, the
+    address of a cluster to join); ``what`` says what runs on Ray."""
+    return click.option(
+        "--ray",
+        "ray_address",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        help=f"{what} (pip install lsr[ray]): --ray alone starts a local Ray runtime, --ray "
+        "ADDRESS joins a cluster (e.g. 10.0.0.5:6379), whose nodes must all see the files named "
+        "here.",
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from lsr.cli.index_options import engine_option
+from lsr.cli.options import ray_option
 from lsr.threads import available_cores
 
 
@@ -86,16 +87,10 @@ from lsr.threads import available_cores
 @click.option(
     "--log-queries", is_flag=True, help="Write query texts into the request log (off: private)."
 )
-@click.option(
-    "--ray",
-    "ray_address",
-    is_flag=False,
-    flag_value="",
-    default=None,
-    help="Serve a sharded index on Ray Serve (pip install lsr[ray]): each shard a deployment "
-    "holding its memory-mapped shard, this app the ingress that encodes once and fans out; the "
-    "same API. --ray alone starts a local Ray runtime, --ray ADDRESS joins a cluster (every "
-    "node must see INDEX_DIR). --workers does not apply; --replicas does.",
+@ray_option(
+    "Serve a sharded index on Ray Serve, each shard a deployment holding its memory-mapped "
+    "shard and this app the ingress that encodes once and fans out, with the same API; "
+    "--workers does not apply, --replicas does"
 )
 @click.option(
     "--replicas",
