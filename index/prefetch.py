@@ -46,6 +46,13 @@ def _prefetch(typingctx, array, position):
 
 
 @njit(nogil=True, cache=True, inline="always")
+def prefetch_at(array, position):
+    """Prefetch the cache line holding ``array[position]`` (a hint: never faults, whatever the
+    position)."""
+    _prefetch(array, position)
+
+
+@njit(nogil=True, cache=True, inline="always")
 def prefetch_range(array, start, end):
     """Prefetch every cache line of ``array[start:end]`` (nothing when it is empty)."""
     step = max(1, CACHE_LINE // array.itemsize)
