@@ -74,12 +74,31 @@ def synthetic_files(
     config = SyntheticConfig(seed=seed)
     stem = f"synthetic-{n_docs}-{n_queries}-{config.fingerprint()}"
     docs_path, queries_path = cache / f"{stem}-docs.parquet", cache / f"{stem}-queries.parquet"
+    if not docs_path.exists() and (larger := _larger_draw(cache, n_docs, n_queries, config)):
+        # The generator draws documents before queries, so a draw with more queries holds the
+        # same documents: its first queries save generating (and storing) the collection again.
+        if not queries_path.exists():
+            write_vectors(queries_path, read_vectors(larger[1]).slice(0, n_queries))
+        return stem, larger[0], queries_path
     if not docs_path.exists() or not queries_path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         docs, queries = generate(n_docs, n_queries, config, progress=True)
         write_vectors(queries_path, queries)
         write_vectors(docs_path, docs)
     return stem, docs_path, queries_path
+
+
+def _larger_draw(cache: Path, n_docs: int, n_queries: int, config) -> tuple[Path, Path] | None:
+    """Documents and queries files of a cached draw of the same ``n_docs`` documents with more
+    than ``n_queries`` queries (the fewest such), if any."""
+    fingerprint = config.fingerprint()
+    found = []
+    for docs in cache.glob(f"synthetic-{n_docs}-*-{fingerprint}-docs.parquet"):
+        count = docs.name.split("-")[2]
+        queries = docs.with_name(docs.name.replace("-docs.parquet", "-queries.parquet"))
+        if count.isdigit() and int(count) > n_queries and queries.exists():
+            found.append((int(count), docs, queries))
+    return min(found)[1:] if found else None
 
 
 def _synthetic(n_docs: int, n_queries: int, seed: int, cache: Path) -> BenchData:

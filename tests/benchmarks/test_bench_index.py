@@ -17,9 +17,10 @@ from benchmarks.index import (
     latency_stats,
     recall,
     sweep_point,
+    synthetic_files,
 )
 from benchmarks.synthetic import SyntheticConfig, generate
-from lsr.vector_io import write_vectors
+from lsr.vector_io import read_vectors, write_vectors
 
 PARAMS = {"n_postings": 10_000, "centroid_fraction": 0.1}
 
@@ -79,3 +80,12 @@ def test_report_renders_every_system(bench):
     assert text.count("python -m benchmarks.index --quick") == 1
     assert "| pyseismic-lsr |" in text and "| lsr |" in text
     assert "build time x" in text
+
+
+def test_synthetic_files_take_fewer_queries_from_a_larger_cached_draw(tmp_path):
+    first = synthetic_files(300, 12, seed=3, cache=tmp_path)
+    stem, docs_path, queries_path = synthetic_files(300, 5, seed=3, cache=tmp_path)
+    assert stem.startswith("synthetic-300-5-")
+    assert docs_path == first[1]  # the same documents, not generated again
+    assert read_vectors(queries_path).ids == read_vectors(first[2]).ids[:5]
+    assert not (tmp_path / f"{stem}-docs.parquet").exists()
