@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -50,6 +51,8 @@ def check_inputs(texts: Sequence[str], ids: Sequence[str] | None) -> list[str]:
     """Validate texts (strings) and ids (unique strings, one per text); return the ids.
 
     Without ids, the positions ``"0", "1", ...`` are used, so a collection always has ids.
+    Encoders build their collections from these ids without checking them again
+    (:meth:`lsr.vectors.SparseCollection.from_canonical_rows`).
     """
     if isinstance(texts, str):
         raise InputError("texts must be a sequence of strings, got a single string")
@@ -68,6 +71,9 @@ def check_inputs(texts: Sequence[str], ids: Sequence[str] | None) -> list[str]:
             raise InputError(
                 f"id at position {i} is {type(doc_id).__name__} {doc_id!r}, expected a string"
             )
+    repeated = [doc_id for doc_id, count in Counter(ids).items() if count > 1]
+    if repeated:
+        raise InputError(f"id {repeated[0]!r} is given more than once; ids must be unique")
     return ids
 
 

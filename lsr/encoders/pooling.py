@@ -198,15 +198,32 @@ def screen_bounds(states: torch.Tensor, projection: Projection, chunk: int) -> t
     return bound.addcmul_(token_norms[:, None], projection.residual_norms)
 
 
-def _screened_max(states: torch.Tensor, projection: Projection, chunk: int) -> torch.Tensor:
-    bound = screen_bounds(states, projection, chunk)
-    columns = _candidate_columns(bound > 0)
-    out = torch.zeros_like(bound)
-    if columns.shape[1] == 0:
-        return out
+def candidate_max_logits(
+    states: torch.Tensor, mask: torch.Tensor, projection: Projection, chunk: int = DEFAULT_CHUNK
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The int8 screen's candidate terms of each text and their exact maximum logits, both
+    (batch, most candidates per text), columns as :func:`_candidate_columns` lays them out.
+
+    Every term outside a text's candidates has a maximum logit <= 0 (its weight is 0), so a
+    single text's sparse vector comes from these alone, without the dense (1, vocabulary) row
+    that :func:`max_logits` fills from them. Arguments as :func:`max_logits`'.
+    """
+    return _screened_candidates(_padding_as_duplicates(states, mask.bool()), projection, chunk)
+
+
+def _screened_candidates(
+    states: torch.Tensor, projection: Projection, chunk: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    columns = _candidate_columns(screen_bounds(states, projection, chunk) > 0)
     # Each text's candidates only (a few percent of the vocabulary), in one batched matmul.
     rows = projection.weight[columns]  # (batch, candidates, hidden)
     exact = torch.bmm(states, rows.transpose(1, 2)).amax(dim=1) + projection.bias[columns]
+    return columns, exact
+
+
+def _screened_max(states: torch.Tensor, projection: Projection, chunk: int) -> torch.Tensor:
+    columns, exact = _screened_candidates(states, projection, chunk)
+    out = states.new_zeros(states.shape[0], projection.vocab_size)
     return out.scatter_(1, columns, exact)
 
 

@@ -26,11 +26,19 @@ import torch
 
 from lsr.encoders.bert_states import BertStates
 from lsr.encoders.echo import echo_inputs, second_copy
-from lsr.encoders.pooling import ACTIVATIONS, Projection, chunk_for, max_logits, prune
+from lsr.encoders.pooling import (
+    ACTIVATIONS,
+    Projection,
+    candidate_max_logits,
+    chunk_for,
+    max_logits,
+    prune,
+)
 from lsr.encoders.transformer import (
     BATCH_SIZE,
     DOCUMENT_MAX_LENGTH,
     QUERY_MAX_LENGTH,
+    SparseRow,
     TransformerEncoder,
     load_pretrained,
 )
@@ -121,6 +129,21 @@ class SpladeEncoder(TransformerEncoder):
     def weights(self, token_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """Dense SPLADE weights (batch, vocabulary) of tokenized texts, pruned as configured."""
         return self.pool(*self.states(token_ids))
+
+    def sparse_rows(self, token_ids: Sequence[Sequence[int]]) -> list[SparseRow]:
+        """The non-zeros of :meth:`weights`; for a single text under the screen without top_k
+        (a query at serving time), straight from the screen's candidates
+        (:func:`lsr.encoders.pooling.candidate_max_logits`): the same row, without building and
+        scanning a dense one of the whole vocabulary."""
+        if not (self.screen and len(token_ids) == 1 and self.top_k is None):
+            return super().sparse_rows(token_ids)
+        states, mask = self.states(token_ids)
+        with torch.inference_mode():
+            chunk = chunk_for(mask.numel())
+            columns, logits = candidate_max_logits(states, mask, self.projection, chunk)
+            weights = ACTIVATIONS[self.activation](logits[0])
+            kept = weights > self.threshold  # prune's threshold; zeros are not kept either
+            return [(columns[0, kept].cpu().numpy(), weights[kept].cpu().numpy())]
 
     def states(self, token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """The MLM head's transformed states (batch, length, hidden), float32, of tokenized

@@ -9,6 +9,7 @@ dense (batch, vocabulary) weights of tokenized texts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,6 +115,10 @@ class TransformerEncoder:
         """Dense weights (batch, vocabulary) of tokenized texts, pruned as configured."""
         raise NotImplementedError
 
+    def sparse_rows(self, token_ids: Sequence[Sequence[int]]) -> list[SparseRow]:
+        """The non-zeros of :meth:`weights`, a (term ids ascending, weights) pair per text."""
+        return _sparse_rows(self.weights(token_ids))
+
     def _encode(
         self,
         texts: Sequence[str],
@@ -123,19 +128,20 @@ class TransformerEncoder:
         progress: bool,
     ) -> SparseCollection:
         ids = check_inputs(texts, ids)
-        rows: list[tuple[np.ndarray, np.ndarray]] = [_EMPTY_ROW] * len(texts)
+        rows: list[SparseRow] = [_EMPTY_ROW] * len(texts)
         # An empty text has no content to weigh; its vector is empty rather than [CLS]'s.
         todo = [i for i, text in enumerate(texts) if text.strip()]
         token_ids = self.tokenize([texts[i] for i in todo], max_length)
         order = sorted(range(len(todo)), key=lambda k: -len(token_ids[k]))
-        bar = tqdm(total=len(todo), unit="docs", disable=not progress, desc="batches", leave=False)
-        with torch.inference_mode(), bar:
+        # No bar object at all unless asked for: a disabled one still costs a query ~10 us.
+        bar = tqdm(total=len(todo), unit="docs", desc="batches", leave=False) if progress else None
+        with torch.inference_mode(), bar or contextlib.nullcontext():
             for start in range(0, len(order), self.batch_size):
                 batch = order[start : start + self.batch_size]
-                weights = self.weights([token_ids[k] for k in batch])
-                for k, row in zip(batch, _sparse_rows(weights)):
+                for k, row in zip(batch, self.sparse_rows([token_ids[k] for k in batch])):
                     rows[todo[k]] = row
-                bar.update(len(batch))
+                if bar is not None:
+                    bar.update(len(batch))
         metadata = collection_metadata(
             self._vocabulary_tuple,
             self.kind,
@@ -145,7 +151,9 @@ class TransformerEncoder:
             top_k=self.top_k,
             threshold=self.threshold,
         )
-        return SparseCollection.from_rows(ids, rows, metadata, source=f"{self.name} {side}")
+        return SparseCollection.from_canonical_rows(
+            ids, rows, metadata, source=f"{self.name} {side}"
+        )
 
     def padded(self, token_ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids padded to the longest text and their attention mask, on the device."""
@@ -153,7 +161,9 @@ class TransformerEncoder:
         return input_ids.to(self.device), mask.to(self.device)
 
 
-_EMPTY_ROW = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+# (term ids ascending, their weights): a vector as the encoders produce it.
+SparseRow = tuple[np.ndarray, np.ndarray]
+_EMPTY_ROW: SparseRow = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
 def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,7 +176,7 @@ def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor,
     return input_ids, mask
 
 
-def _sparse_rows(weights: torch.Tensor) -> list[tuple[np.ndarray, np.ndarray]]:
+def _sparse_rows(weights: torch.Tensor) -> list[SparseRow]:
     """(term ids, weights) of each row's non-zeros, found for the whole batch in one pass."""
     rows, terms = weights.nonzero(as_tuple=True)
     values = weights[rows, terms].cpu().numpy()

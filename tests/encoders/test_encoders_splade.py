@@ -12,7 +12,9 @@ from tiny_models import build_headless_bert, build_other_mlm, build_tiny_bert
 from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from lsr.encoders import SpladeEncoder, load
+from lsr.encoders.transformer import TransformerEncoder
 from lsr.errors import InputError, ModelError
+from lsr.vectors import SparseCollection
 
 TEXTS = [
     "what causes breast cancer in women",
@@ -106,6 +108,11 @@ def test_non_string_ids_are_an_input_error(tiny_bert_dir):
         SpladeEncoder.load(tiny_bert_dir).encode_documents(["a", "b"], ids=["x", 2])
 
 
+def test_repeated_ids_are_an_input_error(tiny_bert_dir):
+    with pytest.raises(InputError, match="id 'x' is given more than once"):
+        SpladeEncoder.load(tiny_bert_dir).encode_documents(["a", "b", "c"], ids=["x", "y", "x"])
+
+
 def test_non_string_texts_are_an_input_error(tiny_bert_dir):
     with pytest.raises(InputError, match="text at position 0"):
         SpladeEncoder.load(tiny_bert_dir).encode_queries([None])
@@ -176,6 +183,36 @@ def test_single_splade_tiny_queries_match_the_plain_formula(
     alone = [encoder.encode_queries([q]) for q in scifact_queries[:20]]
     got = np.stack([dense(vector, encoder.vocab_size)[0] for vector in alone])
     assert np.abs(got - plain_scifact_queries).max() < 1e-5
+
+
+@requires_shared
+@pytest.mark.parametrize("threshold", [0.0, 0.5])
+def test_a_single_querys_rows_from_the_screens_candidates_are_the_dense_rows(
+    scifact_queries, threshold
+):
+    encoder = SpladeEncoder.load(SPLADE_TINY, screen=True, threshold=threshold)
+    for query in scifact_queries:
+        token_ids = encoder.tokenize([query], encoder.query_max_length)
+        (got,) = encoder.sparse_rows(token_ids)
+        (want,) = TransformerEncoder.sparse_rows(encoder, token_ids)
+        assert np.array_equal(got[0], want[0]) and len(got[0]) > 0
+        assert got[1].dtype == want[1].dtype and np.array_equal(got[1], want[1])
+
+
+@requires_shared
+def test_encoded_collections_are_what_the_checked_constructor_makes(scifact_queries):
+    """The encoder skips SparseCollection's checks: its output must already be canonical."""
+    encoder = SpladeEncoder.load(SPLADE_TINY)
+    for got in (
+        encoder.encode_queries([scifact_queries[0]]),
+        encoder.encode_queries(scifact_queries),
+    ):
+        checked = SparseCollection.from_csr(
+            got.ids, got.indptr, got.indices, got.values, got.metadata
+        )
+        for name in ("indptr", "indices", "values"):
+            mine, theirs = getattr(got, name), getattr(checked, name)
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
 
 
 @requires_shared

@@ -95,6 +95,26 @@ def test_canonical_rows_match_a_plain_python_reference(vectors):
         assert list(zip(term_ids.tolist(), weights.tolist(), strict=True)) == expected
 
 
+@given(st.lists(vector, max_size=20))
+def test_canonical_rows_are_taken_as_from_rows_takes_them(vectors):
+    ids = [str(i) for i in range(len(vectors))]
+    rows = []
+    for v in vectors:
+        terms = sorted(t for t, w in v.items() if w > 0)
+        rows.append((np.array(terms, np.int64), np.array([v[t] for t in terms], np.float32)))
+    trusted = SparseCollection.from_canonical_rows(ids, rows, META)
+    checked = SparseCollection.from_rows(ids, rows, META)
+    for name in ("indptr", "indices", "values"):
+        got, want = getattr(trusted, name), getattr(checked, name)
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_canonical_rows_still_refuse_a_weight_that_is_not_finite():
+    rows = [(np.array([1]), np.array([0.5], np.float32)), (np.array([3]), np.array([np.nan]))]
+    with pytest.raises(VectorFormatError, match="vector 'b' has weight nan"):
+        SparseCollection.from_canonical_rows(["a", "b"], rows, META)
+
+
 def test_check_same_vocabulary_names_both_fingerprints_and_models():
     docs = VectorMetadata(2, ("a", "b"), {"model": "splade-tiny", "encoder": "splade"})
     queries = VectorMetadata(2, ("b", "a"), {"encoder": "bm25"})
