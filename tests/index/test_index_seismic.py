@@ -202,3 +202,15 @@ def test_a_build_from_the_file_equals_the_build_from_memory(tmp_path):
         expected = whole._arrays()
         for name, array in streamed._arrays().items():
             np.testing.assert_array_equal(array, expected[name], err_msg=name)
+
+
+def test_search_parameters_are_remembered_by_value_and_type():
+    defaults = SearchDefaults()
+    first = defaults.params(10, query_cut=5, heap_factor=0.8)
+    assert defaults.params(10, query_cut=5, heap_factor=0.8) is first
+    assert defaults.params(1).k == 1
+    with pytest.raises(InputError, match="k must be an integer"):
+        defaults.params(True)  # equal to 1 as a key, but not an integer k
+    with pytest.raises(InputError, match="query_cut"):
+        defaults.params(10, query_cut=[5])  # unhashable: validated, not remembered
+    assert SearchDefaults(query_cut=7).params(10).query_cut == 7
