@@ -16,7 +16,7 @@ each path in turn (the order rotates every query); wall-clock p50/p99 and the CP
 calling thread (which machine load disturbs less), one torch thread unless told. Our query
 vectors are checked against the peer's too. Then where a query's time goes in our encoder:
 tokenizer, model (transformer and MLM head transform), pooling (vocabulary projection, max,
-activation), and the rest (sparse rows, the collection and its checks).
+activation, the sparse row), and the rest (the collection, input checks).
 
 Writes ``reports/bench-encode.json`` and ``reports/bench-encode.md``; refuses a tree with
 uncommitted changes unless ``--allow-dirty`` (the report then says so).
@@ -121,13 +121,14 @@ def _percentiles(wall: list[int], cpu: list[int]) -> dict[str, float]:
 
 
 def query_stages(encoder: SpladeEncoder, queries: Sequence[str]) -> dict[str, float]:
-    """CPU-time p50 (us) of each stage of ``encode_queries([q])``; "rest" is the total's p50
-    minus the stages' p50s (sparse rows, the collection, input checks)."""
+    """CPU-time p50 (us) of each stage of ``encode_queries([q])``; "pooling" is what
+    ``sparse_rows`` adds to the model (projection, max, activation, the query's sparse row), "rest"
+    the total's p50 minus the stages' p50s (the collection, input checks)."""
     length = encoder.query_max_length
     stages: dict[str, Callable[[str], Any]] = {
         "tokenizer": lambda q: encoder.tokenize([q], length),
         "model": lambda q: encoder.states(encoder.tokenize([q], length)),
-        "pooling": lambda q: encoder.pool(*encoder.states(encoder.tokenize([q], length))),
+        "pooling": lambda q: encoder.sparse_rows(encoder.tokenize([q], length)),
         "total": lambda q: encoder.encode_queries([q]),
     }
     cumulative = {
@@ -330,7 +331,7 @@ def render(result: dict[str, Any]) -> str:
         "Where a query's time goes (ours, int8 screen; CPU p50 of each stage):",
         "",
         "| tokenizer | model (transformer + MLM transform) | pooling (projection, max, "
-        "activation) | rest (sparse rows, collection) | total |",
+        "activation, sparse row) | rest (collection, checks) | total |",
         "|---:|---:|---:|---:|---:|",
         "| " + " | ".join(f"{stages[k] / 1e3:.2f} ms" for k in stages) + " |",
     ]

@@ -148,13 +148,12 @@ def _chunked_max(
     a time (``matmul(x, w)`` is ``x @ w.T``)."""
     batch, length, hidden = states.shape
     flat = states.reshape(batch * length, hidden)
-    out = None
-    for start in range(0, weight.shape[0], chunk):
-        block = matmul(flat, weight[start : start + chunk]).view(batch, length, -1).amax(dim=1)
-        if out is None:
-            out = block.new_empty(batch, weight.shape[0])
-        out[:, start : start + chunk] = block
-    return out
+    blocks = [
+        matmul(flat, weight[start : start + chunk]).view(batch, length, -1).amax(dim=1)
+        for start in range(0, weight.shape[0], chunk)
+    ]
+    # One block (a query's): no copy; several: one copy, as writing them into place would be.
+    return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
 
 
 def _int8_matmul(codes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -167,6 +167,9 @@ _EMPTY_ROW: SparseRow = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
 def _pad(token_ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    if len(token_ids) == 1:  # a query: nothing to pad
+        input_ids = torch.tensor(token_ids, dtype=torch.long)
+        return input_ids, torch.ones_like(input_ids)
     length = max(len(t) for t in token_ids)
     input_ids = torch.full((len(token_ids), length), pad_id, dtype=torch.long)
     mask = torch.zeros((len(token_ids), length), dtype=torch.long)
