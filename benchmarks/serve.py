@@ -40,6 +40,7 @@ from lsr.service.process import ServiceProcess
 from benchmarks import provenance
 from benchmarks.index import synthetic_files
 from lsr.atomic import write_text_atomic
+from lsr.errors import IndexFormatError
 from lsr.threads import use_torch_threads
 from lsr.vector_io import read_vectors
 
@@ -65,15 +66,11 @@ class Workload:
 def synthetic(n_docs: int, n_queries: int, cache: Path = CACHE) -> Workload:
     """Workload (a); its vectors and index are made once and kept under ``cache`` (a 1M build
     takes ~12 GB at its peak: make it once, outside the repository, and reuse it)."""
-    from lsr.index import SeismicIndex
-
     stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
     index_dir = cache / f"{stem}.index"
-    if not index_dir.exists():
-        SeismicIndex.build(read_vectors(docs_path), progress=True).save(index_dir)
+    index = cached_index(docs_path, index_dir)
     # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
     queries = read_vectors(queries_path)
-    index = SeismicIndex.load(index_dir)
     rows = [queries.row(i) for i in range(len(queries))]
     bodies = [
         json.dumps({"vector": {"indices": t.tolist(), "values": w.tolist()}, "k": K})
@@ -86,6 +83,21 @@ def synthetic(n_docs: int, n_queries: int, cache: Path = CACHE) -> Workload:
         bodies,
         lambda i: index.search(*rows[i], k=K),
     )
+
+
+def cached_index(docs_path: Path, index_dir: Path) -> Any:
+    """The Seismic index saved at ``index_dir``, built from ``docs_path`` when there is none, or
+    rebuilt when the saved one is of a format this lsr no longer reads (a cache kept across
+    format changes would otherwise stop every later run at the server's start)."""
+    from lsr.index import SeismicIndex
+
+    if index_dir.exists():
+        try:
+            return SeismicIndex.load(index_dir)
+        except IndexFormatError as exc:
+            click.echo(f"{exc}: rebuilding {index_dir}", err=True)
+    SeismicIndex.build(read_vectors(docs_path), progress=True).save(index_dir)
+    return SeismicIndex.load(index_dir)
 
 
 def _scifact_text(name: str, index_dir: Path, encoder, options: tuple[str, ...]) -> Workload:

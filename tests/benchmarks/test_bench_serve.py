@@ -13,6 +13,7 @@ from lsr.index import SeismicIndex
 from benchmarks import provenance
 from benchmarks.serve import (
     Workload,
+    cached_index,
     in_process_latency,
     markdown,
     measure,
@@ -20,6 +21,7 @@ from benchmarks.serve import (
     queueing_floor,
     soak_slope,
 )
+from lsr.vector_io import write_vectors
 from lsr.vectors import SparseCollection, VectorMetadata
 
 
@@ -28,12 +30,26 @@ def test_pss_of_this_process_is_positive_and_below_rss():
     assert 0 < pss < 64 * 1024
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="run `make install-browser`")
-def test_measure_runs_wrk_against_a_real_server(tmp_path):
+def tiny_documents() -> SparseCollection:
     rng = np.random.default_rng(0)
     rows = [(rng.choice(50, size=5, replace=False), np.ones(5, np.float32)) for _ in range(300)]
-    docs = SparseCollection.from_rows([f"d{i}" for i in range(300)], rows, VectorMetadata(50))
-    index = SeismicIndex.build(docs)
+    return SparseCollection.from_rows([f"d{i}" for i in range(300)], rows, VectorMetadata(50))
+
+
+def test_a_cached_index_of_a_format_no_longer_read_is_rebuilt(tmp_path):
+    write_vectors(tmp_path / "docs.parquet", tiny_documents())
+    first = cached_index(tmp_path / "docs.parquet", tmp_path / "index")
+    manifest = tmp_path / "index" / "manifest.json"
+    record = json.loads(manifest.read_text())
+    manifest.write_text(json.dumps({**record, "format_version": record["format_version"] - 1}))
+    again = cached_index(tmp_path / "docs.parquet", tmp_path / "index")
+    assert json.loads(manifest.read_text())["format_version"] == record["format_version"]
+    assert again.doc_ids[:] == first.doc_ids[:] and len(again) == 300
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="run `make install-browser`")
+def test_measure_runs_wrk_against_a_real_server(tmp_path):
+    index = SeismicIndex.build(tiny_documents())
     index.save(tmp_path / "index")
     queries = [(np.array([1, 7]), np.array([1.0, 0.5], np.float32))]
     body = json.dumps({"vector": {"indices": [1, 7], "values": [1.0, 0.5]}, "k": 10})
