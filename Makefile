@@ -63,7 +63,7 @@ bench-living: install
 	nice -n 10 $(BIN)/python -m benchmarks.living  # 200k + 20k synthetic: ~15 minutes on the shared 2 cores
 
 bench-sharded: install
-	nice -n 10 $(BIN)/python -m benchmarks.sharded  # 200k synthetic, 1 and 2 shards: two builds, then ~1 minute
+	nice -n 10 $(BIN)/python -m benchmarks.sharded  # 200k synthetic, 1 and 2 shards: two builds, then ~3 minutes
 
 bench-ray-encode: install
 	nice -n 10 $(BIN)/python -m benchmarks.ray_encode  # 2,000 SciFact documents, 1 then 2 Ray workers: ~3 minutes

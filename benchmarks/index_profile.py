@@ -34,6 +34,7 @@ from lsr.index import SeismicIndex
 from lsr.index.forward import dot_dense
 from lsr.index.prefetch import prefetch_range
 from lsr.index.search import new_scratch, search_one
+from lsr.index.shared_bound import unshared
 from lsr.index.summary import score_summaries
 from lsr.index.timing import fastest, one_thread
 from numba import njit
@@ -68,11 +69,12 @@ def _scored_documents(forward, blocks, summaries, knn, queries, query_cut, heap_
     ptr = np.zeros(len(q_indptr), np.int64)
     parts = []
     out_docs, out_scores = np.empty(10, np.int64), np.empty(10, np.float32)
+    alone = unshared(1, 10)[0]
     for q in range(len(q_indptr) - 1):
         lo, hi = q_indptr[q], q_indptr[q + 1]
         n = search_one(
             forward, blocks, summaries, knn, q_terms[lo:hi], q_weights[lo:hi], 10, query_cut,
-            heap_factor, False, 0, scratch, out_docs, out_scores,
+            heap_factor, False, 0, scratch, out_docs, out_scores, alone, 0,
         )  # fmt: skip
         parts.append(scratch[2][:n].copy())
         ptr[q + 1] = ptr[q] + n

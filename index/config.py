@@ -55,6 +55,7 @@ from typing import Any
 
 from lsr.index.forward import VALUE_DTYPES
 from lsr.index.pruning import STRATEGIES
+from lsr.index.queries import check_k
 
 from lsr.errors import InputError
 
@@ -164,6 +165,14 @@ class SearchDefaults:
         values |= {name: value for name, value in given.items() if value is not None}
         return SearchParams(k=k, **values)
 
+    def params_for(self, has_knn: bool, k: int, **given: Any) -> SearchParams:
+        """:meth:`params` of a search of an index that has a kNN graph or not (``has_knn``):
+        ``k`` checked, and neighbours asked of an index without a graph refused, since
+        expanding results through a missing graph would silently do nothing."""
+        params = self.params(check_k(k), **given)
+        check_knn(params.n_knn, has_knn)
+        return params
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -175,6 +184,15 @@ class SearchDefaults:
 @functools.lru_cache(maxsize=256, typed=True)
 def _remembered_params(defaults: SearchDefaults, k: int, **given: Any) -> SearchParams:
     return defaults._validated_params(k, **given)
+
+
+def check_knn(n_knn: int, has_knn: bool) -> None:
+    """``n_knn`` neighbours per result are refused on an index without a kNN graph."""
+    if n_knn > 0 and not has_knn:
+        raise InputError(
+            f"n_knn={n_knn}: this index has no kNN graph; build it with knn > 0 "
+            "(lsr index build --knn N) or search with n_knn 0"
+        )
 
 
 def _from_json(cls: type, data: dict[str, Any], what: str) -> Any:

@@ -12,7 +12,10 @@ For one query:
    exactly against the forward index and offered to the heap;
 4. with ``first_sorted``, the first list's blocks are visited by decreasing summary score, which
    fills the heap with good documents early and makes later skipping more effective;
-5. with ``n_knn > 0`` (CIKM 2024), the neighbours in the kNN graph of every result are scored too.
+5. with ``n_knn > 0`` (CIKM 2024), the neighbours in the kNN graph of every result are scored too;
+6. searchers of disjoint parts of a collection (the shards of a sharded index) may share their
+   heaps' scores (:mod:`index.shared_bound`): a block is then skipped against the k-th best score
+   any of them holds, when that is higher than the own heap's smallest.
 
 Documents can be *excluded* (deleted documents of a segment, those a filter disallows): their bits
 start set in the visited flags, so the block loop skips them as if already scored and a search
@@ -27,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 from lsr.index.forward import dot_dense
 from lsr.index.prefetch import prefetch_range
+from lsr.index.shared_bound import NO_BOUND, publish, refresh
 from lsr.index.summary import score_summaries
 from lsr.index.topk import heap_drain, heap_offer
 from numba import njit, prange
@@ -101,13 +105,15 @@ def _expand_knn(
 @njit(nogil=True, cache=True)
 def search_one(
     forward, blocks, summaries, knn, q_terms, q_weights, k, query_cut, heap_factor,
-    first_sorted, n_knn, scratch, out_docs, out_scores,
+    first_sorted, n_knn, scratch, out_docs, out_scores, shared, slot,
 ):  # fmt: skip
     """Top-k of one query into ``out_docs`` / ``out_scores``; returns how many documents it scored.
 
     ``forward`` is ``(indptr, terms, values)``, ``blocks`` ``(list_block_ptr, block_ptr,
     post_docs)``, ``summaries`` :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
     :func:`new_scratch`, owned by the caller and reused across queries) is left as found.
+    ``shared`` is this query's row of :func:`index.shared_bound.new_shared`, this searcher
+    publishing as ``slot`` (no searcher: skip against the own heap only).
     """
     indptr, terms, values = forward
     list_block_ptr, block_ptr, post_docs = blocks
@@ -119,6 +125,9 @@ def search_one(
     size = 0
     n_visited = 0
     threshold = np.float32(heap_factor)
+    sharing = shared.shape[0] > 0
+    bound, seen = NO_BOUND, np.float64(-1.0)
+    top = np.empty(k, dtype=np.float32)
     # Heaviest entries first; a stable sort breaks ties by lower term id.
     heaviest = np.argsort(-q_weights, kind="mergesort")[:query_cut]
     for rank in range(len(heaviest)):
@@ -134,17 +143,25 @@ def search_one(
             order = np.arange(b1 - b0)
         for i in range(b1 - b0):
             b = order[i]
-            if size == k and scores[b] < threshold * heap_scores[0]:
+            if sharing:
+                bound, seen = refresh(shared, k, bound, seen, top)
+            floor = max(heap_scores[0], bound) if size == k else bound
+            if floor > NO_BOUND and scores[b] < threshold * floor:
                 continue
+            before = size, heap_scores[0]
             n_visited, size = _score_block(
                 block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, indptr, terms, values,
                 q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
             )  # fmt: skip
+            if sharing and (size, heap_scores[0]) != before:
+                publish(shared, slot, heap_scores, size, k, top)
     if n_knn > 0 and knn.shape[1] > 0:
         n_visited, size = _expand_knn(
             knn, n_knn, indptr, terms, values, q_dense, visited, visited_list, n_visited,
             k, heap_scores, heap_docs, size,
         )  # fmt: skip
+    if sharing:
+        publish(shared, slot, heap_scores, size, k, top)
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
     for i in range(n_visited):
         word = visited_list[i] >> 6
@@ -157,7 +174,7 @@ def search_one(
 @njit(nogil=True, cache=True)
 def _search_queries(
     first, step, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
-    first_sorted, n_knn, scratch, out_docs, out_scores, scored,
+    first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
 ):  # fmt: skip
     """Queries ``first::step`` of ``queries`` (``(indptr, terms, weights)``), one after the
     other with one set of scratch arrays."""
@@ -166,7 +183,8 @@ def _search_queries(
         lo, hi = q_indptr[q], q_indptr[q + 1]
         scored[q] = search_one(
             forward, blocks, summaries, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut,
-            heap_factor, first_sorted, n_knn, scratch, out_docs[q], out_scores[q],
+            heap_factor, first_sorted, n_knn, scratch, out_docs[q], out_scores[q], shared[q],
+            slot,
         )  # fmt: skip
 
 
@@ -197,10 +215,11 @@ def _result_arrays(n_queries, k):
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
     forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
-    vocab_size, max_blocks, n_chunks, excluded,
+    vocab_size, max_blocks, n_chunks, excluded, shared, slot,
 ):  # fmt: skip
     """Top-k of every query, in parallel over ``n_chunks`` interleaved chunks of queries, each
-    with scratch arrays of its own; documents in the bitset ``excluded`` are never scored.
+    with scratch arrays of its own; documents in the bitset ``excluded`` are never scored;
+    ``shared`` / ``slot`` as for :func:`search_one` (a row per query).
     Returns the result matrices and the documents scored per query."""
     out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
     n_docs = len(forward[0]) - 1
@@ -208,7 +227,8 @@ def search_batch(
         scratch = new_scratch(vocab_size, n_docs, max_blocks, excluded)
         _search_queries(
             chunk, n_chunks, forward, blocks, summaries, knn, queries, k, query_cut,
-            heap_factor, first_sorted, n_knn, scratch, out_docs, out_scores, scored,
+            heap_factor, first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared,
+            slot,
         )  # fmt: skip
     return out_docs, out_scores, scored
 
@@ -216,13 +236,13 @@ def search_batch(
 @njit(nogil=True, cache=True)
 def search_serial(
     forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
-    scratch,
+    scratch, shared, slot,
 ):  # fmt: skip
     """:func:`search_batch` on the calling thread with the caller's scratch arrays (from
     :func:`new_scratch`): a single query then allocates nothing the size of the collection."""
     out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
     _search_queries(
         0, 1, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
-        first_sorted, n_knn, scratch, out_docs, out_scores, scored,
+        first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
     )  # fmt: skip
     return out_docs, out_scores, scored

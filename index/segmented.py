@@ -29,13 +29,14 @@ from lsr.index.attributes import Attributes
 from lsr.index.commit import Commit, SegmentEntry, read_current, read_deletes
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.filters import Filter, parse
-from lsr.index.queries import check_batch, check_k, single_query
+from lsr.index.queries import check_batch, single_query
 from lsr.index.results import SearchResults
 from lsr.index.scan import scan
 from lsr.index.segments import Segment, load_segment
 from lsr.index.selectivity import adapted
+from lsr.index.shared_bound import new_shared, publish_results
 
-from lsr.errors import IndexFormatError, InputError
+from lsr.errors import IndexFormatError
 from lsr.vectors import SparseCollection, VectorMetadata
 
 #: Attempts at opening the live commit while writers replace it (see :meth:`SegmentedIndex.load`).
@@ -115,6 +116,10 @@ class SegmentIds(Sequence[str]):
 
 class SegmentedIndex:
     """The documents of one commit of a living index, searched as one index (read-only)."""
+
+    #: Whether a search's segments skip blocks against the best k-th score any of them holds
+    #: (:mod:`index.shared_bound`); off, each skips against its own heap (benchmarks compare).
+    share_bound: bool = True
 
     def __init__(
         self, directory: Path, commit: Commit, parts: list[LiveSegment], exact: bool = False
@@ -268,13 +273,10 @@ class SegmentedIndex:
         return "exact" if self.is_exact or params.engine == "exact" else "seismic"
 
     def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
-        params = self.search_defaults.params(
-            check_k(k), query_cut=query_cut, heap_factor=heap_factor, first_sorted=first_sorted,
-            n_knn=n_knn, engine=engine,
+        return self.search_defaults.params_for(
+            bool(self.config.knn), k, query_cut=query_cut, heap_factor=heap_factor,
+            first_sorted=first_sorted, n_knn=n_knn, engine=engine,
         )  # fmt: skip
-        if params.n_knn > 0 and not self.config.knn:
-            raise InputError(f"n_knn={params.n_knn}: this index has no kNN graph")
-        return params
 
     def _run(
         self,
@@ -284,18 +286,31 @@ class SegmentedIndex:
         adapt: bool,
     ):
         """The merged top-k of every segment's; ``adapt``: scale the query_cut to the share of
-        each segment's documents that may be returned (:mod:`index.selectivity`)."""
-        found = [self._search_part(part, queries, params, filter_, adapt) for part in self.parts]
+        each segment's documents that may be returned (:mod:`index.selectivity`). Each segment
+        skips against the best k-th score of those searched before it (:mod:`index.shared_bound`)."""
+        shared = self._shared(len(queries), params.k)
+        found = [
+            self._search_part(slot, queries, params, filter_, adapt, shared)
+            for slot in range(len(self.parts))
+        ]
         return merge_top_k(found, len(queries), params.k)
+
+    def _shared(self, n_queries: int, k: int) -> np.ndarray | None:
+        """The rows through which the segments of one search share their top-k scores, or
+        ``None`` where :attr:`share_bound` is off."""
+        return new_shared(n_queries, len(self.parts), k) if self.share_bound else None
 
     def _search_part(
         self,
-        part: LiveSegment,
+        slot: int,
         queries: SparseCollection,
         params: SearchParams,
         filter_: Filter | None,
         adapt: bool,
+        shared: np.ndarray | None,
     ):
+        """The top-k of segment ``slot`` (global positions), searcher ``slot`` of ``shared``."""
+        part = self.parts[slot]
         positions, excluded = (
             part.allowed(filter_) if filter_ else (part.live_positions, part.excluded)
         )
@@ -304,6 +319,8 @@ class SegmentedIndex:
         if scanned or len(positions) <= SCAN_FRACTION * len(part.segment):
             arrays = (queries.indptr, queries.indices, queries.values)
             docs, scores = scan(part.segment.forward, positions, arrays, params.k)
+            if shared is not None:
+                publish_results(shared, slot, scores, docs)
         else:
             n_knn = params.n_knn if seismic.knn.shape[1] else 0
             if adapt:
@@ -314,7 +331,8 @@ class SegmentedIndex:
             result = seismic.search_batch(
                 queries, k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
                 first_sorted=params.first_sorted, n_knn=n_knn,
-                exclude=excluded if skipped else None, engine="seismic",
+                exclude=excluded if skipped else None, engine="seismic", shared=shared,
+                slot=slot,
             )  # fmt: skip
             docs, scores = result.docs, result.scores
         return np.where(docs >= 0, docs + part.offset, -1), scores

@@ -20,7 +20,7 @@ from typing import Any
 import numba
 import numpy as np
 from lsr.index import bitset, persist
-from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
+from lsr.index.config import BuildConfig, SearchDefaults, SearchParams, check_knn
 from lsr.index.engine import EngineTiming, measure, resolve
 from lsr.index.exact import ExactIndex
 from lsr.index.forward import ForwardIndex
@@ -34,6 +34,7 @@ from lsr.index.results import SearchResults
 from lsr.index.search import new_scratch
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
+from lsr.index.shared_bound import check_shared, unshared
 from lsr.index.summary import Summaries, build_summaries
 from tqdm.auto import tqdm
 
@@ -77,7 +78,7 @@ class SeismicIndex:
         self._exact: ExactIndex | None = None
         self._exact_lock = threading.Lock()
         self.search_defaults = search_defaults or SearchDefaults()
-        self._check_knn(self.search_defaults.n_knn)
+        check_knn(self.search_defaults.n_knn, self.knn.shape[1] > 0)
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
         self._nothing_excluded = bitset.empty(len(doc_ids))
         self._local = threading.local()
@@ -189,7 +190,7 @@ class SeismicIndex:
                 with phase("knn graph"):
                     index.knn = build_knn_graph(len(forward), config.knn, index._search_docs)
             index.search_defaults = search_defaults or SearchDefaults()
-            index._check_knn(index.search_defaults.n_knn)
+            check_knn(index.search_defaults.n_knn, index.knn.shape[1] > 0)
             with phase("engine timing"):
                 index.timing = measure(index, index.search_defaults.params(10))
         index.stats = {
@@ -234,6 +235,8 @@ class SeismicIndex:
         n_knn: int | None = None,
         exclude: np.ndarray | None = None,
         engine: str | None = None,
+        shared: np.ndarray | None = None,
+        slot: int = 0,
     ) -> SearchResults:
         """Approximate top-k of every query, in parallel over queries.
 
@@ -241,14 +244,19 @@ class SeismicIndex:
         in ``exclude`` (a bitset of positions, :mod:`index.bitset`) are never scored nor
         returned: the k best of the others come back (deleted or filtered-out documents).
         ``engine`` (``auto``, ``seismic``, ``exact``; :mod:`index.engine`) may answer with
-        exact search instead, where it is faster; then ``scored`` is ``None``.
+        exact search instead, where it is faster; then ``scored`` is ``None``. ``shared``
+        (:func:`index.shared_bound.new_shared`, a row per query): this index is searcher
+        ``slot`` of several over disjoint documents and skips blocks against the best k-th
+        score any of them holds (the shards of :class:`~index.sharded.ShardedIndex`).
         """
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         if self._engine(params, exclude) == "exact":
             return self._exact_searcher().search_batch(queries, k=params.k)
         queries = check_batch(queries, self.metadata)
         arrays = (queries.indptr, queries.indices, queries.values)
-        docs, scores, scored = self._run(arrays, params, self._excluded(exclude))
+        if shared is not None:
+            shared = check_shared(shared, slot, len(queries), params.k)
+        docs, scores, scored = self._run(arrays, params, self._excluded(exclude), shared, slot)
         return SearchResults(queries.ids, docs, scores, self.doc_ids, scored=scored)
 
     def search(
@@ -274,12 +282,10 @@ class SeismicIndex:
         return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
 
     def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
-        params = self.search_defaults.params(
-            k, query_cut=query_cut, heap_factor=heap_factor, first_sorted=first_sorted,
-            n_knn=n_knn, engine=engine,
+        return self.search_defaults.params_for(
+            self.knn.shape[1] > 0, k, query_cut=query_cut, heap_factor=heap_factor,
+            first_sorted=first_sorted, n_knn=n_knn, engine=engine,
         )  # fmt: skip
-        self._check_knn(params.n_knn)
-        return params
 
     def engine_for(self, engine: str | None = None) -> str:
         """``seismic`` or ``exact``: the engine a search given ``engine`` runs on (``None``: the
@@ -302,14 +308,6 @@ class SeismicIndex:
                 self._exact = self.exact()
             return self._exact
 
-    def _check_knn(self, n_knn: int) -> None:
-        """Expanding results through a graph the index lacks would silently do nothing."""
-        if n_knn > 0 and self.knn.shape[1] == 0:
-            raise InputError(
-                f"n_knn={n_knn}: this index has no kNN graph; build it with knn > 0 "
-                "(lsr index build --knn N) or search with n_knn 0"
-            )
-
     def _excluded(self, exclude: np.ndarray | None) -> np.ndarray:
         if exclude is None:
             return self._nothing_excluded
@@ -326,11 +324,15 @@ class SeismicIndex:
         queries: tuple[np.ndarray, ...],
         params: SearchParams,
         excluded: np.ndarray | None = None,
+        shared: np.ndarray | None = None,
+        slot: int = 0,
     ):
         if excluded is None:
             excluded = self._nothing_excluded
         indptr, terms, weights = queries
         n_queries = len(indptr) - 1
+        if shared is None:
+            shared, slot = unshared(n_queries, params.k), 0
         if n_queries == 0 or len(self) == 0:
             empty = np.full((n_queries, params.k), -1, dtype=np.int64)
             return empty, np.zeros(empty.shape, np.float32), np.zeros(n_queries, np.int64)
@@ -347,10 +349,12 @@ class SeismicIndex:
         )  # fmt: skip
         threads = numba.get_num_threads()
         if threads == 1 or n_queries == 1:
-            return _search_serial(*arrays, self._scratch(excluded))
+            return _search_serial(*arrays, self._scratch(excluded), shared, slot)
         n_chunks = min(n_queries, 4 * threads)
         with launch_guard():
-            return _search_parallel(*arrays, self.vocab_size, self._max_blocks, n_chunks, excluded)
+            return _search_parallel(
+                *arrays, self.vocab_size, self._max_blocks, n_chunks, excluded, shared, slot
+            )
 
     def _scratch(self, excluded: np.ndarray) -> tuple[np.ndarray, ...]:
         """This thread's scratch arrays for serial search, made once: allocating and clearing

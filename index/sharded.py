@@ -43,6 +43,7 @@ import numpy as np
 from lsr.index import persist
 from lsr.index.commit import Commit, SegmentEntry
 from lsr.index.config import BuildConfig, SearchDefaults
+from lsr.index.living import segment_config
 from lsr.index.segmented import SegmentedIndex, merge_top_k
 
 from lsr.atomic import write_directory_atomic, write_json_atomic
@@ -99,7 +100,15 @@ def build_sharded(
     given on each task and yields as each finishes (:func:`lsr.distributed.ray_tasks`: as Ray
     tasks, which write into ``index_dir``'s temporary folder, so on a cluster it must be on a
     file system every node sees). A shard's index depends only on its vectors and settings, so
-    every ``run`` writes the same arrays."""
+    every ``run`` writes the same arrays.
+
+    A shard keeps its share of ``config.n_postings`` (:func:`index.living.segment_config`, as a
+    living index's segments do): the shards' lists together hold what the single index's would.
+    Given whole to every shard, the budget would keep up to N times the postings (at 1M
+    synthetic documents and n_postings 3500 a 500k shard would keep 87% of its entries where
+    the single index keeps 44%), and each shard would score about as many documents per query
+    as the single index. ``shards.json`` records ``config`` as given, each shard's manifest its
+    own."""
     if isinstance(n_shards, bool) or not isinstance(n_shards, int) or n_shards < 1:
         raise InputError(f"n_shards must be a positive integer, got {n_shards!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
@@ -118,9 +127,9 @@ def build_sharded(
                 f"({sum(counts)} documents); use fewer shards"
             )
         tasks = [
-            (parts / f"{shard_name(s)}.parquet", tmp / shard_name(s), config, search_defaults,
-             threads)
-            for s in range(n_shards)
+            (parts / f"{shard_name(s)}.parquet", tmp / shard_name(s),
+             segment_config(config, count, sum(counts)), search_defaults, threads)
+            for s, count in enumerate(counts)
         ]  # fmt: skip
         list(_progress((run or _local(jobs))(build_shard, tasks), n_shards, progress))
         shutil.rmtree(parts)
@@ -263,9 +272,13 @@ class ShardedIndex(SegmentedIndex):
         return {**super().stats, "partition": PARTITION}
 
     def _run(self, queries, params, filter_, adapt):
+        """The shards searched at once, each skipping against the best k-th score any of them
+        holds so far (:mod:`index.shared_bound`), and their top-k merged."""
+        shared = self._shared(len(queries), params.k)
         found = list(
             self._pool.map(
-                lambda part: self._search_part(part, queries, params, filter_, adapt), self.parts
+                lambda slot: self._search_part(slot, queries, params, filter_, adapt, shared),
+                range(len(self.parts)),
             )
         )
         return merge_top_k(found, len(queries), params.k)
