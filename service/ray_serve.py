@@ -11,6 +11,10 @@ shard's position plus the documents of the shards before it). The ingress maps t
 too, for what answers need besides the search: document ids, and the stored vectors that
 ``explain`` reads; the postings and summaries are read by the shards' replicas only.
 
+Each shard's replica searches alone: the threads of the in-process fan-out share the k-th best
+score of all their heaps (:mod:`index.shared_bound`) and may skip blocks that a replica,
+another process, searches, so where pruning decides the two can differ (a replica skips less).
+
 Ray (``pip install lsr[ray]``) is imported inside the functions only.
 """
 
