@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 NUMBA_TEST_THREADS = 2
 os.environ["NUMBA_NUM_THREADS"] = str(NUMBA_TEST_THREADS)
@@ -42,6 +43,17 @@ def dense(collection, vocab_size: int) -> np.ndarray:
         terms, weights = collection.row(i)
         out[i, terms] = weights
     return out
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_threads():
+    """Give torch's thread count back after every test: a command run in process
+    (``--threads N``) sets it for the whole process, and a later test's matrix products would
+    then sum in another order and differ in the last float bit from a server's, which runs at
+    its own setting: an order-dependent failure."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
