@@ -63,13 +63,15 @@ def _summaries_only(summaries, list_block_ptr, queries, query_cut, block_scores)
 
 
 @njit(nogil=True, cache=True)
-def _scored_documents(forward, blocks, summaries, knn, queries, query_cut, heap_factor, scratch):
-    """The documents each query's search scores, in order (offsets, positions)."""
+def _scored_documents(
+    forward, blocks, summaries, knn, queries, query_cut, heap_factor, scratch, alone
+):  # fmt: skip
+    """The documents each query's search scores, in order (offsets, positions); ``alone`` is
+    a query's row of :func:`index.shared_bound.unshared` (no other searcher)."""
     q_indptr, q_terms, q_weights = queries
     ptr = np.zeros(len(q_indptr), np.int64)
     parts = []
     out_docs, out_scores = np.empty(10, np.int64), np.empty(10, np.float32)
-    alone = unshared(1, 10)[0]
     for q in range(len(q_indptr) - 1):
         lo, hi = q_indptr[q], q_indptr[q + 1]
         n = search_one(
@@ -129,7 +131,7 @@ def profile(
     knn = index.knn
     scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, index._nothing_excluded)
     ptr, docs = _scored_documents(
-        forward, blocks, summaries, knn, arrays, query_cut, heap_factor, scratch
+        forward, blocks, summaries, knn, arrays, query_cut, heap_factor, scratch, unshared(1, 10)[0]
     )
     block_scores = np.empty(max(index._max_blocks, 1), np.float32)
     q_dense = np.zeros(index.vocab_size, np.float32)
