@@ -266,6 +266,7 @@ def _settings(_ctx, _param, value: str) -> tuple[tuple[int, float], ...]:
 def main(out: Path, allow_dirty: bool, **options: Any) -> None:
     """Latency and accuracy@10 of sharded indexes against the single index, one query at a
     time, at each setting; and at the fastest setting reaching --target."""
+    options["cache"] = options["cache"] and str(options["cache"])  # the report is JSON
     text = provenance.measure_and_report(
         "benchmarks.sharded", out, allow_dirty, options, measure, markdown
     )
