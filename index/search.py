@@ -32,7 +32,7 @@ from lsr.index.forward import dot_dense
 from lsr.index.prefetch import prefetch_range
 from lsr.index.shared_bound import NO_BOUND, publish, refresh
 from lsr.index.summary import score_summaries
-from lsr.index.topk import heap_drain, heap_offer
+from lsr.index.topk import heap_drain, heap_offer, heap_worse
 from numba import njit, prange
 
 
@@ -57,6 +57,8 @@ def _visit(
     _set(visited, d)
     visited_list[n_visited] = d
     score = dot_dense(terms, values, indptr[d], indptr[d + 1], q_dense)
+    if size == k and heap_worse(score, np.int64(d), heap_scores[0], heap_docs[0]):
+        return n_visited + 1, size  # most documents: refused here, without a call
     return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
 
 

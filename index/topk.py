@@ -17,7 +17,8 @@ from numba import njit
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _worse(score_a, doc_a, score_b, doc_b) -> bool:
+def heap_worse(score_a, doc_a, score_b, doc_b) -> bool:
+    """Whether pair ``a`` ranks below pair ``b`` (the module's total order)."""
     return score_a < score_b or (score_a == score_b and doc_a > doc_b)
 
 
@@ -28,9 +29,9 @@ def _sift_down(scores, docs, size, i) -> None:
         if child >= size:
             return
         right = child + 1
-        if right < size and _worse(scores[right], docs[right], scores[child], docs[child]):
+        if right < size and heap_worse(scores[right], docs[right], scores[child], docs[child]):
             child = right
-        if not _worse(scores[child], docs[child], scores[i], docs[i]):
+        if not heap_worse(scores[child], docs[child], scores[i], docs[i]):
             return
         scores[i], scores[child] = scores[child], scores[i]
         docs[i], docs[child] = docs[child], docs[i]
@@ -46,13 +47,13 @@ def heap_offer(scores, docs, size, k, score, doc) -> int:
         docs[i] = doc
         while i > 0:
             parent = (i - 1) // 2
-            if not _worse(scores[i], docs[i], scores[parent], docs[parent]):
+            if not heap_worse(scores[i], docs[i], scores[parent], docs[parent]):
                 break
             scores[i], scores[parent] = scores[parent], scores[i]
             docs[i], docs[parent] = docs[parent], docs[i]
             i = parent
         return size + 1
-    if _worse(score, doc, scores[0], docs[0]):
+    if heap_worse(score, doc, scores[0], docs[0]):
         return size
     scores[0] = score
     docs[0] = doc
