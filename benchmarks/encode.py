@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from benchmarks.exact_reference import to_csr
 from benchmarks.provenance import (
     ALLOW_DIRTY_HELP,
     command_line,
@@ -46,7 +47,6 @@ from benchmarks.provenance import (
 )
 from lsr.datasets import load_dataset
 from lsr.encoders import InferenceFreeEncoder, SpladeEncoder
-from lsr.vectors import SparseCollection
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT.parent / "shared" / "models" / "splade-tiny"
@@ -54,11 +54,6 @@ DATA = ROOT.parent / "shared" / "data"  # where --dataset names are found
 MAX_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoder"
 OURS = "lsr SpladeEncoder"
-
-
-def to_csr(collection: SparseCollection) -> sp.csr_matrix:
-    shape = (len(collection), collection.vocab_size)
-    return sp.csr_matrix((collection.values, collection.indices, collection.indptr), shape=shape)
 
 
 def peer_csr(tensor: torch.Tensor) -> sp.csr_matrix:
