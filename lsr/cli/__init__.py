@@ -34,6 +34,10 @@ COMMANDS = {
         "lsr.cli.train:train",
         "Train a sparse encoder (SPLADE, inference-free) with sparsity regularizers.",
     ),
+    "soup": (
+        "lsr.cli.soup:soup",
+        "Average fine-tuned models' weights into one model (a model soup).",
+    ),
 }
 
 
