@@ -27,9 +27,9 @@ from lsr.index.accuracy import accuracy_at_k
 from lsr.index.open import open_index
 from lsr.index.results import SearchResults
 from lsr.index.timing import fastest, one_thread
-from tqdm import tqdm
 
-from benchmarks import provenance
+from benchmarks import exact_reference, provenance
+from benchmarks.exact_reference import batches
 from benchmarks.index import CACHE, synthetic_files
 from lsr.atomic import atomic_path
 from lsr.vector_io import read_vectors
@@ -67,47 +67,18 @@ def one_by_one(index, queries, doc_ids, setting: tuple[int, float]) -> SearchRes
 
 
 def exact_top_k(single, queries, path: Path) -> SearchResults:
-    """Exact search's top-k over the single index's stored weights, kept in ``path`` (at 1M it
-    costs more than the rest of a run, and the same queries over the same documents give the
-    same answer)."""
+    """Exact search's top-k over the single index's stored weights, a batch of documents at a
+    time (:func:`benchmarks.exact_reference.exact_top_k`: at 1M a copy of the collection would
+    take 4 GB), kept in ``path`` (the same queries over the same documents give the same
+    answer)."""
     if not path.exists():
-        docs, scores = streamed_exact(single.forward, queries)
+        forward = single.forward
+        rows = batches(forward.indptr, forward.terms, forward.float_values, forward.vocab_size)
+        docs, scores = exact_reference.exact_top_k(rows, queries, K)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, docs=docs, scores=scores)
     kept = np.load(path)
     return SearchResults(queries.ids, kept["docs"], kept["scores"], single.doc_ids)
-
-
-def streamed_exact(forward, queries, batch: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k positions and scores of every query (positive scores only; ties to the lower
-    position), ``batch`` documents at a time as a scipy CSR product: the memory of one batch,
-    not of the collection (:meth:`SeismicIndex.exact` copies all of it, 4 GB at 1M)."""
-    import scipy.sparse as sp
-
-    dense = sp.csr_matrix(
-        (queries.values, queries.indices, queries.indptr), shape=(len(queries), forward.vocab_size)
-    ).T.toarray()
-    indptr = np.asarray(forward.indptr)
-    best_docs = np.full((len(queries), K), -1, np.int64)
-    best_scores = np.zeros((len(queries), K), np.float32)
-    for lo in tqdm(range(0, len(indptr) - 1, batch), desc="exact top-k", unit="batch"):
-        hi = min(lo + batch, len(indptr) - 1)
-        a, b = int(indptr[lo]), int(indptr[hi])
-        shape = (hi - lo, forward.vocab_size)
-        rows = sp.csr_matrix(
-            (forward.float_values(a, b), forward.terms[a:b], indptr[lo : hi + 1] - a), shape=shape
-        )
-        scores = np.concatenate([best_scores, (rows @ dense).T.astype(np.float32)], axis=1)
-        docs = np.concatenate(
-            [best_docs, np.broadcast_to(np.arange(lo, hi), (len(queries), hi - lo))], axis=1
-        )
-        docs = np.where(scores > 0, docs, -1)
-        order = np.lexsort((np.where(docs < 0, np.iinfo(np.int64).max, docs), -scores), axis=1)[
-            :, :K
-        ]
-        best_docs = np.take_along_axis(docs, order, 1)
-        best_scores = np.take_along_axis(scores, order, 1)
-    return best_docs, np.where(best_docs >= 0, best_scores, 0.0).astype(np.float32)
 
 
 def configurations(indexes: dict[int, Any], paths: dict[int, Path]) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.exact_reference import csr_latencies, ground_truth, top_k
+from benchmarks.exact_reference import batches, csr_latencies, exact_top_k, ground_truth, top_k
 from benchmarks.synthetic import SyntheticConfig, generate
 
 
@@ -27,3 +27,17 @@ def test_csr_latencies_one_per_query():
     docs, queries = generate(200, 5, SyntheticConfig(vocab_size=1000, n_topics=3))
     seconds = csr_latencies(docs, queries)
     assert seconds.shape == (5,) and (seconds > 0).all()
+
+
+def test_the_exact_top_k_of_a_forward_index_in_batches_equals_exact_search():
+    from lsr.index.config import BuildConfig
+    from lsr.index.seismic import SeismicIndex
+
+    docs, queries = generate(500, 30, SyntheticConfig(seed=3))
+    index = SeismicIndex.build(docs, BuildConfig(n_postings=50))
+    expected = index.exact().search_batch(queries, k=10)
+    forward = index.forward
+    rows = batches(forward.indptr, forward.terms, forward.float_values, forward.vocab_size, 37)
+    found, scores = exact_top_k(rows, queries, 10, progress=False)
+    np.testing.assert_array_equal(found, expected.docs)
+    np.testing.assert_allclose(scores, expected.scores, rtol=1e-5)

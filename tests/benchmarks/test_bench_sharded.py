@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from benchmarks.sharded import best_at_target, markdown, measure, streamed_exact
+from benchmarks.sharded import best_at_target, markdown, measure
 
 
 def test_a_small_run_measures_the_single_and_the_sharded_indexes(tmp_path):
@@ -36,17 +34,3 @@ def test_the_fastest_setting_reaching_the_target_is_chosen_per_index():
     ]
     best = best_at_target(rows, 0.95)
     assert best[(1, False)]["latency_us"] == 9.0 and best[(2, True)]["latency_us"] == 3.0
-
-
-def test_the_streamed_exact_top_k_equals_exact_search():
-    from lsr.index.config import BuildConfig
-    from lsr.index.seismic import SeismicIndex
-
-    from benchmarks.synthetic import SyntheticConfig, generate
-
-    docs, queries = generate(500, 30, SyntheticConfig(seed=3))
-    index = SeismicIndex.build(docs, BuildConfig(n_postings=50))
-    expected = index.exact().search_batch(queries, k=10)
-    found, scores = streamed_exact(index.forward, queries, batch=37)
-    np.testing.assert_array_equal(found, expected.docs)
-    np.testing.assert_allclose(scores, expected.scores, rtol=1e-5)
