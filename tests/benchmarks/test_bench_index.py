@@ -14,6 +14,7 @@ from benchmarks.index import (
     Peer,
     SystemSpec,
     collection_result,
+    documents_released,
     latency_stats,
     recall,
     sweep_point,
@@ -51,6 +52,18 @@ def bench(tmp_path_factory):
     }
     truth = [{docs.ids[p] for p in row} for row in ground_truth(docs, queries, progress=False)]
     return data, specs, systems, truth
+
+
+def test_documents_released_while_building_and_read_back_equal(bench):
+    data = bench[0]
+    held = data.docs
+    with documents_released(data):
+        assert data.docs is None
+    assert data.docs is not held
+    np.testing.assert_array_equal(data.docs.indptr, held.indptr)
+    np.testing.assert_array_equal(data.docs.indices, held.indices)
+    np.testing.assert_array_equal(data.docs.values, held.values)
+    assert list(data.docs.ids) == list(held.ids)
 
 
 def test_exhaustive_point_finds_the_exact_top_k_on_both_systems(bench):
