@@ -12,7 +12,10 @@ running each alone over the same queries, on one thread, fastest of interleaved 
   search scored, in the order it scored them, prefetching each block's documents first as the
   search does;
 - ``rest``: the search minus both (the query's dense copy and sort, the skip test per block,
-  the visited flags, the heap).
+  the visited flags, the heap);
+- ``empty query``: a one-term query whose term has no posting list, through both systems'
+  single-query search: each one's fixed cost per call (validation, dispatch, result
+  conversion), the floor under every query's latency.
 
 The peer's total comes from the same queries (its ``search`` per query, its ``batch_search``);
 the documents it scores are not exposed, so only our phases are split.
@@ -40,8 +43,9 @@ from lsr.index.timing import fastest, one_thread
 from numba import njit
 
 from benchmarks import provenance
-from benchmarks.peer_seismic import PeerSeismic, prepare_queries
+from benchmarks.peer_seismic import PeerQueries, PeerSeismic, prepare_queries
 from lsr.vector_io import read_vectors
+from lsr.vectors import SparseCollection, VectorMetadata
 
 
 @njit(nogil=True, cache=True)
@@ -107,6 +111,22 @@ def _documents_only(forward, queries, ptr, docs, q_dense):
     return check
 
 
+def _empty_query(
+    list_block_ptr: np.ndarray, n: int, metadata: VectorMetadata
+) -> tuple[np.ndarray, PeerQueries]:
+    """A one-term query (ours, and ``n`` copies in the peer's layout) whose term has no posting
+    list in our index, nor in the peer's built from the same vectors."""
+    empty = np.flatnonzero(np.diff(list_block_ptr) == 0)
+    if len(empty) == 0:
+        raise click.ClickException("every term has a posting list: no empty query to time")
+    term = empty[:1].astype(np.int32)
+    weight = np.ones(1, np.float32)
+    collection = SparseCollection.from_rows(
+        [f"empty{i}" for i in range(n)], [(term, weight)] * n, metadata
+    )
+    return term, prepare_queries(collection)
+
+
 def _accuracy(found: list[list[str]], truth: list[set[str]]) -> float:
     """accuracy@10: the share of the exact top-10 found, averaged over queries."""
     return float(
@@ -139,6 +159,7 @@ def profile(
     peer_queries = prepare_queries(queries)
     n = len(queries)
     rows = [queries.row(i) for i in range(n)]
+    empty_term, empty_peer = _empty_query(blocks[0], n, queries.metadata)
 
     def ours_single():
         for terms, weights in rows:
@@ -147,6 +168,14 @@ def profile(
     def peer_single():
         for i in range(n):
             peer.search(peer_queries, i, 10, query_cut, heap_factor, False)
+
+    def ours_empty():
+        for _ in range(n):
+            index.search(empty_term, np.ones(1, np.float32), 10, query_cut, heap_factor, False)
+
+    def peer_empty():
+        for i in range(n):
+            peer.search(empty_peer, i, 10, query_cut, heap_factor, False)
 
     runs = {
         "ours single": ours_single,
@@ -157,6 +186,8 @@ def profile(
         "ours documents": lambda: _documents_only(forward, arrays, ptr, docs, q_dense),
         "peer single": peer_single,
         "peer batch": lambda: peer.batch_search(peer_queries, 10, query_cut, heap_factor, False),
+        "ours empty query": ours_empty,
+        "peer empty query": peer_empty,
     }
     with one_thread():
         for run in runs.values():  # compile, page in
