@@ -50,6 +50,9 @@ class StringList(Sequence[str]):
         self._data = data
         self._bytes = memoryview(np.ascontiguousarray(data))
         self._offsets = offsets
+        # Indexing a memoryview gives Python ints at once, where a numpy array gives scalars
+        # to convert: a query's ten ids are decoded in ~2 us instead of ~4.5.
+        self._bounds = memoryview(np.ascontiguousarray(offsets, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -61,14 +64,24 @@ class StringList(Sequence[str]):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return str(self._bytes[int(self._offsets[i]) : int(self._offsets[i + 1])], "utf-8")
+        return str(self._bytes[self._bounds[i] : self._bounds[i + 1]], "utf-8")
 
-    def take(self, positions: np.ndarray) -> list[str]:
+    def take(self, positions: np.ndarray | Sequence[int]) -> list[str]:
         """The strings at ``positions`` (valid, non-negative), decoded in one pass: the ids of a
         query's results cost a few microseconds, not one numpy slice each."""
-        starts = self._offsets[positions].tolist()
-        ends = self._offsets[np.asarray(positions) + 1].tolist()
-        return [str(self._bytes[a:b], "utf-8") for a, b in zip(starts, ends)]
+        if isinstance(positions, np.ndarray):
+            positions = positions.tolist()
+        bounds, data = self._bounds, self._bytes
+        return [str(data[bounds[p] : bounds[p + 1]], "utf-8") for p in positions]
+
+
+def ids_at(doc_ids: Sequence[str], positions: np.ndarray | Sequence[int]) -> list[str]:
+    """The ids at ``positions`` (valid, non-negative) of a :class:`StringList` or any sequence."""
+    if isinstance(doc_ids, StringList):
+        return doc_ids.take(positions)
+    if isinstance(positions, np.ndarray):
+        positions = positions.tolist()
+    return [doc_ids[p] for p in positions]
 
 
 def save_arrays(

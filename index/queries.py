@@ -51,11 +51,11 @@ def single_query(
         raise InputError(
             f"query: term_ids {terms.shape} and weights {values.shape} must be 1-d and equally long"
         )
-    if terms.size and not np.issubdtype(terms.dtype, np.integer):
+    # dtype kinds, not np.issubdtype: the same test (signed / unsigned integers, floats) in a
+    # tenth of the time, which counts in a search of ~200 us.
+    if terms.size and terms.dtype.kind not in "iu":
         raise InputError(f"query: term ids must be integers, got {terms.dtype}")
-    if values.size and not (
-        np.issubdtype(values.dtype, np.floating) or np.issubdtype(values.dtype, np.integer)
-    ):
+    if values.size and values.dtype.kind not in "iuf":
         raise InputError(f"query: weights must be numbers, got {values.dtype}")
     problem, detail, terms, values = _canonical(
         terms.astype(np.int64, copy=False), values, vocab_size

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from lsr.index.persist import ids_at
 
 from lsr.atomic import atomic_path
 from lsr.errors import InputError
@@ -78,3 +79,14 @@ class SearchResults:
             for i, qid in enumerate(self.query_ids):
                 for rank, (doc_id, score) in enumerate(self.hits(i), start=1):
                     handle.write(f"{qid} Q0 {doc_id} {rank} {score:.9g} {tag}\n")
+
+
+def row_hits(
+    doc_ids: Sequence[str], docs: np.ndarray, scores: np.ndarray
+) -> tuple[list[str], np.ndarray]:
+    """Ids and scores of one result row (``docs`` / ``scores`` of one query, its ``-1``
+    padding a tail): what a single-query search returns. Reading the positions as a list and
+    cutting at the first ``-1`` costs a third of masking both arrays."""
+    positions = docs.tolist()
+    n = positions.index(-1) if positions and positions[-1] < 0 else len(positions)
+    return ids_at(doc_ids, positions[:n]), scores[:n]

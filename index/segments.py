@@ -52,9 +52,7 @@ class Segment:
 
     def ids_at(self, positions: np.ndarray) -> list[str]:
         """The ids of the documents at ``positions``."""
-        if isinstance(self.doc_ids, persist.StringList):
-            return self.doc_ids.take(positions)
-        return [self.doc_ids[p] for p in np.asarray(positions).tolist()]
+        return persist.ids_at(self.doc_ids, positions)
 
     def nbytes(self) -> dict[str, int]:
         if self.seismic is not None:

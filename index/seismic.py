@@ -30,7 +30,7 @@ from lsr.index.parallel import launch_guard
 from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
 from lsr.index.queries import check_batch, single_query
-from lsr.index.results import SearchResults
+from lsr.index.results import SearchResults, row_hits
 from lsr.index.search import new_scratch
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
@@ -278,8 +278,7 @@ class SeismicIndex:
             return self._exact_searcher().search(term_ids, weights, k=params.k)
         query = single_query(term_ids, weights, self.vocab_size)
         docs, scores, _ = self._run(query, params, self._excluded(exclude))
-        hits = docs[0] >= 0
-        return _ids_at(self.doc_ids, docs[0][hits]), scores[0][hits]
+        return row_hits(self.doc_ids, docs[0], scores[0])
 
     def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
         return self.search_defaults.params_for(
@@ -347,10 +346,9 @@ class SeismicIndex:
             params.k, params.query_cut, np.float32(params.heap_factor), params.first_sorted,
             params.n_knn,
         )  # fmt: skip
-        threads = numba.get_num_threads()
-        if threads == 1 or n_queries == 1:
+        if n_queries == 1 or numba.get_num_threads() == 1:
             return _search_serial(*arrays, self._scratch(excluded), shared, slot)
-        n_chunks = min(n_queries, 4 * threads)
+        n_chunks = min(n_queries, 4 * numba.get_num_threads())
         with launch_guard():
             return _search_parallel(
                 *arrays, self.vocab_size, self._max_blocks, n_chunks, excluded, shared, slot
@@ -462,9 +460,3 @@ class SeismicIndex:
             )
         except InputError as exc:
             raise IndexFormatError(f"{source}: search_defaults: {exc}") from None
-
-
-def _ids_at(doc_ids: Sequence[str], positions: np.ndarray) -> list[str]:
-    if isinstance(doc_ids, persist.StringList):
-        return doc_ids.take(positions)
-    return [doc_ids[p] for p in positions.tolist()]

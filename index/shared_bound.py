@@ -28,6 +28,8 @@ run one after the other (a living index's segments) start from the best bound of
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from lsr.index.queries import check_k
 from numba import njit
@@ -44,8 +46,10 @@ def new_shared(n_queries: int, n_searchers: int, k: int) -> np.ndarray:
     return shared
 
 
+@functools.lru_cache(maxsize=64)
 def unshared(n_queries: int, k: int) -> np.ndarray:
-    """Rows with no searcher: a search given these skips against its own heap only."""
+    """Rows with no searcher: a search given these skips against its own heap only. They hold
+    nothing to write, so one array per shape is made and shared by every search."""
     return np.empty((n_queries, 0, k + 1), np.float32)
 
 

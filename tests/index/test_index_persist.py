@@ -9,9 +9,11 @@ from dataclasses import fields
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex
-from lsr.index.persist import MANIFEST
+from lsr.index.persist import MANIFEST, StringList, encode_strings
 
 from lsr.errors import IndexFormatError
 
@@ -148,3 +150,13 @@ def test_a_reader_always_finds_a_whole_index_while_it_is_replaced(index, saved):
         reader.join()
     assert errors == []
     assert [p.name for p in saved.parent.iterdir()] == ["idx"]
+
+
+@given(st.lists(st.text(max_size=6), max_size=20), st.data())
+def test_string_list_take_reads_what_indexing_reads(strings, data):
+    stored = StringList(*encode_strings(strings))
+    positions = data.draw(st.lists(st.integers(0, max(len(strings) - 1, 0)), max_size=10))
+    positions = positions if strings else []
+    assert stored.take(positions) == [strings[p] for p in positions]
+    assert stored.take(np.array(positions, dtype=np.int64)) == [strings[p] for p in positions]
+    assert list(stored) == strings

@@ -42,6 +42,11 @@ def test_query_is_sorted_with_zeros_dropped(entries, term_dtype, weight_dtype):
         ([1], [1e39], "finite and non-negative"),  # overflows float32
         ([1.5], [1.0], "term ids must be integers"),
         ([1], ["a"], "weights must be numbers"),
+        # np.issubdtype's verdicts, now read from the dtype's kind: booleans are not integers,
+        # complex numbers not weights.
+        ([True], [1.0], "term ids must be integers"),
+        ([1], [1 + 0j], "weights must be numbers"),
+        ([1], [True], "weights must be numbers"),
         ([1, 2], [1.0], "equally long"),
         ([[1]], [[1.0]], "1-d"),
     ],

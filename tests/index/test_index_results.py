@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lsr.index import SearchResults
+from lsr.index.persist import StringList, encode_strings
+from lsr.index.results import row_hits
 
 from lsr.errors import InputError
 
@@ -52,3 +54,19 @@ def test_write_trec_keeps_old_file_on_error(results, tmp_path):
 def test_rejects_mismatched_shapes():
     with pytest.raises(InputError, match="result rows"):
         SearchResults(["q"], np.zeros((2, 1), np.int64), np.zeros((2, 1), np.float32), [])
+
+
+@pytest.mark.parametrize("stored", [False, True], ids=["list", "string-list"])
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [([2, 0, 1], ["c", "a", "b"]), ([1, 2, -1], ["b", "c"]), ([-1, -1, -1], [])],
+    ids=["full", "padded", "empty"],
+)
+def test_row_hits_cut_at_the_padding(stored, row, expected):
+    doc_ids = ["a", "b", "c"]
+    if stored:
+        doc_ids = StringList(*encode_strings(doc_ids))
+    scores = np.array([3.0, 2.0, 1.0], dtype=np.float32)
+    ids, got = row_hits(doc_ids, np.array(row, dtype=np.int64), scores)
+    assert ids == expected
+    assert got.dtype == np.float32 and got.tolist() == scores[: len(expected)].tolist()
