@@ -129,7 +129,8 @@ def search_one(
     threshold = np.float32(heap_factor)
     sharing = shared.shape[0] > 0
     bound, seen = NO_BOUND, np.float64(-1.0)
-    top = np.empty(k, dtype=np.float32)
+    top = np.empty(k if sharing else 0, dtype=np.float32)
+    unsorted = np.empty(0, dtype=np.int64)
     # Heaviest entries first; a stable sort breaks ties by lower term id.
     heaviest = np.argsort(-q_weights, kind="mergesort")[:query_cut]
     for rank in range(len(heaviest)):
@@ -139,12 +140,12 @@ def search_one(
             continue
         scores = block_scores[: b1 - b0]
         score_summaries(summaries, t, b0, b1, q_terms, q_weights, scores)
-        if first_sorted and rank == 0:
-            order = np.argsort(-scores, kind="mergesort")
-        else:
-            order = np.arange(b1 - b0)
+        # Only the first list may be visited by score; the others in block order, without
+        # an index array of their own.
+        by_score = first_sorted and rank == 0
+        order = np.argsort(-scores, kind="mergesort") if by_score else unsorted
         for i in range(b1 - b0):
-            b = order[i]
+            b = order[i] if by_score else i
             if sharing:
                 bound, seen = refresh(shared, k, bound, seen, top)
             floor = max(heap_scores[0], bound) if size == k else bound
