@@ -20,6 +20,9 @@ forward index that differ only in the order of their rows:
 - ``input, rows together``: input order, but each document's term ids and weights side by side
   in one array (its ids, then its weights) instead of in two arrays: one region per document
   to load instead of two;
+- ``input, prefetch N ahead``: input order, each document prefetched ``N`` documents before it
+  is scored (a sliding window) instead of eight at a time: how much of the gap to ``packed``
+  prefetching earlier closes without moving any row;
 - ``input`` and ``primary block`` again in anonymous memory advised ``MADV_HUGEPAGE`` (2 MiB
   pages): how much of the cost is TLB misses.
 
@@ -67,6 +70,29 @@ def _documents_rows(rows, indptr, queries, ptr, docs, q_dense):
             for i in range(start, stop):
                 at, n = 2 * indptr[docs[i]], indptr[docs[i] + 1] - indptr[docs[i]]
                 check += dot_dense(rows[at : at + n], rows[at + n : at + 2 * n], 0, n, q_dense)
+        for j in range(q_indptr[q], q_indptr[q + 1]):
+            q_dense[q_terms[j]] = 0.0
+    return check
+
+
+@njit(nogil=True, cache=True)
+def _documents_ahead(forward, queries, ptr, docs, q_dense, ahead):
+    """:func:`_documents_only` prefetching each document ``ahead`` documents before scoring it."""
+    indptr, terms, values = forward
+    q_indptr, q_terms, q_weights = queries
+    check = np.float32(0.0)
+    for q in range(len(q_indptr) - 1):
+        for j in range(q_indptr[q], q_indptr[q + 1]):
+            q_dense[q_terms[j]] = q_weights[j]
+        for i in range(ptr[q], min(ptr[q] + ahead, ptr[q + 1])):
+            prefetch_range(terms, indptr[docs[i]], indptr[docs[i] + 1])
+            prefetch_range(values, indptr[docs[i]], indptr[docs[i] + 1])
+        for i in range(ptr[q], ptr[q + 1]):
+            if i + ahead < ptr[q + 1]:
+                d = docs[i + ahead]
+                prefetch_range(terms, indptr[d], indptr[d + 1])
+                prefetch_range(values, indptr[d], indptr[d + 1])
+            check += dot_dense(terms, values, indptr[docs[i]], indptr[docs[i] + 1], q_dense)
         for j in range(q_indptr[q], q_indptr[q + 1]):
             q_dense[q_terms[j]] = 0.0
     return check
@@ -203,6 +229,12 @@ def experiment(
             rows = permuted(index, order, huge)
             label = name + (" huge pages" if huge else "")
             runs[label] = lambda f=rows, m=moved: _documents_only(f, arrays, ptr, m, q_dense)
+    copy = permuted(index, orders["input"], False)
+    for ahead in (4, 8, 16, 32):
+        runs[f"input, prefetch {ahead} ahead"] = lambda a=ahead: _documents_ahead(
+            copy, arrays, ptr, docs, q_dense, a
+        )
+        shares[f"input, prefetch {ahead} ahead"] = shares["input"]
     rows, indptr = _anonymous(together(*forward), False), index.forward.indptr
     runs["input, rows together"] = lambda: _documents_rows(rows, indptr, arrays, ptr, docs, q_dense)
     shares["input, rows together"] = shares["input"]
