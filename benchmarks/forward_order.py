@@ -24,7 +24,8 @@ forward index that differ only in the order of their rows:
   is scored (a sliding window) instead of eight at a time: how much of the gap to ``packed``
   prefetching earlier closes without moving any row;
 - ``input`` and ``primary block`` again in anonymous memory advised ``MADV_HUGEPAGE`` (2 MiB
-  pages): how much of the cost is TLB misses.
+  pages): how much of the cost is TLB misses;
+- ``input again``: the first run once more, last in each round: the spread of the timing itself.
 
 Every run scores the first ``--limit`` queries' documents (``packed`` copies them all). Also
 reported per order: the share of consecutive scored documents of a query whose rows are at
@@ -241,6 +242,7 @@ def experiment(
     packed = permuted(index, docs, False)
     runs["packed"] = lambda: _documents_only(packed, arrays, ptr, np.arange(len(docs)), q_dense)
     shares["packed"] = near_shares(ptr, np.arange(len(docs)))
+    runs["input again"], shares["input again"] = runs["input"], shares["input"]
     sums = {name: float(run()) for name, run in runs.items()}
     with one_thread():
         for run in runs.values():  # compile, page in
