@@ -45,6 +45,15 @@ def single_query(
     vocabulary and not repeated, weights finite and non-negative; rows are sorted by term id and
     zero weights dropped).
     """
+    problem, detail, terms, values = canonical(*query_arrays(term_ids, weights), vocab_size)
+    check_canonical(problem, detail, vocab_size)
+    return np.array([0, len(terms)], dtype=np.int64), terms, values
+
+
+def query_arrays(term_ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``term_ids`` (as int64) and ``weights`` as :func:`canonical` takes them, once their
+    shapes and dtypes are checked: the part of :func:`single_query` done in Python, for a
+    search that canonicalizes inside its own compiled call (:meth:`SeismicIndex.search`)."""
     terms = np.asarray(term_ids)
     values = np.asarray(weights)
     if terms.ndim != 1 or values.shape != terms.shape:
@@ -57,23 +66,24 @@ def single_query(
         raise InputError(f"query: term ids must be integers, got {terms.dtype}")
     if values.size and values.dtype.kind not in "iuf":
         raise InputError(f"query: weights must be numbers, got {values.dtype}")
-    problem, detail, terms, values = _canonical(
-        terms.astype(np.int64, copy=False), values, vocab_size
-    )
+    return terms.astype(np.int64, copy=False), values
+
+
+def check_canonical(problem: int, detail: int, vocab_size: int) -> None:
+    """Raise the :class:`InputError` that :func:`canonical`'s ``(problem, detail)`` stands for."""
     if problem == _OUTSIDE_VOCABULARY:
         raise InputError(f"query: term id {detail} is outside the vocabulary [0, {vocab_size})")
     if problem == _BAD_WEIGHT:
         raise InputError("query: weights must be finite and non-negative")
     if problem == _REPEATED:
         raise InputError(f"query: term id {detail} is repeated")
-    return np.array([0, len(terms)], dtype=np.int64), terms, values
 
 
 _OUTSIDE_VOCABULARY, _BAD_WEIGHT, _REPEATED = 1, 2, 3
 
 
 @njit(nogil=True, cache=True)
-def _canonical(term_ids, weights, vocab_size):
+def canonical(term_ids, weights, vocab_size):
     """``(problem, detail, terms, weights)``: problem 0 and the sorted non-zero entries as int32 /
     float32, or a problem code (the constants above) and the offending term id."""
     n = len(term_ids)

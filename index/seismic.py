@@ -29,11 +29,12 @@ from lsr.index.knn import build_knn_graph
 from lsr.index.parallel import launch_guard
 from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
-from lsr.index.queries import check_batch, single_query
+from lsr.index.queries import check_batch, check_canonical, query_arrays
 from lsr.index.results import SearchResults, row_hits
 from lsr.index.search import new_scratch
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
+from lsr.index.search import search_single as _search_single
 from lsr.index.shared_bound import check_shared, unshared
 from lsr.index.summary import Summaries, build_summaries
 from tqdm.auto import tqdm
@@ -276,9 +277,14 @@ class SeismicIndex:
         params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
         if self._engine(params, exclude) == "exact":
             return self._exact_searcher().search(term_ids, weights, k=params.k)
-        query = single_query(term_ids, weights, self.vocab_size)
-        docs, scores, _ = self._run(query, params, self._excluded(exclude))
-        return row_hits(self.doc_ids, docs[0], scores[0])
+        terms, values = query_arrays(term_ids, weights)
+        problem, detail, docs, scores = _search_single(
+            *self._index_arrays, self.knn, terms, values, self.vocab_size, params.k,
+            params.query_cut, np.float32(params.heap_factor), params.first_sorted, params.n_knn,
+            self._scratch(self._excluded(exclude)), unshared(1, params.k)[0], 0,
+        )  # fmt: skip
+        check_canonical(problem, detail, self.vocab_size)
+        return row_hits(self.doc_ids, docs, scores)
 
     def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
         return self.search_defaults.params_for(

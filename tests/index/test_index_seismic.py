@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -214,3 +215,55 @@ def test_search_parameters_are_remembered_by_value_and_type():
     with pytest.raises(InputError, match="query_cut"):
         defaults.params(10, query_cut=[5])  # unhashable: validated, not remembered
     assert SearchDefaults(query_cut=7).params(10).query_cut == 7
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    q=st.integers(0, 39),
+    seed=st.integers(0, 2**16),
+    weight_dtype=st.sampled_from([np.float32, np.float64]),
+    first_sorted=st.booleans(),
+)
+def test_single_query_in_any_entry_order_matches_batch(
+    default_index, queries, q, seed, weight_dtype, first_sorted
+):
+    """search canonicalizes the query inside its compiled call (index.search.search_single):
+    entries in any order, of any float dtype, with a zero weight added, give the batch's row."""
+    terms, weights = queries.row(q)
+    order = np.random.default_rng(seed).permutation(len(terms) + 1)
+    zero_term = next(t for t in range(queries.vocab_size) if t not in set(terms.tolist()))
+    terms = np.append(terms, zero_term)[order]
+    weights = np.append(weights, 0.0).astype(weight_dtype)[order]
+    batch = default_index.search_batch(queries, k=5, first_sorted=first_sorted, n_knn=2)
+    ids, scores = default_index.search(terms, weights, k=5, first_sorted=first_sorted, n_knn=2)
+    assert ids == [doc_id for doc_id, _ in batch.hits(q)]
+    np.testing.assert_array_equal(scores, batch.scores[q][: len(ids)])
+
+
+@pytest.mark.parametrize(
+    ("terms", "weights", "message"),
+    [
+        ([1, 120], [1.0, 1.0], "term id 120 is outside the vocabulary"),
+        ([3, 1, 3], [1.0, 1.0, 2.0], "term id 3 is repeated"),
+        ([1], [np.nan], "finite and non-negative"),
+    ],
+)
+def test_a_bad_query_is_refused_by_search(default_index, terms, weights, message):
+    with pytest.raises(InputError, match=message):
+        default_index.search(np.array(terms), np.array(weights))
+
+
+def test_queries_of_different_lengths_in_threads_match_batch(default_index, queries):
+    """Each thread reuses its own scratch arrays across queries of different lengths."""
+    batch = default_index.search_batch(queries, k=5)
+    expected = [[doc_id for doc_id, _ in batch.hits(q)] for q in range(len(queries))]
+
+    def run(offset: int) -> list[list[str]]:
+        found = [[] for _ in range(len(queries))]
+        for i in range(len(queries)):
+            q = (i + offset) % len(queries)
+            found[q] = default_index.search(*queries.row(q), k=5)[0]
+        return found
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(found == expected for found in pool.map(run, range(0, 40, 10)))
