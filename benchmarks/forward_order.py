@@ -23,7 +23,7 @@ forward index that differ only in the order of their rows:
 - ``input, prefetch N ahead``: input order, each document prefetched ``N`` documents before it
   is scored (a sliding window) instead of eight at a time: how much of the gap to ``packed``
   prefetching earlier closes without moving any row;
-- ``input`` and ``primary block`` again in anonymous memory advised ``MADV_HUGEPAGE`` (2 MiB
+- ``input``, ``primary block`` and ``input, rows together`` again in anonymous memory advised ``MADV_HUGEPAGE`` (2 MiB
   pages): how much of the cost is TLB misses;
 - ``input again``: the first run once more, last in each round: the spread of the timing itself.
 
@@ -236,8 +236,12 @@ def experiment(
             copy, arrays, ptr, docs, q_dense, a
         )
         shares[f"input, prefetch {ahead} ahead"] = shares["input"]
-    rows, indptr = _anonymous(together(*forward), False), index.forward.indptr
-    runs["input, rows together"] = lambda: _documents_rows(rows, indptr, arrays, ptr, docs, q_dense)
+    side_by_side, indptr = together(*forward), index.forward.indptr
+    for huge in (False, True):
+        rows = _anonymous(side_by_side, huge)
+        label = "input, rows together" + (" huge pages" if huge else "")
+        runs[label] = lambda r=rows: _documents_rows(r, indptr, arrays, ptr, docs, q_dense)
+    del side_by_side
     shares["input, rows together"] = shares["input"]
     packed = permuted(index, docs, False)
     runs["packed"] = lambda: _documents_only(packed, arrays, ptr, np.arange(len(docs)), q_dense)
