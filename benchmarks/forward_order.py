@@ -9,7 +9,12 @@ index change: the *same* documents a search scores (:func:`benchmarks.index_prof
 ``_scored_documents``, the same order, the same prefetches) are scored against copies of the
 forward index that differ only in the order of their rows:
 
-- ``input``: rows in input order (an anonymous-memory copy, as the reordered ones are);
+- ``input``: rows in input order (an anonymous-memory copy in 4 KiB pages, as the reordered ones
+  are);
+- ``input, as loaded``: the index's own arrays, mapped from its files (what a search reads after
+  ``SeismicIndex.load(mmap=True)``, the default: 4 KiB page-cache pages);
+- ``input, numpy copy``: a plain ``np.array`` copy, which numpy advises ``MADV_HUGEPAGE`` itself
+  (arrays of 4 MiB or more; what ``mmap=False`` gives);
 - ``primary block``: each document placed by its primary block, the block of the posting list
   of its heaviest term among the lists that keep it, blocks in list order (documents no list
   keeps last), input order within a block;
@@ -230,6 +235,10 @@ def experiment(
             rows = permuted(index, order, huge)
             label = name + (" huge pages" if huge else "")
             runs[label] = lambda f=rows, m=moved: _documents_only(f, arrays, ptr, m, q_dense)
+    runs["input, as loaded"] = lambda: _documents_only(forward, arrays, ptr, docs, q_dense)
+    numpy_copy = tuple(np.array(a) for a in forward)
+    runs["input, numpy copy"] = lambda: _documents_only(numpy_copy, arrays, ptr, docs, q_dense)
+    shares["input, as loaded"] = shares["input, numpy copy"] = shares["input"]
     copy = permuted(index, orders["input"], False)
     for ahead in (4, 8, 16, 32):
         runs[f"input, prefetch {ahead} ahead"] = lambda a=ahead: _documents_ahead(
