@@ -11,8 +11,9 @@ forward index that differ only in the order of their rows:
 
 - ``input``: rows in input order (an anonymous-memory copy in 4 KiB pages, as the reordered ones
   are);
-- ``input, as loaded``: the index's own arrays, mapped from its files (what a search reads after
-  ``SeismicIndex.load(mmap=True)``, the default: 4 KiB page-cache pages);
+- ``input, as loaded``: the index's two saved arrays, mapped from its files (what search read
+  after ``SeismicIndex.load(mmap=True)`` before it laid rows side by side: 4 KiB page-cache
+  pages);
 - ``input, numpy copy``: a plain ``np.array`` copy, which numpy advises ``MADV_HUGEPAGE`` itself
   (arrays of 4 MiB or more; what ``mmap=False`` gives);
 - ``primary block``: each document placed by its primary block, the block of the posting list
@@ -23,13 +24,13 @@ forward index that differ only in the order of their rows:
   so that every gather is sequential (a copy per query: an upper bound on what any order of the
   rows could give, not an index);
 - ``input, rows together``: input order, but each document's term ids and weights side by side
-  in one array (its ids, then its weights) instead of in two arrays: one region per document
-  to load instead of two;
+  in one array (its ids, then its weights: :func:`index.forward.side_by_side`, what search now
+  reads) instead of in two arrays: one region per document to load instead of two;
 - ``input, prefetch N ahead``: input order, each document prefetched ``N`` documents before it
   is scored (a sliding window) instead of eight at a time: how much of the gap to ``packed``
   prefetching earlier closes without moving any row;
-- ``input``, ``primary block`` and ``input, rows together`` again in anonymous memory advised ``MADV_HUGEPAGE`` (2 MiB
-  pages): how much of the cost is TLB misses;
+- ``input``, ``primary block`` and ``input, rows together`` again in anonymous memory advised
+  ``MADV_HUGEPAGE`` (2 MiB pages): how much of the cost is TLB misses;
 - ``input again``: the first run once more, last in each round: the spread of the timing itself.
 
 Every run scores the first ``--limit`` queries' documents (``packed`` copies them all). Also
@@ -49,7 +50,7 @@ from pathlib import Path
 import click
 import numpy as np
 from lsr.index import SeismicIndex
-from lsr.index.forward import dot_dense
+from lsr.index.forward import dot_dense, side_by_side
 from lsr.index.prefetch import prefetch_range
 from lsr.index.search import new_scratch
 from lsr.index.shared_bound import unshared
@@ -59,26 +60,6 @@ from numba import njit
 from benchmarks import provenance
 from benchmarks.index_profile import CLOCKS, _documents_only, _scored_documents
 from lsr.vector_io import read_vectors
-
-
-@njit(nogil=True, cache=True)
-def _documents_rows(rows, indptr, queries, ptr, docs, q_dense):
-    """:func:`_documents_only` over rows laid out as :func:`together` makes them."""
-    q_indptr, q_terms, q_weights = queries
-    check = np.float32(0.0)
-    for q in range(len(q_indptr) - 1):
-        for j in range(q_indptr[q], q_indptr[q + 1]):
-            q_dense[q_terms[j]] = q_weights[j]
-        for start in range(ptr[q], ptr[q + 1], 8):
-            stop = min(start + 8, ptr[q + 1])
-            for i in range(start, stop):
-                prefetch_range(rows, 2 * indptr[docs[i]], 2 * indptr[docs[i] + 1])
-            for i in range(start, stop):
-                at, n = 2 * indptr[docs[i]], indptr[docs[i] + 1] - indptr[docs[i]]
-                check += dot_dense(rows[at : at + n], rows[at + n : at + 2 * n], 0, n, q_dense)
-        for j in range(q_indptr[q], q_indptr[q + 1]):
-            q_dense[q_terms[j]] = 0.0
-    return check
 
 
 @njit(nogil=True, cache=True)
@@ -102,18 +83,6 @@ def _documents_ahead(forward, queries, ptr, docs, q_dense, ahead):
         for j in range(q_indptr[q], q_indptr[q + 1]):
             q_dense[q_terms[j]] = 0.0
     return check
-
-
-@njit(nogil=True, cache=True)
-def together(indptr, terms, values):
-    """One uint16 array holding document ``d``'s term ids at ``2 * indptr[d]`` and its weights
-    (float16 bits) right after them."""
-    rows = np.empty(2 * len(terms), np.uint16)
-    for d in range(len(indptr) - 1):
-        at, n = 2 * indptr[d], indptr[d + 1] - indptr[d]
-        rows[at : at + n] = terms[indptr[d] : indptr[d + 1]]
-        rows[at + n : at + 2 * n] = values[indptr[d] : indptr[d + 1]]
-    return rows
 
 
 def primary_block_order(index: SeismicIndex) -> np.ndarray:
@@ -235,22 +204,23 @@ def experiment(
             rows = permuted(index, order, huge)
             label = name + (" huge pages" if huge else "")
             runs[label] = lambda f=rows, m=moved: _documents_only(f, arrays, ptr, m, q_dense)
-    runs["input, as loaded"] = lambda: _documents_only(forward, arrays, ptr, docs, q_dense)
-    numpy_copy = tuple(np.array(a) for a in forward)
+    loaded = (index.forward.indptr, index.forward.terms, index.forward.values)
+    runs["input, as loaded"] = lambda: _documents_only(loaded, arrays, ptr, docs, q_dense)
+    numpy_copy = tuple(np.array(a) for a in loaded)
     runs["input, numpy copy"] = lambda: _documents_only(numpy_copy, arrays, ptr, docs, q_dense)
     shares["input, as loaded"] = shares["input, numpy copy"] = shares["input"]
     copy = permuted(index, orders["input"], False)
     for ahead in (4, 8, 16, 32):
-        runs[f"input, prefetch {ahead} ahead"] = lambda a=ahead: _documents_ahead(
-            copy, arrays, ptr, docs, q_dense, a
+        runs[f"input, prefetch {ahead} ahead"] = lambda a=ahead, c=copy: _documents_ahead(
+            c, arrays, ptr, docs, q_dense, a
         )
         shares[f"input, prefetch {ahead} ahead"] = shares["input"]
-    side_by_side, indptr = together(*forward), index.forward.indptr
+    rows = side_by_side(*loaded)
     for huge in (False, True):
-        rows = _anonymous(side_by_side, huge)
+        laid = (index.forward.indptr, _anonymous(rows, huge))
         label = "input, rows together" + (" huge pages" if huge else "")
-        runs[label] = lambda r=rows: _documents_rows(r, indptr, arrays, ptr, docs, q_dense)
-    del side_by_side
+        runs[label] = lambda f=laid: _documents_only(f, arrays, ptr, docs, q_dense)
+    del rows
     shares["input, rows together"] = shares["input"]
     packed = permuted(index, docs, False)
     runs["packed"] = lambda: _documents_only(packed, arrays, ptr, np.arange(len(docs)), q_dense)

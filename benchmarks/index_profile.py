@@ -34,8 +34,7 @@ from pathlib import Path
 import click
 import numpy as np
 from lsr.index import SeismicIndex
-from lsr.index.forward import dot_dense
-from lsr.index.prefetch import prefetch_range
+from lsr.index.forward import row_dot, row_prefetch
 from lsr.index.search import new_scratch, search_one
 from lsr.index.shared_bound import unshared
 from lsr.index.summary import score_summaries
@@ -92,8 +91,8 @@ def _scored_documents(
 
 @njit(nogil=True, cache=True)
 def _documents_only(forward, queries, ptr, docs, q_dense):
-    """Score each query's scored documents (prefetched eight at a time), nothing else."""
-    indptr, terms, values = forward
+    """Score each query's scored documents (prefetched eight at a time), nothing else;
+    ``forward`` in either layout of :func:`index.forward.row_dot`."""
     q_indptr, q_terms, q_weights = queries
     check = np.float32(0.0)
     for q in range(len(q_indptr) - 1):
@@ -102,10 +101,9 @@ def _documents_only(forward, queries, ptr, docs, q_dense):
         for start in range(ptr[q], ptr[q + 1], 8):
             stop = min(start + 8, ptr[q + 1])
             for i in range(start, stop):
-                prefetch_range(terms, indptr[docs[i]], indptr[docs[i] + 1])
-                prefetch_range(values, indptr[docs[i]], indptr[docs[i] + 1])
+                row_prefetch(forward, docs[i])
             for i in range(start, stop):
-                check += dot_dense(terms, values, indptr[docs[i]], indptr[docs[i] + 1], q_dense)
+                check += row_dot(forward, docs[i], q_dense)
         for j in range(q_indptr[q], q_indptr[q + 1]):
             q_dense[q_terms[j]] = 0.0
     return check

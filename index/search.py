@@ -28,8 +28,7 @@ returned is the document's exact inner product with the query.
 from __future__ import annotations
 
 import numpy as np
-from lsr.index.forward import dot_dense
-from lsr.index.prefetch import prefetch_range
+from lsr.index.forward import row_dot, row_prefetch
 from lsr.index.queries import canonical
 from lsr.index.shared_bound import NO_BOUND, publish, refresh
 from lsr.index.summary import score_summaries
@@ -49,15 +48,14 @@ def _set(bits, d):
 
 @njit(nogil=True, cache=True, inline="always")
 def _visit(
-    d, indptr, terms, values, q_dense, visited, visited_list, n_visited, k,
-    heap_scores, heap_docs, size,
+    d, forward, q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
 ):  # fmt: skip
     """Score document ``d`` exactly and offer it to the heap, unless this query scored it already."""
     if _is_set(visited, d):
         return n_visited, size
     _set(visited, d)
     visited_list[n_visited] = d
-    score = dot_dense(terms, values, indptr[d], indptr[d + 1], q_dense)
+    score = row_dot(forward, d, q_dense)
     if size == k and heap_worse(score, np.int64(d), heap_scores[0], heap_docs[0]):
         return n_visited + 1, size  # most documents: refused here, without a call
     return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
@@ -65,28 +63,27 @@ def _visit(
 
 @njit(nogil=True, cache=True)
 def _score_block(
-    p0, p1, post_docs, indptr, terms, values, q_dense, visited, visited_list, n_visited,
-    k, heap_scores, heap_docs, size,
+    p0, p1, post_docs, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
+    heap_docs, size,
 ):  # fmt: skip
     # Prefetch every document not scored yet before scoring any (as the reference does), so the
     # block's memory loads overlap instead of following one another.
     for p in range(p0, p1):
         d = post_docs[p]
         if not _is_set(visited, d):
-            prefetch_range(terms, indptr[d], indptr[d + 1])
-            prefetch_range(values, indptr[d], indptr[d + 1])
+            row_prefetch(forward, d)
     for p in range(p0, p1):
         n_visited, size = _visit(
-            post_docs[p], indptr, terms, values, q_dense, visited, visited_list,
-            n_visited, k, heap_scores, heap_docs, size,
+            post_docs[p], forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
+            heap_docs, size,
         )  # fmt: skip
     return n_visited, size
 
 
 @njit(nogil=True, cache=True)
 def _expand_knn(
-    knn, n_knn, indptr, terms, values, q_dense, visited, visited_list, n_visited, k,
-    heap_scores, heap_docs, size,
+    knn, n_knn, forward, q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs,
+    size,
 ):  # fmt: skip
     """Score the graph neighbours of every current result, best result first."""
     snapshot_scores = heap_scores[:size].copy()
@@ -99,8 +96,8 @@ def _expand_knn(
             d = knn[results[r], j]
             if d >= 0:
                 n_visited, size = _visit(
-                    d, indptr, terms, values, q_dense, visited, visited_list, n_visited,
-                    k, heap_scores, heap_docs, size,
+                    d, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
+                    heap_docs, size,
                 )  # fmt: skip
     return n_visited, size
 
@@ -112,13 +109,13 @@ def search_one(
 ):  # fmt: skip
     """Top-k of one query into ``out_docs`` / ``out_scores``; returns how many documents it scored.
 
-    ``forward`` is ``(indptr, terms, values)``, ``blocks`` ``(list_block_ptr, block_ptr,
-    post_docs)``, ``summaries`` :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
+    ``forward`` is :meth:`~index.forward.ForwardIndex.search_arrays` (either layout),
+    ``blocks`` ``(list_block_ptr, block_ptr, post_docs)``, ``summaries``
+    :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
     :func:`new_scratch`, owned by the caller and reused across queries) is left as found.
     ``shared`` is this query's row of :func:`index.shared_bound.new_shared`, this searcher
     publishing as ``slot`` (no searcher: skip against the own heap only).
     """
-    indptr, terms, values = forward
     list_block_ptr, block_ptr, post_docs = blocks
     q_dense, visited, visited_list, block_scores, excluded = scratch
     for j in range(len(q_terms)):
@@ -154,15 +151,15 @@ def search_one(
                 continue
             before = size, heap_scores[0]
             n_visited, size = _score_block(
-                block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, indptr, terms, values,
-                q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
+                block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, forward, q_dense, visited,
+                visited_list, n_visited, k, heap_scores, heap_docs, size,
             )  # fmt: skip
             if sharing and (size, heap_scores[0]) != before:
                 publish(shared, slot, heap_scores, size, k, top)
     if n_knn > 0 and knn.shape[1] > 0:
         n_visited, size = _expand_knn(
-            knn, n_knn, indptr, terms, values, q_dense, visited, visited_list, n_visited,
-            k, heap_scores, heap_docs, size,
+            knn, n_knn, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
+            heap_docs, size,
         )  # fmt: skip
     if sharing:
         publish(shared, slot, heap_scores, size, k, top)

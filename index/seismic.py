@@ -9,6 +9,7 @@ graph of CIKM 2024), each a parallel Numba kernel; search runs in parallel over 
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -83,11 +84,20 @@ class SeismicIndex:
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
         self._nothing_excluded = bitset.empty(len(doc_ids))
         self._local = threading.local()
-        # The kernels' view of the index, made once: rebuilding it costs microseconds per query.
-        self._index_arrays = (
-            (forward.indptr, forward.terms, forward.values),
+
+    @functools.cached_property
+    def _index_arrays(self) -> tuple:
+        """The kernels' view of the index, made on the first search and kept (rebuilding it
+        would cost microseconds per query): the forward index's rows with ids and weights side
+        by side (:meth:`~index.forward.ForwardIndex.search_arrays`; a copy the size of the
+        forward index, in anonymous memory: an index loaded with ``mmap=True`` then pages in
+        only that copy, not the two saved arrays), the blocks, the summaries. Two threads'
+        first searches may both make it; one copy is kept."""
+        postings = self.postings
+        return (
+            self.forward.search_arrays(),
             (postings.list_block_ptr, postings.block_ptr, postings.post_docs),
-            summaries.arrays(),
+            self.summaries.arrays(),
         )
 
     # -- build ----------------------------------------------------------------------------------

@@ -1,20 +1,19 @@
 """benchmarks.forward_order: its orders are permutations placing each document as their
-definitions say (checked against plain loops), a permuted or side-by-side forward index holds
-the same rows, and every layout scores the same documents to the same sum."""
+definitions say (checked against plain loops), a permuted forward index holds the same rows,
+and every layout scores the same documents to the same sum."""
 
 from __future__ import annotations
 
 import numpy as np
 from lsr.index import BuildConfig, SeismicIndex
+from lsr.index.forward import side_by_side
 
 from benchmarks.forward_order import (
     _documents_ahead,
-    _documents_rows,
     heaviest_term_order,
     near_shares,
     permuted,
     primary_block_order,
-    together,
 )
 from benchmarks.index_profile import _documents_only
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -61,17 +60,13 @@ def test_heaviest_term_order_groups_documents_by_their_heaviest_term():
     assert heaviest_term_order(INDEX).tolist() == expected
 
 
-def test_permuted_rows_and_side_by_side_rows_hold_the_documents():
+def test_permuted_rows_hold_the_documents():
     order = primary_block_order(INDEX)
     indptr, terms, values = permuted(INDEX, order, huge=False)
-    rows = together(INDEX.forward.indptr, INDEX.forward.terms, INDEX.forward.values)
     for i, d in enumerate(order.tolist()):
         lo, hi = INDEX.forward.indptr[d], INDEX.forward.indptr[d + 1]
         assert terms[indptr[i] : indptr[i + 1]].tolist() == INDEX.forward.terms[lo:hi].tolist()
         assert values[indptr[i] : indptr[i + 1]].tolist() == INDEX.forward.values[lo:hi].tolist()
-        n = hi - lo
-        assert rows[2 * lo : 2 * lo + n].tolist() == INDEX.forward.terms[lo:hi].tolist()
-        assert rows[2 * lo + n : 2 * hi].tolist() == INDEX.forward.values[lo:hi].tolist()
 
 
 def test_every_layout_scores_the_same_documents_to_the_same_sum():
@@ -79,7 +74,7 @@ def test_every_layout_scores_the_same_documents_to_the_same_sum():
                np.array([0.5, 1.0, 2.0, 1.5, 0.25], np.float32))  # fmt: skip
     ptr, docs = np.array([0, 37, 60]), RNG.integers(0, len(INDEX), 60)
     q_dense = np.zeros(INDEX.vocab_size, np.float32)
-    forward = INDEX._index_arrays[0]
+    forward = (INDEX.forward.indptr, INDEX.forward.terms, INDEX.forward.values)
     expected = _documents_only(forward, queries, ptr, docs, q_dense)
     order = heaviest_term_order(INDEX)
     position = np.empty(len(order), np.int64)
@@ -87,10 +82,9 @@ def test_every_layout_scores_the_same_documents_to_the_same_sum():
     moved = _documents_only(
         permuted(INDEX, order, huge=True), queries, ptr, position[docs], q_dense
     )
-    rows = together(*forward)
-    side_by_side = _documents_rows(rows, forward[0], queries, ptr, docs, q_dense)
+    rows = _documents_only((forward[0], side_by_side(*forward)), queries, ptr, docs, q_dense)
     ahead = [_documents_ahead(forward, queries, ptr, docs, q_dense, a) for a in (1, 8, 64)]
-    assert {moved, side_by_side, *ahead} == {expected}
+    assert {moved, rows, *ahead} == {expected}
     assert not q_dense.any()
 
 

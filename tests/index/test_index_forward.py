@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
-from lsr.index.forward import ForwardIndex, dot_dense, half_to_float
+from lsr.index.forward import ForwardIndex, dot_dense, half_to_float, row_dot
 from numba import njit
 
 from lsr.errors import InputError
@@ -121,3 +121,38 @@ def test_dot_product_follows_the_lane_order_bit_for_bit(
     got = dot_dense(terms, stored, offset, offset + n_entries, query)
     expected = lane_order_reference(query, terms[offset:], weights[offset:])
     assert got == expected
+
+
+@njit(cache=True)
+def _row_scores(forward, query):
+    """:func:`row_dot` of every row (what search calls), for the layout ``forward`` has."""
+    return np.array([row_dot(forward, d, query) for d in range(len(forward[0]) - 1)])
+
+
+@pytest.mark.parametrize("value_dtype", ["float16", "float32"])
+def test_search_arrays_lay_each_rows_ids_then_weights_side_by_side_when_both_are_two_bytes(
+    value_dtype,
+):
+    forward = ForwardIndex.from_collection(random_collection(60, seed=5), value_dtype)
+    arrays = forward.search_arrays()
+    if value_dtype == "float32":  # 4-byte weights: the two arrays as stored
+        assert arrays == (forward.indptr, forward.terms, forward.values)
+        return
+    indptr, rows = arrays
+    assert rows.dtype == np.uint16 and len(rows) == 2 * forward.nnz
+    for d in range(len(forward)):
+        lo, hi = indptr[d], indptr[d + 1]
+        assert rows[2 * lo : lo + hi].tolist() == forward.terms[lo:hi].tolist()
+        assert rows[lo + hi : 2 * hi].tolist() == forward.values[lo:hi].tolist()
+
+
+def test_row_dot_gives_dot_dense_bits_in_both_layouts():
+    forward = ForwardIndex.from_collection(random_collection(80, mean_nnz=30, seed=6))
+    query = np.random.default_rng(7).random(forward.vocab_size).astype(np.float32)
+    expected = [
+        dot_dense(forward.terms, forward.values, forward.indptr[d], forward.indptr[d + 1], query)
+        for d in range(len(forward))
+    ]
+    two_arrays = (forward.indptr, forward.terms, forward.values)
+    assert _row_scores(two_arrays, query).tolist() == expected
+    assert _row_scores(forward.search_arrays(), query).tolist() == expected

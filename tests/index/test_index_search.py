@@ -16,9 +16,11 @@ import heapq
 import numpy as np
 import pytest
 from index_data import random_collection
-from lsr.index import BuildConfig, SeismicIndex
+from lsr.index import BuildConfig, SeismicIndex, bitset
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
+from lsr.index.search import new_scratch, search_serial
+from lsr.index.shared_bound import unshared
 from lsr.index.summary import build_summaries
 
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -190,3 +192,41 @@ def test_blocks_visited_match_a_plain_reference(built, query_cut, heap_factor, f
         terms, weights = queries.row(q)
         expected = reference_visits(index, terms, weights, 5, query_cut, heap_factor, first_sorted)
         assert results.scored[q] == len(expected), q
+
+
+@pytest.fixture(scope="module")
+def with_knn() -> SeismicIndex:
+    return SeismicIndex.build(random_collection(500, seed=93), BuildConfig(n_postings=40, knn=4))
+
+
+@pytest.mark.parametrize(
+    ("query_cut", "heap_factor", "first_sorted", "n_knn", "excluded_share"),
+    [(200, 1e-9, False, 0, 0.0), (3, 0.6, True, 0, 0.0), (5, 0.9, False, 3, 0.0),
+     (4, 0.8, False, 0, 0.3), (10, 1.0, True, 2, 0.1)],
+)  # fmt: skip
+def test_rows_side_by_side_give_the_two_arrays_results(
+    with_knn, query_cut, heap_factor, first_sorted, n_knn, excluded_share
+):
+    """Search over the forward index's rows with ids and weights side by side (what an index
+    searches) returns exactly what it returns over the two stored arrays: same documents, same
+    scores, same documents scored, exact settings and pruned, with kNN and exclusions."""
+    index = with_knn
+    queries = random_collection(30, mean_nnz=8, seed=94, prefix="q")
+    allowed = np.random.default_rng(95).random(len(index)) >= excluded_share
+    excluded = bitset.from_mask(~allowed)
+    assert len(index._index_arrays[0]) == 2  # float16 weights: the side-by-side layout
+    two_arrays = (index.forward.indptr, index.forward.terms, index.forward.values)
+    arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
+    found = []
+    for forward in (index._index_arrays[0], two_arrays):
+        scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, excluded)
+        run = search_serial(
+            forward, *index._index_arrays[1:], index.knn, arrays, 10, query_cut,
+            np.float32(heap_factor), first_sorted, n_knn, scratch, unshared(len(queries), 10), 0,
+        )  # fmt: skip
+        found.append(run)
+    for side_by_side, separate in zip(*found, strict=True):
+        np.testing.assert_array_equal(side_by_side, separate)
+    assert (found[0][1] > 0).any()
+    returned = found[0][0][found[0][0] >= 0]
+    assert allowed[returned].all()
