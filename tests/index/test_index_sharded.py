@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from index_data import dense, random_collection
 from lsr.index.config import BuildConfig, SearchDefaults
 from lsr.index.open import open_index
+from lsr.index.segmented import merge_top_k
 from lsr.index.seismic import SeismicIndex
 from lsr.index.sharded import SHARDS_FILE, ShardedIndex, build_sharded, shard_of
 
@@ -80,6 +81,26 @@ def test_one_query_searches_as_the_batch(sharded, docs):
         ids, scores = index.search(*queries.row(q), k=5, **EXACT_SEARCH)
         assert ids == index.doc_ids.take(batch.docs[q][: len(ids)])
         np.testing.assert_array_equal(scores, batch.scores[q][: len(ids)])
+
+
+@pytest.mark.parametrize("n_queries", [1, 25])
+def test_the_fan_out_answers_as_each_shard_searched_alone(tmp_path, docs, n_queries):
+    """Pruned lists and skipped blocks, shards not sharing their scores: the shards searched
+    at once (the calling thread and the pool's) return each shard's own Seismic top-k, merged."""
+    write_vectors(tmp_path / "docs.parquet", docs)
+    build_sharded(tmp_path / "docs.parquet", tmp_path / "idx", 3, BuildConfig(n_postings=40))
+    index = ShardedIndex.load(tmp_path / "idx")
+    index.share_bound = False
+    queries = random_collection(n_queries, vocab_size=VOCAB, seed=10, prefix="q")
+    params = {"k": 7, "query_cut": 4, "heap_factor": 0.8, "engine": "seismic"}
+    found = index.search_batch(queries, **params)
+    alone = []
+    for part in index.parts:
+        result = part.segment.seismic.search_batch(queries, **params)
+        alone.append((np.where(result.docs >= 0, result.docs + part.offset, -1), result.scores))
+    expected_docs, expected_scores = merge_top_k(alone, n_queries, 7)
+    np.testing.assert_array_equal(found.docs, expected_docs)
+    np.testing.assert_array_equal(found.scores, expected_scores)
 
 
 def test_a_damaged_shard_is_named(sharded, tmp_path):
