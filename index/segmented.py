@@ -111,7 +111,20 @@ class SegmentIds(Sequence[str]):
         return part.segment.doc_ids[position - part.offset]
 
     def take(self, positions: np.ndarray) -> list[str]:
-        return [self[p] for p in np.asarray(positions).tolist()]
+        """The ids at ``positions`` (non-negative), each segment's read in one call
+        (:meth:`Segment.ids_at`): a search's k hits cost a few calls, not k lookups."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if len(positions) and not 0 <= positions.min() <= positions.max() < len(self):
+            raise IndexError(int(positions.max() if positions.min() >= 0 else positions.min()))
+        owners = np.searchsorted(self._starts, positions, side="right") - 1
+        ids: list[str] = [""] * len(positions)
+        for owner in np.unique(owners).tolist():
+            part, rows = self._parts[owner], np.flatnonzero(owners == owner)
+            for row, doc_id in zip(
+                rows.tolist(), part.segment.ids_at(positions[rows] - part.offset)
+            ):
+                ids[row] = doc_id
+        return ids
 
 
 class SegmentedIndex:

@@ -103,6 +103,15 @@ def test_the_fan_out_answers_as_each_shard_searched_alone(tmp_path, docs, n_quer
     np.testing.assert_array_equal(found.scores, expected_scores)
 
 
+def test_ids_taken_at_once_are_those_looked_up_one_by_one(sharded):
+    ids = open_index(sharded / "idx").doc_ids
+    positions = np.random.default_rng(11).integers(0, N_DOCS, 50)
+    assert ids.take(positions) == [ids[int(p)] for p in positions]
+    assert ids.take(np.array([], np.int64)) == []
+    with pytest.raises(IndexError):
+        ids.take(np.array([3, N_DOCS]))
+
+
 def test_a_damaged_shard_is_named(sharded, tmp_path):
     import shutil
 
