@@ -7,7 +7,9 @@
 # Nothing here is tuned on test: the ensemble's weights and the recipe were chosen on 200
 # held-out SciFact train queries (reports/train-ensemble.md, reports/train-demo.md). Caches: lsr eval's encoded corpora (.cache/lsr) and the
 # prepared, teacher-scored examples (.cache/lsr/train-data), so a second run skips both.
-# Knobs (environment): STEPS, BATCH, NEGATIVES, LR, LOSS, OUT.
+# Knobs (environment): STEPS, BATCH, NEGATIVES, LR, LOSS, SEEDS, OUT. With several SEEDS the
+# recipe is trained once per seed and the models' weights averaged (`lsr soup`, a uniform model
+# soup: Wortsman et al., ICML 2022).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,7 @@ BATCH="${BATCH:-8}"
 NEGATIVES="${NEGATIVES:-3}"
 LR="${LR:-5e-5}"
 LOSS="${LOSS:-kl}"
+read -r -a SEED_LIST <<< "${SEEDS:-42}"
 LSR=.venv/bin/lsr
 MODEL="$SHARED/models/splade-tiny"
 DATASETS=(--dataset scifact --dataset vaswani --dataset cranfield)
@@ -29,16 +32,32 @@ elapsed "zero-shot splade-tiny (exact index)"
 "$LSR" eval --model "$MODEL" "${DATASETS[@]}" --index exact --data-dir "$SHARED/data" \
     --out "$OUT/eval-before" > /dev/null
 
-elapsed "training: $STEPS steps of $BATCH queries, $NEGATIVES BM25 negatives each, $LOSS"
-nice -n 10 "$LSR" train --model "$MODEL" --dataset scifact --data-dir "$SHARED/data" \
-    --hard-negatives bm25 --n-negatives "$NEGATIVES" \
-    --teacher ensemble --teacher-splade-model "$MODEL" \
-    --teacher-dense-model "$SHARED/models/all-MiniLM-L6-v2" \
-    --loss "$LOSS" --max-steps "$STEPS" --batch-size "$BATCH" --lr "$LR" \
-    --checkpoint-every "$STEPS" --output-dir "$OUT/train" | tail -1
+train() {  # train SEED OUTPUT_DIR
+    elapsed "training (seed $1): $STEPS steps of $BATCH queries, $NEGATIVES BM25 negatives each, $LOSS"
+    nice -n 10 "$LSR" train --model "$MODEL" --dataset scifact --data-dir "$SHARED/data" \
+        --hard-negatives bm25 --n-negatives "$NEGATIVES" \
+        --teacher ensemble --teacher-splade-model "$MODEL" \
+        --teacher-dense-model "$SHARED/models/all-MiniLM-L6-v2" \
+        --loss "$LOSS" --max-steps "$STEPS" --batch-size "$BATCH" --lr "$LR" --seed "$1" \
+        --checkpoint-every "$STEPS" --output-dir "$2" | tail -1
+}
+
+if [ "${#SEED_LIST[@]}" -eq 1 ]; then
+    train "${SEED_LIST[0]}" "$OUT/train"
+    TRAINED="$OUT/train/model"
+else
+    INGREDIENTS=()
+    for seed in "${SEED_LIST[@]}"; do
+        train "$seed" "$OUT/train-s$seed"
+        INGREDIENTS+=("$OUT/train-s$seed/model")
+    done
+    elapsed "model soup of seeds ${SEED_LIST[*]}"
+    TRAINED="$OUT/soup"
+    "$LSR" soup "${INGREDIENTS[@]}" --out "$TRAINED" > /dev/null
+fi
 
 elapsed "fine-tuned model (exact index)"
-"$LSR" eval --model "$OUT/train/model" "${DATASETS[@]}" --index exact --data-dir "$SHARED/data" \
+"$LSR" eval --model "$TRAINED" "${DATASETS[@]}" --index exact --data-dir "$SHARED/data" \
     --out "$OUT/eval-after" > /dev/null
 
 .venv/bin/python - "$OUT" <<'PY'
@@ -57,4 +76,4 @@ a = sum(after[d] for d in out_of_domain) / len(out_of_domain)
 print(f"{'OOD mean':<12}{b:>8.3f}{a:>8.3f}{a - b:>+8.3f}")
 PY
 elapsed "done"
-echo "model: $OUT/train/model"
+echo "model: $TRAINED"
