@@ -22,7 +22,7 @@ import numpy as np
 from lsr.index.forward import dot_dense
 from lsr.index.parallel import launch_guard
 from lsr.index.queries import check_batch, check_k, single_query
-from lsr.index.results import SearchResults
+from lsr.index.results import SearchResults, row_hits
 from lsr.index.topk import heap_drain, heap_offer
 from numba import njit, prange
 
@@ -130,8 +130,7 @@ class ExactIndex:
     ) -> tuple[list[str], np.ndarray]:
         """Exact top-k of one query: document ids and float32 scores, best first."""
         docs, scores = self._run(*single_query(term_ids, weights, self.vocab_size), check_k(k))
-        hits = docs[0] >= 0
-        return [self.doc_ids[d] for d in docs[0][hits]], scores[0][hits]
+        return row_hits(self.doc_ids, docs[0], scores[0])
 
     def _run(self, indptr, terms, weights, k: int) -> tuple[np.ndarray, np.ndarray]:
         n_queries = len(indptr) - 1

@@ -76,9 +76,12 @@ class StringList(Sequence[str]):
 
 
 def ids_at(doc_ids: Sequence[str], positions: np.ndarray | Sequence[int]) -> list[str]:
-    """The ids at ``positions`` (valid, non-negative) of a :class:`StringList` or any sequence."""
-    if isinstance(doc_ids, StringList):
-        return doc_ids.take(positions)
+    """The ids at ``positions`` (valid, non-negative) of any sequence, through its own ``take``
+    where it has one (:class:`StringList`, a living index's ``SegmentIds``): one pass, not a
+    lookup per position."""
+    take = getattr(doc_ids, "take", None)
+    if take is not None:
+        return take(positions)
     if isinstance(positions, np.ndarray):
         positions = positions.tolist()
     return [doc_ids[p] for p in positions]

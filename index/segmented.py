@@ -30,7 +30,7 @@ from lsr.index.commit import Commit, SegmentEntry, read_current, read_deletes
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.filters import Filter, parse
 from lsr.index.queries import check_batch, single_query
-from lsr.index.results import SearchResults
+from lsr.index.results import SearchResults, row_hits
 from lsr.index.scan import scan
 from lsr.index.segments import Segment, load_segment
 from lsr.index.selectivity import adapted
@@ -276,8 +276,7 @@ class SegmentedIndex:
         query = SparseCollection(["q"], indptr, terms, values, self.metadata)
         filter_ = parse(filter) if filter is not None else None
         docs, scores = self._run(query, params, filter_, adapt=query_cut is None)
-        hits = docs[0] >= 0
-        return self.doc_ids.take(docs[0][hits]), scores[0][hits]
+        return row_hits(self.doc_ids, docs[0], scores[0])
 
     def engine_for(self, engine: str | None = None) -> str:
         """``exact`` when every segment is scanned, else ``seismic`` (Seismic segments searched
