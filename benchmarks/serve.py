@@ -13,9 +13,12 @@ package, ``make install-browser``) in another process, with ``benchmarks/serve.l
 
 For each: QPS, p50 and p99 latency at 1, 8 and 32 clients, errors (non-2xx answers and socket
 errors), memory as PSS of the server's processes (their shared memory-mapped index counted once
-across ``--workers``), and the HTTP overhead: p50 over HTTP at one client minus p50 of the same
-search (and encoding) called in process. ``--soak SECONDS`` also loads (a) at 8 clients for that
-long, sampling PSS, and reports its slope.
+across ``--workers``), CPU and page faults per request, and the HTTP overhead: p50 over HTTP at
+one client minus p50 of the same search (and encoding) called in process, as the median of
+rounds alternating the two (:func:`overhead_rounds`). (a) also reports the accuracy@10 of the
+settings it serves (``--query-cut`` / ``--heap-factor``, default the index's own).
+``--soak SECONDS`` also loads (a) at 8 clients for that long, sampling PSS, and reports its
+slope.
 """
 
 from __future__ import annotations
@@ -61,28 +64,64 @@ class Workload:
     bodies: list[str]
     #: Runs request ``i``'s encoding and search in this process.
     in_process: Callable[[int], object]
+    #: The search parameters every request is served with (``query_cut``, ``heap_factor``).
+    settings: dict[str, Any] | None = None
+    #: accuracy@10 of those settings against exact search (:func:`served_accuracy`).
+    accuracy: dict[str, Any] | None = None
 
 
-def synthetic(n_docs: int, n_queries: int, cache: Path = CACHE) -> Workload:
+def synthetic(
+    n_docs: int,
+    n_queries: int,
+    cache: Path = CACHE,
+    query_cut: int | None = None,
+    heap_factor: float | None = None,
+) -> Workload:
     """Workload (a); its vectors and index are made once and kept under ``cache`` (a 1M build
-    takes ~12 GB at its peak: make it once, outside the repository, and reuse it)."""
+    takes ~12 GB at its peak: make it once, outside the repository, and reuse it). Requests
+    carry ``query_cut`` / ``heap_factor`` where given (``lsr index tune``'s choice, say: the
+    shared cached index is never re-tuned in place), else the index's stored defaults serve."""
     stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
     index_dir = cache / f"{stem}.index"
     index = cached_index(docs_path, index_dir)
     # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
     queries = read_vectors(queries_path)
     rows = [queries.row(i) for i in range(len(queries))]
+    given = {"query_cut": query_cut, "heap_factor": heap_factor}
+    given = {name: value for name, value in given.items() if value is not None}
     bodies = [
-        json.dumps({"vector": {"indices": t.tolist(), "values": w.tolist()}, "k": K})
+        json.dumps({"vector": {"indices": t.tolist(), "values": w.tolist()}, "k": K, **given})
         for t, w in rows
     ]
+    params = index.search_defaults.params_for(False, K, **given)
+    settings = {"query_cut": params.query_cut, "heap_factor": params.heap_factor}
     return Workload(
         f"(a) synthetic {n_docs:,} docs, raw vectors",
         index_dir,
         ("--no-model",),
         bodies,
-        lambda i: index.search(*rows[i], k=K),
+        lambda i: index.search(*rows[i], k=K, **given),
+        settings,
+        served_accuracy(index, queries, settings, cache / stem),
     )
+
+
+#: Queries of (a) whose exact top-10 is computed (and cached) to report the served accuracy.
+ACCURACY_QUERIES = 300
+
+
+def served_accuracy(index, queries, settings: dict[str, Any], stem: Path) -> dict[str, Any]:
+    """accuracy@10 (:mod:`index.accuracy`) of ``settings`` on the first
+    :data:`ACCURACY_QUERIES` queries against their exact top-10 over the index's own stored
+    weights, cached beside the index as ``benchmarks.sharded`` caches it (the same file)."""
+    from lsr.index.accuracy import accuracy_at_k
+
+    from benchmarks.sharded import exact_top_k
+
+    sample = queries.slice(0, min(ACCURACY_QUERIES, len(queries)))
+    truth = exact_top_k(index, sample, Path(f"{stem}-exact-top{K}-{len(sample)}.npz"))
+    found = index.search_batch(sample, k=K, engine="seismic", **settings)
+    return {"accuracy_at_10": accuracy_at_k(found, truth, K), "n_queries": len(sample)}
 
 
 def cached_index(docs_path: Path, index_dir: Path) -> Any:
@@ -244,21 +283,45 @@ def pss_mib(pid: int) -> float:
     return total_kb / 1024
 
 
-def cpu_seconds(pid: int) -> dict[str, float]:
-    """CPU seconds so far of the server's event loops (the main thread of each of its
-    processes) and of its other threads (the search and encoding pools), from the scheduler's
-    nanosecond counters. A difference over a run divided by its requests is the CPU a request
-    costs each, a figure that other users' load disturbs far less than latency."""
-    seconds = {"event_loop": 0.0, "pools": 0.0}
+#: Counters of a thread, per request in a report: on-CPU seconds (the scheduler's nanosecond
+#: count), the part of them in the kernel (clock ticks of ``stat``) and minor page faults (a
+#: memory-mapped index's page touched for the first time by this process: mapped, not read).
+COUNTERS = ("cpu_s", "system_s", "minor_faults")
+
+
+def cpu_seconds(pid: int) -> dict[str, dict[str, float]]:
+    """:data:`COUNTERS` so far of the server's event loops (the main thread of each of its
+    processes) and of its other threads (the search and encoding pools), from /proc. A
+    difference over a run divided by its requests is what a request costs each, a figure that
+    other users' load disturbs far less than latency."""
+    totals = {part: dict.fromkeys(COUNTERS, 0.0) for part in ("event_loop", "pools")}
+    tick = os.sysconf("SC_CLK_TCK")
     for process in [pid, *_descendants(pid)]:
         for task in Path(f"/proc/{process}/task").glob("*"):
             try:
                 on_cpu_ns = int((task / "schedstat").read_text().split()[0])
+                stat = (task / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            part = "event_loop" if int(task.name) == process else "pools"
-            seconds[part] += on_cpu_ns / 1e9
-    return seconds
+            # stat's fields from the state on (man 5 proc): minflt is field 10, stime 15.
+            counters = totals["event_loop" if int(task.name) == process else "pools"]
+            counters["cpu_s"] += on_cpu_ns / 1e9
+            counters["system_s"] += int(stat[12]) / tick
+            counters["minor_faults"] += int(stat[7])
+    return totals
+
+
+def per_request(before: dict, after: dict, requests: int) -> dict[str, dict[str, float]]:
+    """CPU milliseconds (and their kernel part) and minor faults per request of each part."""
+    scale = {"cpu_s": 1000, "system_s": 1000, "minor_faults": 1}
+    names = {"cpu_s": "cpu_ms", "system_s": "system_ms", "minor_faults": "minor_faults"}
+    return {
+        part: {
+            names[c]: scale[c] * (after[part][c] - before[part][c]) / max(requests, 1)
+            for c in COUNTERS
+        }
+        for part in after
+    }
 
 
 def _descendants(pid: int) -> list[int]:
@@ -283,24 +346,74 @@ def measure(workload: Workload, workers: int, options: dict[str, Any], work: Pat
     with ServiceProcess(workload.index_dir, *serve, log_path=log) as server:
         _wait_workers_ready(server, workers)
         idle = pss_mib(server.process.pid)
-        # One pass over the queries (at most --warmup seconds), not recorded: the first run
-        # would otherwise pay for mapping in the index's pages (a 1M index: 12 ms of CPU per
-        # request instead of 7 at one client).
-        run_wrk(server.url, bodies, 8, options["warmup"], len(workload.bodies))
+        # A pass over every query by each of wrk's threads (at most --warmup seconds), not
+        # recorded: the first run would otherwise pay for mapping in the index's pages. Each
+        # thread starts at its own line, so one pass shared by two left 42% of the queries
+        # cold, and the 1-client run after it paid 11 page faults a request (1M index).
+        warm = run_wrk(server.url, bodies, 8, options["warmup"], 2 * len(workload.bodies))
         for clients in options["clients"]:
             # The machine is shared: each run says how busy it was (1-minute load average).
             load_before, cpu_before = os.getloadavg()[0], cpu_seconds(server.process.pid)
             run = run_wrk(server.url, bodies, clients, options["duration"], options["max_requests"])
             run["load"] = [load_before, os.getloadavg()[0]]
             cpu_after = cpu_seconds(server.process.pid)
-            run["cpu_ms_per_request"] = {
-                part: 1000 * (cpu_after[part] - cpu_before[part]) / max(run["requests"], 1)
-                for part in cpu_after
-            }
+            run["per_request"] = per_request(cpu_before, cpu_after, run["requests"])
             run["pss_mib"] = pss_mib(server.process.pid)
             runs.append(run)
             click.echo(f"  {workload.name}, {workers} worker(s): {_row(run)}", err=True)
-    return {"workers": workers, "idle_pss_mib": idle, "runs": runs}
+        rounds = options["overhead_rounds"]
+        overhead = overhead_rounds(workload, server.url, work, rounds) if rounds else None
+    return {
+        "workers": workers, "idle_pss_mib": idle, "warmup_requests": warm["requests"],
+        "runs": runs, "overhead": overhead,
+    }  # fmt: skip
+
+
+#: Queries of each round of :func:`overhead_rounds`, and seconds of wrk per round.
+ROUND_QUERIES = 50
+ROUND_SECONDS = 1.0
+
+
+def overhead_rounds(workload: Workload, url: str, work: Path, rounds: int) -> dict[str, Any]:
+    """The HTTP overhead at one client, as ``rounds`` (at least one) alternating the two sides on the same queries.
+
+    Each round takes :data:`ROUND_QUERIES` queries (the next ones each round), runs them over
+    HTTP (wrk, one connection, cycling them for :data:`ROUND_SECONDS`) and in this process
+    (each once), which first in alternate rounds, and takes the difference of the two p50s.
+    The machine drifts by more than the 1 ms target between runs a minute apart (two runs of
+    the old single comparison read 2.78 and 0.08 ms), but little within a round of ~2 s, so the
+    median of the rounds' differences, with its spread, is the figure that means something.
+    The rounds' queries are each searched once in this process before the first round (the
+    server's were by its warm-up), so that neither side pays for mapping the index in."""
+    picks = [[(r * ROUND_QUERIES + j) % len(workload.bodies) for j in range(ROUND_QUERIES)]
+             for r in range(rounds)]  # fmt: skip
+    for i in sorted({i for round_picks in picks for i in round_picks}):
+        workload.in_process(i)
+    bodies, found = work / "round.jsonl", []
+    for r, round_picks in enumerate(picks):
+        write_text_atomic(bodies, "\n".join(workload.bodies[i] for i in round_picks) + "\n")
+        p50 = {}
+        for side in ("http", "in_process") if r % 2 == 0 else ("in_process", "http"):
+            if side == "http":
+                p50[side] = run_wrk(url, bodies, 1, ROUND_SECONDS, 10**9)["p50_ms"]
+            else:
+                p50[side] = _p50_in_process(workload, round_picks)
+        found.append({**p50, "difference": p50["http"] - p50["in_process"]})
+    differences = np.array([f["difference"] for f in found])
+    q1, median, q3 = np.percentile(differences, [25, 50, 75])
+    return {
+        "rounds": found, "median_ms": float(median), "q1_ms": float(q1), "q3_ms": float(q3),
+        "min_ms": float(differences.min()), "max_ms": float(differences.max()),
+    }  # fmt: skip
+
+
+def _p50_in_process(workload: Workload, picks: list[int]) -> float:
+    times = []
+    for i in picks:
+        start = time.perf_counter()
+        workload.in_process(i)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
 
 
 def _wait_workers_ready(server: ServiceProcess, workers: int) -> None:
@@ -369,11 +482,12 @@ def markdown(payload: dict) -> str:
         "server). Latency is wrk's, per request; PSS is the server's processes after each run; "
         "load is the machine's 1-minute load average before and after the run. CPU per request: "
         "the server's event loops (HTTP, routing, validation, JSON) and its thread pools "
-        "(search kernels, encoding), from /proc over the run.",
+        "(search kernels, encoding), from /proc over the run; minor faults: pages of the "
+        "memory-mapped index the process touched for the first time (each costs kernel time).",
         "",
     ]
     for result in payload["workloads"]:
-        lines += [f"## {result['name']}", ""]
+        lines += [f"## {result['name']}", "", *_settings(result)]
         in_process = result["in_process"]
         lines.append(
             f"In process, one at a time: p50 {in_process['p50_ms']:.3f} ms, "
@@ -389,8 +503,8 @@ def markdown(payload: dict) -> str:
         lines += [
             "",
             "| workers | clients | QPS | p50 ms | p99 ms | errors | PSS MiB | CPU ms/request: "
-            "event loop, pools | load |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "event loop, pools (in the kernel) | pools' minor faults/request | load |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for served in result["served"]:
             for run in served["runs"]:
@@ -422,9 +536,28 @@ def markdown(payload: dict) -> str:
     return "\n".join(lines)
 
 
+def _settings(result: dict) -> list[str]:
+    """The served search parameters and their accuracy@10 (where the workload has them)."""
+    if not result.get("settings"):
+        return []
+    line = ", ".join(f"{name} {value}" for name, value in result["settings"].items())
+    accuracy = result.get("accuracy")
+    if accuracy:
+        line += (
+            f": accuracy@10 {accuracy['accuracy_at_10']:.3f} against exact search on the first "
+            f"{accuracy['n_queries']} queries"
+        )
+    return [f"Served with {line}.", ""]
+
+
 def _cpu(run: dict) -> str:
-    cpu = run.get("cpu_ms_per_request")  # not recorded by older reports
-    return f"{cpu['event_loop']:.2f}, {cpu['pools']:.2f}" if cpu else ""
+    """Per request: CPU ms of the event loop and of the pools, the kernel's part in
+    parentheses, and the pools' minor page faults."""
+    loop, pools = run["per_request"]["event_loop"], run["per_request"]["pools"]
+    return (
+        f"{loop['cpu_ms']:.2f} ({loop['system_ms']:.2f}), {pools['cpu_ms']:.2f} "
+        f"({pools['system_ms']:.2f}) | {pools['minor_faults']:.0f}"
+    )
 
 
 def _load(run: dict) -> str:
@@ -433,15 +566,17 @@ def _load(run: dict) -> str:
 
 
 def _verdicts(result: dict) -> list[str]:
-    one = {r["clients"]: r for r in result["served"][0]["runs"]}
     lines = []
-    if 1 in one:
-        overhead = one[1]["p50_ms"] - result["in_process"]["p50_ms"]
-        lines.append(
-            f"- HTTP overhead at 1 client (p50 over HTTP - p50 in process): {overhead:.3f} ms "
-            "(target <= 1 ms)"
-        )
     for served in result["served"]:
+        overhead = served.get("overhead")
+        if overhead:
+            lines.append(
+                f"- {served['workers']} worker(s): HTTP overhead at 1 client, median over "
+                f"{len(overhead['rounds'])} rounds of (p50 over HTTP - p50 in process) on the "
+                f"same queries: {overhead['median_ms']:.2f} ms (quartiles "
+                f"{overhead['q1_ms']:.2f} .. {overhead['q3_ms']:.2f}, range "
+                f"{overhead['min_ms']:.2f} .. {overhead['max_ms']:.2f}; target <= 1 ms)"
+            )
         runs = {r["clients"]: r for r in served["runs"]}
         if 1 in runs and 8 in runs:
             ratio = runs[8]["qps"] / runs[1]["qps"]
@@ -499,11 +634,31 @@ def _ints(text: str) -> list[int]:
 )
 @click.option(
     "--warmup",
-    default=10.0,
+    default=20.0,
     show_default=True,
-    help="Seconds (at most one pass over the queries) of load before each server's runs.",
+    help="Seconds (at most a pass over the queries by each wrk thread) of load before each "
+    "server's runs.",
 )
 @click.option("--in-process-seconds", default=5.0, show_default=True)
+@click.option(
+    "--overhead-rounds",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Rounds alternating HTTP and in-process searches of the same queries, whose median "
+    "difference is the HTTP overhead (0: none).",
+)
+@click.option(
+    "--query-cut",
+    type=click.IntRange(min=1),
+    help="query_cut sent with every request of (a) [default: the index's stored one].",
+)
+@click.option(
+    "--heap-factor",
+    type=click.FloatRange(min=0.0, min_open=True),
+    help="heap_factor sent with every request of (a) [default: the index's stored one]; "
+    "e.g. what `lsr index tune --target-accuracy 0.95 --dry-run` chooses.",
+)
 @click.option("--soak", default=0.0, show_default=True, help="Soak (a) at 8 clients, seconds.")
 @click.option("--out", default="reports/bench-serve", show_default=True, help="OUT.md, OUT.json")
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
@@ -516,7 +671,13 @@ def main(**options: Any) -> None:
     work = CACHE / "serve"
     work.mkdir(parents=True, exist_ok=True)
     makers = {
-        "synthetic": lambda: synthetic(options["n_docs"], options["n_queries"], options["cache"]),
+        "synthetic": lambda: synthetic(
+            options["n_docs"],
+            options["n_queries"],
+            options["cache"],
+            options["query_cut"],
+            options["heap_factor"],
+        ),
         "bm25": bm25,
         "splade": splade,
     }
@@ -533,8 +694,9 @@ def main(**options: Any) -> None:
         # cold 1M index made the in-process figure twice the served one at first).
         in_process = in_process_latency(workload, options["in_process_seconds"])
         payload["workloads"].append(
-            {"name": workload.name, "in_process": in_process, "served": served}
-        )
+            {"name": workload.name, "in_process": in_process, "served": served,
+             "settings": workload.settings, "accuracy": workload.accuracy}
+        )  # fmt: skip
         if name == "synthetic" and options["soak"] > 0:
             payload["soak"] = soak(workload, options["soak"], work)
     payload["load_after"] = os.getloadavg()[0]

@@ -19,6 +19,7 @@ from benchmarks.serve import (
     measure,
     pss_mib,
     queueing_floor,
+    served_accuracy,
     soak_slope,
 )
 from lsr.vector_io import write_vectors
@@ -56,7 +57,10 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
     workload = Workload(
         "tiny", tmp_path / "index", ("--no-model",), [body], lambda i: index.search(*queries[i])
     )
-    options = {"clients": [1, 4], "duration": 1.0, "max_requests": 200, "warmup": 1.0}
+    options = {
+        "clients": [1, 4], "duration": 1.0, "max_requests": 200, "warmup": 1.0,
+        "overhead_rounds": 2,
+    }  # fmt: skip
     served = measure(workload, 1, options, tmp_path)
     assert [run["clients"] for run in served["runs"]] == [1, 4]
     for run in served["runs"]:
@@ -65,13 +69,55 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
         assert run["errors"] == 0 and 0 < run["requests"] <= 200 + run["clients"]
         assert run["p50_ms"] > 0
         assert len(run["load"]) == 2  # the machine's load average before and after the run
-        cpu = run["cpu_ms_per_request"]
+        cost = run["per_request"]
         # Every request passes through the event loop and a search thread of the one process.
-        assert cpu["event_loop"] > 0 and cpu["pools"] > 0
+        assert cost["event_loop"]["cpu_ms"] > 0 and cost["pools"]["cpu_ms"] > 0
+        for part in cost.values():
+            assert 0 <= part["system_ms"] <= part["cpu_ms"] + 10  # stat counts in 10 ms ticks
+            assert part["minor_faults"] >= 0
+    # The rounds alternate the two sides on the same queries; each side's p50 is its own.
+    overhead = served["overhead"]
+    assert len(overhead["rounds"]) == 2
+    for r in overhead["rounds"]:
+        assert r["http"] > 0 and r["in_process"] > 0
+        assert r["difference"] == pytest.approx(r["http"] - r["in_process"])
+    assert overhead["median_ms"] == pytest.approx(
+        np.median([r["difference"] for r in overhead["rounds"]])
+    )
+    assert overhead["min_ms"] <= overhead["q1_ms"] <= overhead["q3_ms"] <= overhead["max_ms"]
     result = {"name": "tiny", "in_process": in_process_latency(workload, 0.1), "served": [served]}
     origin = provenance.record("c", allow_dirty=True)
     report = markdown({"provenance": origin, "workloads": [result]})
-    assert "| 1 | 4 |" in report and "HTTP overhead at 1 client" in report
+    assert "| 1 | 4 |" in report and "HTTP overhead at 1 client, median over 2 rounds" in report
+
+
+def test_served_accuracy_is_the_overlap_with_a_dense_exact_top_10(tmp_path):
+    rng = np.random.default_rng(1)
+    dense = rng.random((400, 60)) * (rng.random((400, 60)) < 0.15)
+    rows = [(np.flatnonzero(d), d[np.flatnonzero(d)].astype(np.float32)) for d in dense]
+    documents = SparseCollection.from_rows([f"d{i}" for i in range(400)], rows, VectorMetadata(60))
+    index = SeismicIndex.build(documents)
+    query_rows = [(np.array([3, 9, 27, 40]), rng.random(4).astype(np.float32)) for _ in range(20)]
+    queries = SparseCollection.from_rows(
+        [f"q{i}" for i in range(20)], query_rows, VectorMetadata(60)
+    )
+    settings = {"query_cut": 1, "heap_factor": 0.5}  # loose enough to miss some documents
+    got = served_accuracy(index, queries, settings, tmp_path / "tiny")
+    # The reference: the dense top-10 over the index's stored (float16) weights.
+    stored = np.zeros((400, 60), np.float32)
+    for d in range(400):
+        terms, values = index.document(d)
+        stored[d, terms] = values
+    expected = []
+    for terms, weights in query_rows:
+        query = np.zeros(60, np.float32)
+        query[terms] = weights
+        truth = set(np.argsort(-(stored @ query), kind="stable")[:10].tolist())
+        found = index.search(terms, weights, k=10, **settings)[0]
+        expected.append(len(truth & {int(doc[1:]) for doc in found}) / 10)
+    assert np.mean(expected) < 1.0, "the settings should miss some documents"
+    assert got == {"accuracy_at_10": pytest.approx(np.mean(expected)), "n_queries": 20}
+    assert (tmp_path / "tiny-exact-top10-20.npz").exists()  # kept for the next run
 
 
 def test_soak_slope_leaves_out_the_warm_up():
