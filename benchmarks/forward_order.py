@@ -181,7 +181,7 @@ def experiment(
     forward, blocks, summaries = index._index_arrays
     scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, index._nothing_excluded)
     ptr, docs = _scored_documents(
-        forward, blocks, summaries, index.knn, arrays, query_cut, heap_factor, scratch,
+        forward, blocks, summaries, index.knn, arrays, query_cut, heap_factor, False, scratch,
         unshared(1, 10)[0],
     )  # fmt: skip
     seconds = {}

@@ -67,7 +67,7 @@ def _summaries_only(summaries, list_block_ptr, queries, query_cut, block_scores)
 
 @njit(nogil=True, cache=True)
 def _scored_documents(
-    forward, blocks, summaries, knn, queries, query_cut, heap_factor, scratch, alone
+    forward, blocks, summaries, knn, queries, query_cut, heap_factor, global_order, scratch, alone
 ):  # fmt: skip
     """The documents each query's search scores, in order (offsets, positions); ``alone`` is
     a query's row of :func:`index.shared_bound.unshared` (no other searcher)."""
@@ -79,7 +79,7 @@ def _scored_documents(
         lo, hi = q_indptr[q], q_indptr[q + 1]
         n = search_one(
             forward, blocks, summaries, knn, q_terms[lo:hi], q_weights[lo:hi], 10, query_cut,
-            heap_factor, False, 0, scratch, out_docs, out_scores, alone, 0,
+            heap_factor, False, global_order, 0, scratch, out_docs, out_scores, alone, 0,
         )  # fmt: skip
         parts.append(scratch[2][:n].copy())
         ptr[q + 1] = ptr[q] + n
@@ -139,9 +139,11 @@ CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 def profile(
     ours_dir: Path, peer_file: Path, queries_path: Path, query_cut: int, heap_factor: float,
     rounds: int, truth: list[set[str]] | None = None, clock: str = "wall",
+    global_order: bool = False,
 ) -> dict:  # fmt: skip
     """Per-query microseconds of each phase of ours and of the peer's search (see the module
-    docstring), timed by ``clock`` (:data:`CLOCKS`)."""
+    docstring), timed by ``clock`` (:data:`CLOCKS`); our search in ``global_order`` or not
+    (the peer's in its default list order either way)."""
     index = SeismicIndex.load(ours_dir, mmap=True)
     queries = read_vectors(queries_path)
     arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
@@ -149,8 +151,9 @@ def profile(
     knn = index.knn
     scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, index._nothing_excluded)
     ptr, docs = _scored_documents(
-        forward, blocks, summaries, knn, arrays, query_cut, heap_factor, scratch, unshared(1, 10)[0]
-    )
+        forward, blocks, summaries, knn, arrays, query_cut, heap_factor, global_order, scratch,
+        unshared(1, 10)[0],
+    )  # fmt: skip
     block_scores = np.empty(max(index._max_blocks, 1), np.float32)
     q_dense = np.zeros(index.vocab_size, np.float32)
     peer = PeerSeismic.load(peer_file)
@@ -161,7 +164,9 @@ def profile(
 
     def ours_single():
         for terms, weights in rows:
-            index.search(terms, weights, 10, query_cut, heap_factor, first_sorted=False)
+            index.search(
+                terms, weights, 10, query_cut, heap_factor, False, global_order=global_order
+            )
 
     def peer_single():
         for i in range(n):
@@ -177,7 +182,9 @@ def profile(
 
     runs = {
         "ours single": ours_single,
-        "ours batch": lambda: index.search_batch(queries, 10, query_cut, heap_factor, False),
+        "ours batch": lambda: index.search_batch(
+            queries, 10, query_cut, heap_factor, False, global_order=global_order
+        ),
         "ours summaries": lambda: _summaries_only(
             summaries, blocks[0], arrays, query_cut, block_scores
         ),
@@ -198,7 +205,9 @@ def profile(
     nnz = np.diff(forward[0])[docs].sum()
     accuracy = {}
     if truth is not None:
-        ours_docs = index.search_batch(queries, 10, query_cut, heap_factor, False).docs
+        ours_docs = index.search_batch(
+            queries, 10, query_cut, heap_factor, False, global_order=global_order
+        ).docs
         ours_ids = [[index.doc_ids[d] for d in row if d >= 0] for row in ours_docs]
         peer_ids = peer.batch_search(peer_queries, 10, query_cut, heap_factor, False)
         accuracy = {"ours": _accuracy(ours_ids, truth), "peer": _accuracy(peer_ids, truth)}
@@ -207,6 +216,7 @@ def profile(
         "clock": clock,
         "query_cut": query_cut,
         "heap_factor": heap_factor,
+        "global_order": global_order,
         "queries": n,
         "microseconds_per_query": us,
         "documents_scored_per_query": len(docs) / n,
@@ -231,11 +241,13 @@ def profile(
 @click.option("--truth", "truth_path", type=click.Path(exists=True, path_type=Path),
               help="Exact top-10 ids per query (JSON, benchmarks.index's truth file): adds "
               "accuracy@10 of both systems.")  # fmt: skip
+@click.option("--global-order/--no-global-order", default=False, show_default=True,
+              help="Our search visits all its lists' blocks best first (index.block_order).")  # fmt: skip
 @click.option("--out", required=True, help="Report path without suffix (OUT.json, OUT.md).")
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(
-    ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, clock, truth_path, out,
-    allow_dirty,
+    ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, clock, truth_path,
+    global_order, out, allow_dirty,
 ) -> None:  # fmt: skip
     """Time the phases of our search and the peer's total on the same queries, one thread."""
     origin = provenance.record(provenance.command_line("benchmarks.index_profile"), allow_dirty)
@@ -244,7 +256,15 @@ def main(
     if truth_path is not None:
         truth = [set(row) for row in json.loads(truth_path.read_text())]
     result = profile(
-        ours_dir, peer_file, queries_path, query_cut, heap_factor, rounds, truth, clock
+        ours_dir,
+        peer_file,
+        queries_path,
+        query_cut,
+        heap_factor,
+        rounds,
+        truth,
+        clock,
+        global_order,
     )
     result["provenance"] = origin
     result["seconds"] = time.perf_counter() - started
@@ -253,6 +273,7 @@ def main(
         "# Where a query's time goes: our Seismic search by phase, pyseismic-lsr's total\n\n"
         + provenance.markdown(origin)
         + f"\n{result['queries']} queries, query_cut {query_cut}, heap_factor {heap_factor}, "
+        f"our global_order {global_order}, "
         f"one thread, fastest of {rounds} interleaved rounds by the {clock} clock; "
         "microseconds per query:\n\n"
         "| run | us |\n|---|---|\n"

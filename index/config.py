@@ -118,6 +118,7 @@ class SearchParams:
     query_cut: int = DEFAULT_QUERY_CUT
     heap_factor: float = DEFAULT_HEAP_FACTOR
     first_sorted: bool = False
+    global_order: bool = False
     n_knn: int = 0
     engine: str = "seismic"
 
@@ -125,8 +126,9 @@ class SearchParams:
         _integer("k", self.k, 1)
         _integer("query_cut", self.query_cut, 1)
         _number("heap_factor", self.heap_factor, 0.0, math.inf, low_open=False)
-        if not isinstance(self.first_sorted, bool):
-            raise InputError(f"first_sorted must be a bool, got {self.first_sorted!r}")
+        for name in ("first_sorted", "global_order"):
+            if not isinstance(getattr(self, name), bool):
+                raise InputError(f"{name} must be a bool, got {getattr(self, name)!r}")
         _integer("n_knn", self.n_knn, 0)
         _choice("engine", self.engine, ENGINES)
 
@@ -140,6 +142,7 @@ class SearchDefaults:
     query_cut: int = DEFAULT_QUERY_CUT
     heap_factor: float = DEFAULT_HEAP_FACTOR
     first_sorted: bool = False
+    global_order: bool = False
     n_knn: int = 0
     engine: str = "seismic"
 

@@ -94,7 +94,8 @@ def measure(
     exact = ExactIndex(_rows(index, np.sort(rng.choice(n_docs, sampled, replace=False))))
     seismic = dict(
         k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
-        first_sorted=params.first_sorted, n_knn=params.n_knn, engine="seismic",
+        first_sorted=params.first_sorted, global_order=params.global_order, n_knn=params.n_knn,
+        engine="seismic",
     )  # fmt: skip
     with one_thread():
         runs = [

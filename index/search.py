@@ -12,6 +12,8 @@ For one query:
    exactly against the forward index and offered to the heap;
 4. with ``first_sorted``, the first list's blocks are visited by decreasing summary score, which
    fills the heap with good documents early and makes later skipping more effective;
+   with ``global_order`` (ours, :mod:`index.block_order`) the blocks of *all* the lists are
+   visited by decreasing summary score, and the first block skipped ends the query;
 5. with ``n_knn > 0`` (CIKM 2024), the neighbours in the kNN graph of every result are scored too;
 6. searchers of disjoint parts of a collection (the shards of a sharded index) may share their
    heaps' scores (:mod:`index.shared_bound`): a block is then skipped against the k-th best score
@@ -28,6 +30,7 @@ returned is the document's exact inner product with the query.
 from __future__ import annotations
 
 import numpy as np
+from lsr.index.block_order import ordered_blocks, pop_best
 from lsr.index.forward import row_dot, row_prefetch
 from lsr.index.queries import canonical
 from lsr.index.shared_bound import NO_BOUND, publish, refresh
@@ -102,10 +105,34 @@ def _expand_knn(
     return n_visited, size
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _try_block(context, slot, k, threshold, score, p0, p1, n_visited, size, bound, seen):
+    """Score the documents of postings ``p0:p1`` unless the block's summary ``score`` is below
+    ``threshold`` times the heap's smallest score (or the bound shared with other searchers,
+    when higher): ``(whether it was scored, n_visited, size, bound, seen)``."""
+    post_docs, forward, q_dense, visited, visited_list, heap_scores, heap_docs, top, shared = (
+        context
+    )
+    sharing = shared.shape[0] > 0
+    if sharing:
+        bound, seen = refresh(shared, k, bound, seen, top)
+    floor = max(heap_scores[0], bound) if size == k else bound
+    if floor > NO_BOUND and score < threshold * floor:
+        return False, n_visited, size, bound, seen
+    before = size, heap_scores[0]
+    n_visited, size = _score_block(
+        p0, p1, post_docs, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
+        heap_docs, size,
+    )  # fmt: skip
+    if sharing and (size, heap_scores[0]) != before:
+        publish(shared, slot, heap_scores, size, k, top)
+    return True, n_visited, size, bound, seen
+
+
 @njit(nogil=True, cache=True)
 def search_one(
     forward, blocks, summaries, knn, q_terms, q_weights, k, query_cut, heap_factor,
-    first_sorted, n_knn, scratch, out_docs, out_scores, shared, slot,
+    first_sorted, global_order, n_knn, scratch, out_docs, out_scores, shared, slot,
 ):  # fmt: skip
     """Top-k of one query into ``out_docs`` / ``out_scores``; returns how many documents it scored.
 
@@ -114,7 +141,9 @@ def search_one(
     :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
     :func:`new_scratch`, owned by the caller and reused across queries) is left as found.
     ``shared`` is this query's row of :func:`index.shared_bound.new_shared`, this searcher
-    publishing as ``slot`` (no searcher: skip against the own heap only).
+    publishing as ``slot`` (no searcher: skip against the own heap only). With
+    ``global_order`` the blocks of all the lists are visited best first
+    (:mod:`index.block_order`) and ``first_sorted`` has no effect.
     """
     list_block_ptr, block_ptr, post_docs = blocks
     q_dense, visited, visited_list, block_scores, excluded = scratch
@@ -125,43 +154,51 @@ def search_one(
     size = 0
     n_visited = 0
     threshold = np.float32(heap_factor)
-    sharing = shared.shape[0] > 0
     bound, seen = NO_BOUND, np.float64(-1.0)
-    top = np.empty(k if sharing else 0, dtype=np.float32)
-    unsorted = np.empty(0, dtype=np.int64)
+    top = np.empty(k if shared.shape[0] > 0 else 0, dtype=np.float32)
+    context = (post_docs, forward, q_dense, visited, visited_list, heap_scores, heap_docs, top,
+               shared)  # fmt: skip
     # Heaviest entries first; a stable sort breaks ties by lower term id.
     heaviest = np.argsort(-q_weights, kind="mergesort")[:query_cut]
-    for rank in range(len(heaviest)):
-        t = q_terms[heaviest[rank]]
-        b0, b1 = list_block_ptr[t], list_block_ptr[t + 1]
-        if b0 == b1:
-            continue
-        scores = block_scores[: b1 - b0]
-        score_summaries(summaries, t, b0, b1, q_terms, q_weights, scores)
-        # Only the first list may be visited by score; the others in block order, without
-        # an index array of their own.
-        by_score = first_sorted and rank == 0
-        order = np.argsort(-scores, kind="mergesort") if by_score else unsorted
-        for i in range(b1 - b0):
-            b = order[i] if by_score else i
-            if sharing:
-                bound, seen = refresh(shared, k, bound, seen, top)
-            floor = max(heap_scores[0], bound) if size == k else bound
-            if floor > NO_BOUND and scores[b] < threshold * floor:
-                continue
-            before = size, heap_scores[0]
-            n_visited, size = _score_block(
-                block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, forward, q_dense, visited,
-                visited_list, n_visited, k, heap_scores, heap_docs, size,
+    if global_order:
+        all_blocks, all_scores, keys = ordered_blocks(
+            summaries, list_block_ptr, q_terms, q_weights, heaviest
+        )
+        remaining = len(keys)
+        while remaining > 0:
+            place, remaining = pop_best(keys, remaining)
+            b = all_blocks[place]
+            scored, n_visited, size, bound, seen = _try_block(
+                context, slot, k, threshold, all_scores[place], block_ptr[b], block_ptr[b + 1],
+                n_visited, size, bound, seen,
             )  # fmt: skip
-            if sharing and (size, heap_scores[0]) != before:
-                publish(shared, slot, heap_scores, size, k, top)
+            if not scored:
+                break  # the threshold only rises and every later block scores at most this
+    else:
+        unsorted = np.empty(0, dtype=np.int64)
+        for rank in range(len(heaviest)):
+            t = q_terms[heaviest[rank]]
+            b0, b1 = list_block_ptr[t], list_block_ptr[t + 1]
+            if b0 == b1:
+                continue
+            scores = block_scores[: b1 - b0]
+            score_summaries(summaries, t, b0, b1, q_terms, q_weights, scores)
+            # Only the first list may be visited by score; the others in block order, without
+            # an index array of their own.
+            by_score = first_sorted and rank == 0
+            order = np.argsort(-scores, kind="mergesort") if by_score else unsorted
+            for i in range(b1 - b0):
+                b = order[i] if by_score else i
+                _, n_visited, size, bound, seen = _try_block(
+                    context, slot, k, threshold, scores[b], block_ptr[b0 + b],
+                    block_ptr[b0 + b + 1], n_visited, size, bound, seen,
+                )  # fmt: skip
     if n_knn > 0 and knn.shape[1] > 0:
         n_visited, size = _expand_knn(
             knn, n_knn, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
             heap_docs, size,
         )  # fmt: skip
-    if sharing:
+    if shared.shape[0] > 0:
         publish(shared, slot, heap_scores, size, k, top)
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
     for i in range(n_visited):
@@ -175,7 +212,7 @@ def search_one(
 @njit(nogil=True, cache=True)
 def _search_queries(
     first, step, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
-    first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
+    first_sorted, global_order, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
 ):  # fmt: skip
     """Queries ``first::step`` of ``queries`` (``(indptr, terms, weights)``), one after the
     other with one set of scratch arrays."""
@@ -184,7 +221,7 @@ def _search_queries(
         lo, hi = q_indptr[q], q_indptr[q + 1]
         scored[q] = search_one(
             forward, blocks, summaries, knn, q_terms[lo:hi], q_weights[lo:hi], k, query_cut,
-            heap_factor, first_sorted, n_knn, scratch, out_docs[q], out_scores[q], shared[q],
+            heap_factor, first_sorted, global_order, n_knn, scratch, out_docs[q], out_scores[q], shared[q],
             slot,
         )  # fmt: skip
 
@@ -192,7 +229,7 @@ def _search_queries(
 @njit(nogil=True, cache=True)
 def search_single(
     forward, blocks, summaries, knn, term_ids, weights, vocab_size, k, query_cut, heap_factor,
-    first_sorted, n_knn, scratch, shared, slot,
+    first_sorted, global_order, n_knn, scratch, shared, slot,
 ):  # fmt: skip
     """One query, canonicalized (:func:`index.queries.canonical`) and searched in one compiled
     call: ``(problem, detail, docs, scores)``, the top-k when ``problem`` is 0.
@@ -207,7 +244,7 @@ def search_single(
     if problem == 0:
         search_one(
             forward, blocks, summaries, knn, terms, values, k, query_cut, heap_factor,
-            first_sorted, n_knn, scratch, out_docs, out_scores, shared, slot,
+            first_sorted, global_order, n_knn, scratch, out_docs, out_scores, shared, slot,
         )  # fmt: skip
     return problem, detail, out_docs, out_scores
 
@@ -238,7 +275,7 @@ def _result_arrays(n_queries, k):
 
 @njit(nogil=True, cache=True, parallel=True)
 def search_batch(
-    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
+    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, global_order, n_knn,
     vocab_size, max_blocks, n_chunks, excluded, shared, slot,
 ):  # fmt: skip
     """Top-k of every query, in parallel over ``n_chunks`` interleaved chunks of queries, each
@@ -251,7 +288,7 @@ def search_batch(
         scratch = new_scratch(vocab_size, n_docs, max_blocks, excluded)
         _search_queries(
             chunk, n_chunks, forward, blocks, summaries, knn, queries, k, query_cut,
-            heap_factor, first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared,
+            heap_factor, first_sorted, global_order, n_knn, scratch, out_docs, out_scores, scored, shared,
             slot,
         )  # fmt: skip
     return out_docs, out_scores, scored
@@ -259,7 +296,7 @@ def search_batch(
 
 @njit(nogil=True, cache=True)
 def search_serial(
-    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, n_knn,
+    forward, blocks, summaries, knn, queries, k, query_cut, heap_factor, first_sorted, global_order, n_knn,
     scratch, shared, slot,
 ):  # fmt: skip
     """:func:`search_batch` on the calling thread with the caller's scratch arrays (from
@@ -267,6 +304,6 @@ def search_serial(
     out_docs, out_scores, scored = _result_arrays(len(queries[0]) - 1, k)
     _search_queries(
         0, 1, forward, blocks, summaries, knn, queries, k, query_cut, heap_factor,
-        first_sorted, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
+        first_sorted, global_order, n_knn, scratch, out_docs, out_scores, scored, shared, slot,
     )  # fmt: skip
     return out_docs, out_scores, scored

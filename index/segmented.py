@@ -248,11 +248,12 @@ class SegmentedIndex:
         n_knn: int | None = None,
         engine: str | None = None,
         filter: Mapping[str, Any] | str | None = None,
+        global_order: bool | None = None,
     ) -> SearchResults:
         """Top-k of every query over the live documents (exact with :meth:`exact` or engine
         ``exact``; ``auto`` and ``seismic`` search Seismic segments with Seismic) that pass
         ``filter`` (:mod:`index.filters`), if given."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
         queries = check_batch(queries, self.metadata)
         filter_ = parse(filter) if filter is not None else None
         docs, scores = self._run(queries, params, filter_, adapt=query_cut is None)
@@ -269,9 +270,10 @@ class SegmentedIndex:
         n_knn: int | None = None,
         engine: str | None = None,
         filter: Mapping[str, Any] | str | None = None,
+        global_order: bool | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Top-k of one query: document ids and float32 scores, best first."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
         indptr, terms, values = single_query(term_ids, weights, self.vocab_size)
         query = SparseCollection(["q"], indptr, terms, values, self.metadata)
         filter_ = parse(filter) if filter is not None else None
@@ -284,10 +286,12 @@ class SegmentedIndex:
         params = self._params(1, None, None, None, None, engine)
         return "exact" if self.is_exact or params.engine == "exact" else "seismic"
 
-    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
+    def _params(
+        self, k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order=None
+    ) -> SearchParams:
         return self.search_defaults.params_for(
             bool(self.config.knn), k, query_cut=query_cut, heap_factor=heap_factor,
-            first_sorted=first_sorted, n_knn=n_knn, engine=engine,
+            first_sorted=first_sorted, global_order=global_order, n_knn=n_knn, engine=engine,
         )  # fmt: skip
 
     def _run(
@@ -342,7 +346,7 @@ class SegmentedIndex:
             skipped = filter_ is not None or part.entry.n_deleted > 0
             result = seismic.search_batch(
                 queries, k=params.k, query_cut=params.query_cut, heap_factor=params.heap_factor,
-                first_sorted=params.first_sorted, n_knn=n_knn,
+                first_sorted=params.first_sorted, global_order=params.global_order, n_knn=n_knn,
                 exclude=excluded if skipped else None, engine="seismic", shared=shared,
                 slot=slot,
             )  # fmt: skip

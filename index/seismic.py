@@ -244,6 +244,7 @@ class SeismicIndex:
         heap_factor: float | None = None,
         first_sorted: bool | None = None,
         n_knn: int | None = None,
+        global_order: bool | None = None,
         exclude: np.ndarray | None = None,
         engine: str | None = None,
         shared: np.ndarray | None = None,
@@ -260,7 +261,7 @@ class SeismicIndex:
         ``slot`` of several over disjoint documents and skips blocks against the best k-th
         score any of them holds (the shards of :class:`~index.sharded.ShardedIndex`).
         """
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
         if self._engine(params, exclude) == "exact":
             return self._exact_searcher().search_batch(queries, k=params.k)
         queries = check_batch(queries, self.metadata)
@@ -279,27 +280,30 @@ class SeismicIndex:
         heap_factor: float | None = None,
         first_sorted: bool | None = None,
         n_knn: int | None = None,
+        global_order: bool | None = None,
         exclude: np.ndarray | None = None,
         engine: str | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Approximate top-k of one query: document ids and float32 scores, best first
         (``exclude`` and ``engine`` as for :meth:`search_batch`)."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine)
+        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
         if self._engine(params, exclude) == "exact":
             return self._exact_searcher().search(term_ids, weights, k=params.k)
         terms, values = query_arrays(term_ids, weights)
         problem, detail, docs, scores = _search_single(
             *self._index_arrays, self.knn, terms, values, self.vocab_size, params.k,
-            params.query_cut, np.float32(params.heap_factor), params.first_sorted, params.n_knn,
-            self._scratch(self._excluded(exclude)), unshared(1, params.k)[0], 0,
+            params.query_cut, np.float32(params.heap_factor), params.first_sorted,
+            params.global_order, params.n_knn, self._scratch(self._excluded(exclude)), unshared(1, params.k)[0], 0,
         )  # fmt: skip
         check_canonical(problem, detail, self.vocab_size)
         return row_hits(self.doc_ids, docs, scores)
 
-    def _params(self, k, query_cut, heap_factor, first_sorted, n_knn, engine) -> SearchParams:
+    def _params(
+        self, k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order=None
+    ) -> SearchParams:
         return self.search_defaults.params_for(
             self.knn.shape[1] > 0, k, query_cut=query_cut, heap_factor=heap_factor,
-            first_sorted=first_sorted, n_knn=n_knn, engine=engine,
+            first_sorted=first_sorted, global_order=global_order, n_knn=n_knn, engine=engine,
         )  # fmt: skip
 
     def engine_for(self, engine: str | None = None) -> str:
@@ -360,7 +364,7 @@ class SeismicIndex:
                 np.ascontiguousarray(weights, np.float32),
             ),
             params.k, params.query_cut, np.float32(params.heap_factor), params.first_sorted,
-            params.n_knn,
+            params.global_order, params.n_knn,
         )  # fmt: skip
         if n_queries == 1 or numba.get_num_threads() == 1:
             return _search_serial(*arrays, self._scratch(excluded), shared, slot)

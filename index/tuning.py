@@ -1,7 +1,8 @@
 """The cheapest search parameters of an index that reach a target accuracy: ``lsr index tune``.
 
 Seismic's query-time knobs (Bruch et al., SIGIR 2024, Algorithm 2: ``query_cut`` lists visited,
-blocks skipped when ``summary_score < heap_factor * heap_min``, ``first_sorted``) trade accuracy
+blocks skipped when ``summary_score < heap_factor * heap_min``, ``first_sorted``, and our
+``global_order``, :mod:`index.block_order`) trade accuracy
 for speed differently on every collection, and the reference leaves them to the user. Here a
 grid of them is searched on a sample of the user's queries, each setting's accuracy@k measured
 against exact search over the index's own stored weights (:mod:`index.accuracy`) and its mean
@@ -41,10 +42,11 @@ from lsr.vectors import SparseCollection
 
 #: The grid searched by default: ``query_cut`` up to a long query's length, the ``heap_factor``
 #: range where accuracy@10 moves from ~0.9 to ~1.0 on SciFact and synthetic SPLADE vectors, and
-#: both orders of the first list's blocks.
+#: the three block orders, as ``(first_sorted, global_order)``: lists one after the other,
+#: the first list's blocks by score, all the lists' blocks by score.
 QUERY_CUTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 30)
 HEAP_FACTORS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-FIRST_SORTED = (False, True)
+BLOCK_ORDERS = ((False, False), (True, False), (False, True))
 
 #: Fewest queries each half of the sample may hold: below that one query moves the accuracy by
 #: more than the gap between two targets users ask for.
@@ -62,6 +64,7 @@ class TunePoint:
     tuning_stderr: float
     held_out_accuracy: float
     latency_us: float
+    global_order: bool = False
 
     def reaches(self, target: float) -> bool:
         """Whether the tuning accuracy reaches ``target`` by more than its standard error."""
@@ -73,6 +76,7 @@ class TunePoint:
             "query_cut": self.query_cut,
             "heap_factor": self.heap_factor,
             "first_sorted": self.first_sorted,
+            "global_order": self.global_order,
         }
         return SearchDefaults(**values)
 
@@ -130,27 +134,29 @@ def tune(
     target: float,
     k: int = 10,
     budget_queries: int = 200,
-    grid: Sequence[tuple[int, float, bool]] | None = None,
+    grid: Sequence[tuple[int, float, bool] | tuple[int, float, bool, bool]] | None = None,
     rounds: int = 3,
     seed: int = 0,
 ) -> TuneResult:
-    """Search ``grid`` (``(query_cut, heap_factor, first_sorted)`` settings; default the product
-    of :data:`QUERY_CUTS`, :data:`HEAP_FACTORS`, :data:`FIRST_SORTED`) on a sample of
-    ``queries`` for the cheapest setting of ``index`` (a :class:`~index.seismic.SeismicIndex`)
+    """Search ``grid`` (``(query_cut, heap_factor, first_sorted[, global_order])`` settings;
+    default the product of :data:`QUERY_CUTS`, :data:`HEAP_FACTORS`, :data:`BLOCK_ORDERS`) on a
+    sample of ``queries`` for the cheapest setting of ``index`` (a :class:`~index.seismic.SeismicIndex`)
     whose accuracy@k on the tuning half reaches ``target`` (see the module docstring)."""
     if not 0.0 < target <= 1.0:
         raise InputError(f"target_accuracy must be in (0, 1], got {target!r}")
     k = check_k(k)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise InputError(f"rounds must be a positive integer, got {rounds!r}")
-    grid = list(grid if grid is not None else product(QUERY_CUTS, HEAP_FACTORS, FIRST_SORTED))
+    if grid is None:
+        grid = [(q, h, *o) for q, h, o in product(QUERY_CUTS, HEAP_FACTORS, BLOCK_ORDERS)]
+    grid = list(grid)
     if not grid:
         raise InputError("grid: no setting to try")
     tuning, held_out = split_sample(queries, budget_queries, seed)
     exact = index.exact()
     truth = (exact.search_batch(tuning, k=k), exact.search_batch(held_out, k=k))
     points = []
-    names = ("query_cut", "heap_factor", "first_sorted")
+    names = ("query_cut", "heap_factor", "first_sorted", "global_order")
     with one_thread():
         seismic = partial(index.search_batch, k=k, engine="seismic")
         seismic(tuning.slice(0, 1))  # load the compiled kernels before timing

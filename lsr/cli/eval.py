@@ -114,7 +114,7 @@ def parse_sweep(texts: tuple[str, ...]) -> dict[str, list[Any]]:
     multiple=True,
     metavar="NAME=VALUE,...",
     help="Seismic build parameters (n_postings, summary_energy, centroid_fraction, ...) and "
-    "search parameters (query_cut, heap_factor, first_sorted, n_knn).",
+    "search parameters (query_cut, heap_factor, first_sorted, global_order, n_knn).",
 )
 @click.option(
     "--sweep",

@@ -226,6 +226,14 @@ def docstore(index_dir: Path, corpus: str) -> None:
     "[default: the index's stored search default]",
 )
 @click.option(
+    "--global-order/--no-global-order",
+    default=None,
+    help="Score the summaries of all the visited lists first, then visit their blocks in one "
+    "order of decreasing summary score, ending the query at the first block skipped (the "
+    "k-th best only rises): fewer documents scored at the same query_cut; --first-sorted has "
+    "no effect with it. [default: the index's stored search default]",
+)
+@click.option(
     "--n-knn",
     type=int,
     default=None,
@@ -257,6 +265,7 @@ def search(
     query_cut: int | None,
     heap_factor: float | None,
     first_sorted: bool | None,
+    global_order: bool | None,
     n_knn: int | None,
     engine: str | None,
     filter_json: str | None,
@@ -276,7 +285,7 @@ def search(
     collection = read_vectors(queries)
     params = {
         "query_cut": query_cut, "heap_factor": heap_factor, "first_sorted": first_sorted,
-        "n_knn": n_knn, "engine": engine,
+        "global_order": global_order, "n_knn": n_knn, "engine": engine,
     }  # fmt: skip
     if filter_json is not None:
         if not isinstance(loaded, SegmentedIndex):
@@ -340,7 +349,7 @@ def tune(
     """Find the fastest search parameters of INDEX_DIR that reach --target-accuracy on QUERIES
     (Parquet vectors of typical queries) and store them as the index's search defaults.
 
-    Every (query_cut, heap_factor, first_sorted) of a grid is timed on one thread and its
+    Every (query_cut, heap_factor, first_sorted, global_order) of a grid is timed on one thread and its
     accuracy@k measured against exact search on half of a sample of QUERIES; the fastest that
     reaches the target there is chosen, and its accuracy on the other, held-out half is the
     figure to expect. The frontier (settings no other beats on both accuracy and speed) is
@@ -376,7 +385,7 @@ def tune(
     choice = result.choice
     click.echo(
         f"chosen: query_cut {choice.query_cut}, heap_factor {choice.heap_factor}, first_sorted "
-        f"{choice.first_sorted}: accuracy@{k} {choice.held_out_accuracy:.4f} on held-out queries, "
+        f"{choice.first_sorted}, global_order {choice.global_order}: accuracy@{k} {choice.held_out_accuracy:.4f} on held-out queries, "
         f"{choice.latency_us:,.0f} µs per query"
     )
     if not dry_run:
@@ -403,13 +412,15 @@ def _store_tuned(index_dir: Path, result, living: bool) -> None:
 
 def _frontier_table(result) -> str:
     rows = [
-        f"  {'query_cut':>9} {'heap_factor':>11} {'first_sorted':>12} {'acc tuning':>10} "
+        f"  {'query_cut':>9} {'heap_factor':>11} {'first_sorted':>12} {'global_order':>12} "
+        f"{'acc tuning':>10} "
         f"{'acc held-out':>12} {'µs/query':>9}"
     ]
     for p in result.frontier:
         mark = "  <- chosen" if p == result.choice else ""
         rows.append(
             f"  {p.query_cut:>9} {p.heap_factor:>11} {p.first_sorted!s:>12} "
+            f"{p.global_order!s:>12} "
             f"{p.tuning_accuracy:>10.4f} {p.held_out_accuracy:>12.4f} {p.latency_us:>9,.0f}{mark}"
         )
     return "\n".join(rows)

@@ -99,6 +99,16 @@ def test_first_sorted_visits_by_decreasing_summary():
     assert scored_blocks(worst_first, k=1, heap_factor=0.5, first_sorted=True) == {1, 2}
 
 
+def test_global_order_visits_by_decreasing_summary():
+    """One list stored worst first: the global order visits its best block first (as
+    first_sorted does), so the heap minimum 2 skips the block just under 1 at heap_factor 0.5,
+    and both later blocks just above it."""
+    worst_first = hand_built(BLOCKS[::-1])
+    assert scored_blocks(worst_first, k=1, heap_factor=0.5, global_order=True) == {1, 2}
+    above = _float32_after(0.5, 1.0)
+    assert scored_blocks(worst_first, k=1, heap_factor=above, global_order=True) == {2}
+
+
 def test_skipping_keeps_the_best_document(index):
     ids, scores = index.search(np.array([0]), np.array([1.0]), k=1, heap_factor=100.0)
     assert ids == ["d0"] and scores.tolist() == [2.0]
@@ -131,44 +141,64 @@ def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(arr
     np.testing.assert_array_equal(scores, np.array([2.0, 1.0, JUST_BELOW_ONE], np.float32))
 
 
-def reference_visits(index: SeismicIndex, terms, weights, k, query_cut, heap_factor, first_sorted):
-    """Algorithm 2 in plain Python over the index's arrays: the documents scored. Summary
-    scores are accumulated as the kernel does (float32, query terms in order); document scores
-    in float64, which orders documents the same way but for ties at the last bit."""
+def summary_scores(index: SeismicIndex, terms, weights, t: int) -> np.ndarray:
+    """The query's score of every summary of list ``t``, accumulated as the kernel does
+    (float32, query terms in order)."""
+    b0, b1 = (int(x) for x in index.postings.list_block_ptr[t : t + 2])
+    entry_terms, blocks, codes = index.summaries.list_entries(t, b1 - b0)
+    scores = np.zeros(b1 - b0, np.float32)
+    for term, w in zip(terms, weights):
+        at = entry_terms == term
+        b = blocks[at].astype(np.int64)
+        value = codes[at].astype(np.float32) * index.summaries.block_scale[b0 + b]
+        scores[b] += (value + index.summaries.block_min[b0 + b]) * w
+    return scores
+
+
+def visiting_order(index, terms, weights, query_cut, first_sorted, global_order):
+    """``(block, summary score)`` in the order the search tests them: list after list
+    (the first by decreasing score with ``first_sorted``), or with ``global_order`` every
+    list's blocks by decreasing score, ties by their place in the lists' order."""
+    visits = []
+    for rank, j in enumerate(np.argsort(-weights, kind="mergesort")[:query_cut]):
+        t = int(terms[j])
+        b0 = int(index.postings.list_block_ptr[t])
+        scores = summary_scores(index, terms, weights, t)
+        by_score = first_sorted and rank == 0 and not global_order
+        order = np.argsort(-scores, kind="mergesort") if by_score else range(len(scores))
+        visits += [(b0 + int(b), scores[b]) for b in order]
+    if global_order:
+        visits.sort(key=lambda visit: -visit[1])  # stable: ties keep the lists' order
+    return visits
+
+
+def reference_visits(
+    index: SeismicIndex, terms, weights, k, query_cut, heap_factor, first_sorted,
+    global_order=False,
+):  # fmt: skip
+    """Algorithm 2 in plain Python over the index's arrays: the documents scored. Every block
+    is tested (the kernel's global order stops at the first skipped one instead). Document
+    scores in float64, which orders documents the same way but for ties at the last bit."""
     docs = index.forward.to_collection(list(index.doc_ids), index.metadata)
     weights = weights.astype(np.float32)
     heap: list[tuple[float, int]] = []  # (score, -doc): the root is the worst kept document
     visited: set[int] = set()
-    for rank, j in enumerate(np.argsort(-weights, kind="mergesort")[:query_cut]):
-        t = int(terms[j])
-        b0, b1 = (int(x) for x in index.postings.list_block_ptr[t : t + 2])
-        if b0 == b1:
+    order = visiting_order(index, terms, weights, query_cut, first_sorted, global_order)
+    for block, summary in order:
+        if len(heap) == k and summary < np.float32(heap_factor) * np.float32(heap[0][0]):
             continue
-        entry_terms, blocks, codes = index.summaries.list_entries(t, b1 - b0)
-        scores = np.zeros(b1 - b0, np.float32)
-        for term, w in zip(terms, weights):
-            at = entry_terms == term
-            b = blocks[at].astype(np.int64)
-            value = codes[at].astype(np.float32) * index.summaries.block_scale[b0 + b]
-            scores[b] += (value + index.summaries.block_min[b0 + b]) * w
-        order = (
-            np.argsort(-scores, kind="mergesort") if first_sorted and rank == 0 else range(b1 - b0)
-        )
-        for b in order:
-            if len(heap) == k and scores[b] < np.float32(heap_factor) * np.float32(heap[0][0]):
+        lo, hi = index.postings.block_ptr[block : block + 2]
+        for d in index.postings.post_docs[lo:hi].tolist():
+            if d in visited:
                 continue
-            lo, hi = index.postings.block_ptr[b0 + b : b0 + b + 2]
-            for d in index.postings.post_docs[lo:hi].tolist():
-                if d in visited:
-                    continue
-                visited.add(d)
-                d_terms, d_weights = docs.row(d)
-                _, qi, di = np.intersect1d(terms, d_terms, return_indices=True)
-                score = float(np.dot(weights[qi].astype(np.float64), d_weights[di]))
-                if len(heap) < k:
-                    heapq.heappush(heap, (score, -d))
-                elif (score, -d) > heap[0]:
-                    heapq.heapreplace(heap, (score, -d))
+            visited.add(d)
+            d_terms, d_weights = docs.row(d)
+            _, qi, di = np.intersect1d(terms, d_terms, return_indices=True)
+            score = float(np.dot(weights[qi].astype(np.float64), d_weights[di]))
+            if len(heap) < k:
+                heapq.heappush(heap, (score, -d))
+            elif (score, -d) > heap[0]:
+                heapq.heapreplace(heap, (score, -d))
     return visited
 
 
@@ -178,19 +208,24 @@ def built() -> SeismicIndex:
 
 
 @pytest.mark.parametrize(
-    ("query_cut", "heap_factor", "first_sorted"),
-    [(10, 0.8, False), (3, 0.6, True), (5, 1.0, False)],
-)
-def test_blocks_visited_match_a_plain_reference(built, query_cut, heap_factor, first_sorted):
+    ("query_cut", "heap_factor", "first_sorted", "global_order"),
+    [(10, 0.8, False, False), (3, 0.6, True, False), (5, 1.0, False, False),
+     (10, 0.8, False, True), (3, 0.6, True, True), (20, 1.0, False, True)],
+)  # fmt: skip
+def test_blocks_visited_match_a_plain_reference(
+    built, query_cut, heap_factor, first_sorted, global_order
+):
     """On a built index (pruned, clustered, quantized summaries), every query scores exactly the
     documents of the blocks the reference visits."""
     index = built
     queries = random_collection(25, mean_nnz=8, seed=92, prefix="q")
     results = index.search_batch(queries, k=5, query_cut=query_cut, heap_factor=heap_factor,
-                                 first_sorted=first_sorted)  # fmt: skip
+                                 first_sorted=first_sorted, global_order=global_order)  # fmt: skip
     for q in range(len(queries)):
         terms, weights = queries.row(q)
-        expected = reference_visits(index, terms, weights, 5, query_cut, heap_factor, first_sorted)
+        expected = reference_visits(
+            index, terms, weights, 5, query_cut, heap_factor, first_sorted, global_order
+        )
         assert results.scored[q] == len(expected), q
 
 
@@ -200,12 +235,13 @@ def with_knn() -> SeismicIndex:
 
 
 @pytest.mark.parametrize(
-    ("query_cut", "heap_factor", "first_sorted", "n_knn", "excluded_share"),
-    [(200, 1e-9, False, 0, 0.0), (3, 0.6, True, 0, 0.0), (5, 0.9, False, 3, 0.0),
-     (4, 0.8, False, 0, 0.3), (10, 1.0, True, 2, 0.1)],
+    ("query_cut", "heap_factor", "first_sorted", "global_order", "n_knn", "excluded_share"),
+    [(200, 1e-9, False, False, 0, 0.0), (3, 0.6, True, False, 0, 0.0),
+     (5, 0.9, False, False, 3, 0.0), (4, 0.8, False, False, 0, 0.3),
+     (10, 1.0, True, False, 2, 0.1), (10, 0.9, False, True, 2, 0.2)],
 )  # fmt: skip
 def test_rows_side_by_side_give_the_two_arrays_results(
-    with_knn, query_cut, heap_factor, first_sorted, n_knn, excluded_share
+    with_knn, query_cut, heap_factor, first_sorted, global_order, n_knn, excluded_share
 ):
     """Search over the forward index's rows with ids and weights side by side (what an index
     searches) returns exactly what it returns over the two stored arrays: same documents, same
@@ -222,7 +258,8 @@ def test_rows_side_by_side_give_the_two_arrays_results(
         scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, excluded)
         run = search_serial(
             forward, *index._index_arrays[1:], index.knn, arrays, 10, query_cut,
-            np.float32(heap_factor), first_sorted, n_knn, scratch, unshared(len(queries), 10), 0,
+            np.float32(heap_factor), first_sorted, global_order, n_knn, scratch,
+            unshared(len(queries), 10), 0,
         )  # fmt: skip
         found.append(run)
     for side_by_side, separate in zip(*found, strict=True):

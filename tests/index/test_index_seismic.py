@@ -40,9 +40,12 @@ def default_index(docs):
     return SeismicIndex.build(docs, BuildConfig(n_postings=20, knn=5))
 
 
-def test_without_pruning_or_skipping_the_index_is_exact(unpruned, docs, queries):
+@pytest.mark.parametrize("global_order", [False, True])
+def test_without_pruning_or_skipping_the_index_is_exact(unpruned, docs, queries, global_order):
     exact = ExactIndex(docs).search_batch(queries, k=10)
-    results = unpruned.search_batch(queries, k=10, query_cut=1000, heap_factor=0.0)
+    results = unpruned.search_batch(
+        queries, k=10, query_cut=1000, heap_factor=0.0, global_order=global_order
+    )
     np.testing.assert_array_equal(results.docs, exact.docs)
     np.testing.assert_array_equal(results.scores, exact.scores)
 
@@ -54,13 +57,16 @@ def test_without_pruning_or_skipping_the_index_is_exact(unpruned, docs, queries)
     heap_factor=st.floats(0.1, 1.5),
     first_sorted=st.booleans(),
     n_knn=st.integers(0, 5),
+    global_order=st.booleans(),
 )
 def test_every_result_has_its_exact_score(
-    default_index, queries, k, query_cut, heap_factor, first_sorted, n_knn
+    default_index, queries, k, query_cut, heap_factor, first_sorted, n_knn, global_order
 ):
     """Pruned, skipping, float16: whatever is returned is scored exactly, best first."""
     exact = default_index.exact()
-    results = default_index.search_batch(queries, k, query_cut, heap_factor, first_sorted, n_knn)
+    results = default_index.search_batch(
+        queries, k, query_cut, heap_factor, first_sorted, n_knn, global_order=global_order
+    )
     full = exact.search_batch(queries, k=len(default_index))
     for q in range(len(queries)):
         truth = {d: s for d, s in zip(full.docs[q], full.scores[q]) if d >= 0}
@@ -111,7 +117,14 @@ def test_scored_counts_are_reported(unpruned, queries):
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("k", 0), ("query_cut", 0), ("heap_factor", -0.5), ("n_knn", -1), ("first_sorted", "yes")],
+    [
+        ("k", 0),
+        ("query_cut", 0),
+        ("heap_factor", -0.5),
+        ("n_knn", -1),
+        ("first_sorted", "yes"),
+        ("global_order", 1),
+    ],
 )
 def test_bad_search_parameters_name_the_parameter(unpruned, queries, option, value):
     with pytest.raises(InputError, match=option):

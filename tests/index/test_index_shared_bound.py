@@ -138,20 +138,22 @@ def exact_bounds(tmp_path_factory, request):
     return ShardedIndex.load(root / "idx"), _integer_queries(30, 60, request.param)
 
 
+@pytest.mark.parametrize("global_order", [False, True])
 @pytest.mark.parametrize("query_cut", [1, 3, 60])
 def test_with_exact_bounds_sharing_returns_the_top_k_of_shards_searched_alone(
-    exact_bounds, query_cut
+    exact_bounds, query_cut, global_order
 ):
     """At heap_factor 1 with exact summary bounds, a block skipped against the shared score
     holds no document of the merged top-k: threads and one-after-the-other both return exactly
     what the shards searched alone merge to."""
     index, queries = exact_bounds
-    search = {"query_cut": query_cut, "heap_factor": 1.0, "engine": "seismic"}
+    search = {"query_cut": query_cut, "heap_factor": 1.0, "engine": "seismic",
+              "global_order": global_order}  # fmt: skip
     docs, scores = _alone(index, queries, **search)
     threaded = index.search_batch(queries, k=K, **search)
     np.testing.assert_array_equal(threaded.docs, docs)
     np.testing.assert_array_equal(threaded.scores, scores)
-    params = index._params(K, query_cut, 1.0, None, None, "seismic")
+    params = index._params(K, query_cut, 1.0, None, None, "seismic", global_order)
     in_turn = SegmentedIndex._run(index, queries, params, None, adapt=False)
     np.testing.assert_array_equal(in_turn[0], docs)
 
@@ -168,11 +170,13 @@ def pruned(tmp_path_factory):
     return root, random_collection(40, vocab_size=300, mean_nnz=20, seed=22, prefix="q")
 
 
-def test_a_shard_searched_after_another_scores_fewer_documents(pruned):
+@pytest.mark.parametrize("global_order", [False, True])
+def test_a_shard_searched_after_another_scores_fewer_documents(pruned, global_order):
     """The second shard starts from the first one's top-k: it skips more blocks."""
     root, queries = pruned
     first, second = (p.segment.seismic for p in ShardedIndex.load(root / "idx").parts)
-    search = {"k": K, "query_cut": 5, "heap_factor": 0.8, "engine": "seismic"}
+    search = {"k": K, "query_cut": 5, "heap_factor": 0.8, "engine": "seismic",
+              "global_order": global_order}  # fmt: skip
     shared = new_shared(len(queries), 2, K)
     first.search_batch(queries, shared=shared, slot=0, **search)
     after = second.search_batch(queries, shared=shared, slot=1, **search).scored.sum()
