@@ -38,6 +38,7 @@ from typing import Any
 
 import click
 import numpy as np
+from lsr.index.open import open_index
 from lsr.service.process import ServiceProcess
 
 from benchmarks import provenance
@@ -76,14 +77,19 @@ def synthetic(
     cache: Path = CACHE,
     query_cut: int | None = None,
     heap_factor: float | None = None,
+    index_dir: Path | None = None,
 ) -> Workload:
     """Workload (a); its vectors and index are made once and kept under ``cache`` (a 1M build
     takes ~12 GB at its peak: make it once, outside the repository, and reuse it). Requests
-    carry ``query_cut`` / ``heap_factor`` where given (``lsr index tune``'s choice, say: the
-    shared cached index is never re-tuned in place), else the index's stored defaults serve."""
+    carry ``query_cut`` / ``heap_factor`` where given, else the index's stored defaults serve.
+    ``index_dir``: another index of the same documents, e.g. a copy of the cached one whose
+    manifest ``lsr index tune`` rewrote (the shared cache is never re-tuned in place)."""
     stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
-    index_dir = cache / f"{stem}.index"
-    index = cached_index(docs_path, index_dir)
+    if index_dir is None:
+        index_dir = cache / f"{stem}.index"
+        index = cached_index(docs_path, index_dir)
+    else:
+        index = open_index(index_dir)
     # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
     queries = read_vectors(queries_path)
     rows = [queries.row(i) for i in range(len(queries))]
@@ -94,7 +100,7 @@ def synthetic(
         for t, w in rows
     ]
     params = index.search_defaults.params_for(False, K, **given)
-    settings = {"query_cut": params.query_cut, "heap_factor": params.heap_factor}
+    settings = {name: getattr(params, name) for name in SETTINGS}
     return Workload(
         f"(a) synthetic {n_docs:,} docs, raw vectors",
         index_dir,
@@ -105,6 +111,9 @@ def synthetic(
         served_accuracy(index, queries, settings, cache / stem),
     )
 
+
+#: The search parameters a report names for the settings served.
+SETTINGS = ("query_cut", "heap_factor", "first_sorted")
 
 #: Queries of (a) whose exact top-10 is computed (and cached) to report the served accuracy.
 ACCURACY_QUERIES = 300
@@ -547,7 +556,7 @@ def _settings(result: dict) -> list[str]:
             f": accuracy@10 {accuracy['accuracy_at_10']:.3f} against exact search on the first "
             f"{accuracy['n_queries']} queries"
         )
-    return [f"Served with {line}.", ""]
+    return [f"Served from `{result['index']}` with {line}.", ""]
 
 
 def _cpu(run: dict) -> str:
@@ -649,6 +658,12 @@ def _ints(text: str) -> list[int]:
     "difference is the HTTP overhead (0: none).",
 )
 @click.option(
+    "--index",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Serve this index of (a)'s documents instead of the cached one (e.g. a copy whose "
+    "manifest `lsr index tune --target-accuracy 0.95` rewrote: its stored defaults serve).",
+)
+@click.option(
     "--query-cut",
     type=click.IntRange(min=1),
     help="query_cut sent with every request of (a) [default: the index's stored one].",
@@ -677,6 +692,7 @@ def main(**options: Any) -> None:
             options["cache"],
             options["query_cut"],
             options["heap_factor"],
+            options["index"],
         ),
         "bm25": bm25,
         "splade": splade,
@@ -695,7 +711,8 @@ def main(**options: Any) -> None:
         in_process = in_process_latency(workload, options["in_process_seconds"])
         payload["workloads"].append(
             {"name": workload.name, "in_process": in_process, "served": served,
-             "settings": workload.settings, "accuracy": workload.accuracy}
+             "index": str(workload.index_dir), "settings": workload.settings,
+             "accuracy": workload.accuracy}
         )  # fmt: skip
         if name == "synthetic" and options["soak"] > 0:
             payload["soak"] = soak(workload, options["soak"], work)
