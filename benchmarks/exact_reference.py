@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,6 +63,16 @@ def batches(
         a, b = int(indptr[lo]), int(indptr[hi])
         rows = (values(a, b), terms[a:b], indptr[lo : hi + 1] - a)
         yield lo, sp.csr_matrix(rows, shape=(hi - lo, vocab_size))
+
+
+def forward_batches(forward: Any, size: int = 20_000) -> Iterator[tuple[int, sp.csr_matrix]]:
+    """The documents of a forward index (either layout of :mod:`index.forward`) ``size`` at a
+    time, as :func:`batches` gives them: each batch decoded on its own (``rows_at``), never a
+    copy of the whole index."""
+    for lo in range(0, len(forward), size):
+        hi = min(lo + size, len(forward))
+        indptr, terms, values = forward.rows_at(np.arange(lo, hi))
+        yield lo, sp.csr_matrix((values, terms, indptr), shape=(hi - lo, forward.vocab_size))
 
 
 def exact_top_k(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from lsr.index import BuildConfig, SeismicIndex
-from lsr.index.forward import ForwardIndex
+from lsr.index.forward import ForwardIndex, term_dtype
 from lsr.index.integrity import check_index
 from lsr.index.postings import PostingLists
 from lsr.index.summary import GROUP_BLOCKS
@@ -74,13 +74,14 @@ def scaled(index: SeismicIndex, n_docs: int, seed: int = 0) -> tuple[SeismicInde
     n_postings = int(len(index.postings.post_docs) * factor)
     list_block_ptr = _scaled_list_blocks(index.postings.list_block_ptr, factor)
     n_blocks = int(list_block_ptr[-1])
+    value_dtype = index.forward.value_dtype
     forward = ForwardIndex(
         _offsets(n_docs, nnz, rng, np.int64),
-        rng.integers(0, index.vocab_size, size=nnz, dtype=index.forward.terms.dtype),
-        np.zeros(nnz, index.forward.values.dtype),
-        index.forward.value_dtype,
+        rng.integers(0, index.vocab_size, size=nnz, dtype=term_dtype(index.vocab_size)),
+        np.zeros(nnz, np.uint16 if value_dtype == "float16" else np.float32),
+        value_dtype,
         index.vocab_size,
-    )
+    ).to_side_by_side()  # the layout a format 4 index holds
     doc_dtype = np.int32 if n_docs > (1 << 16) else index.postings.post_docs.dtype
     postings = PostingLists(
         list_block_ptr,

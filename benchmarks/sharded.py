@@ -29,7 +29,7 @@ from lsr.index.results import SearchResults
 from lsr.index.timing import fastest, one_thread
 
 from benchmarks import exact_reference, provenance
-from benchmarks.exact_reference import batches
+from benchmarks.exact_reference import forward_batches
 from benchmarks.index import CACHE, synthetic_files
 from lsr.atomic import atomic_path
 from lsr.vector_io import read_vectors
@@ -72,9 +72,7 @@ def exact_top_k(single, queries, path: Path) -> SearchResults:
     take 4 GB), kept in ``path`` (the same queries over the same documents give the same
     answer)."""
     if not path.exists():
-        forward = single.forward
-        rows = batches(forward.indptr, forward.terms, forward.float_values, forward.vocab_size)
-        docs, scores = exact_reference.exact_top_k(rows, queries, K)
+        docs, scores = exact_reference.exact_top_k(forward_batches(single.forward), queries, K)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, docs=docs, scores=scores)
     kept = np.load(path)

@@ -115,19 +115,11 @@ def measure(
 
 def _rows(index: Any, positions: np.ndarray) -> SparseCollection:
     """Documents at ``positions`` as a collection of their stored weights (ids: positions)."""
-    forward = index.forward
-    starts, stops = forward.indptr[positions], forward.indptr[positions + 1]
-    lengths = stops - starts
-    indptr = np.zeros(len(positions) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    take = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-    values = forward.values[take]
-    if forward.value_dtype == "float16":
-        values = values.view(np.float16)
+    indptr, terms, values = index.forward.rows_at(positions)
     return SparseCollection(
         [str(p) for p in positions.tolist()],
         indptr,
-        forward.terms[take].astype(np.int32),
-        values.astype(np.float32),
+        terms,
+        values,
         index.metadata,
     )

@@ -8,8 +8,9 @@ an array: a segfault, or a loop over billions of entries, in every request of a 
 
 - offsets (``forward.indptr``, ``list_block_ptr``, ``block_ptr``, the summaries' group offsets,
   ``doc_id_offsets``) start at 0, never decrease and end at the length of what they index;
-- document ids (``post_docs``, ``knn``) below the number of documents, term ids
-  (``forward.terms``) below the vocabulary size; document ids valid UTF-8 cut at characters;
+- document ids (``post_docs``, ``knn``) below the number of documents, term ids (``forward.terms``,
+  or the ids of each row of ``forward.rows``, twice the entries long) below the vocabulary size;
+  document ids valid UTF-8 cut at characters;
 - the summaries' layout: every array of the length the others imply, the group offsets
   (``list_group_ptr``, ``group_comp_ptr``, ``group_terms_ptr``, ``group_words_ptr``) as above,
   and 256 blocks a group.
@@ -20,12 +21,13 @@ million components and 450 million entries in a 200k-document index, where check
 against the checkpoints alone took 0.46 s (1M documents: ~4x that). The one kernel that reads
 them bounds every access instead (:func:`index.summary.score_summaries`: component ranks to the
 group, entry ranges to the arrays, block numbers to the group),
-so damage there can only misdirect summary scores. Weights (``forward.values``, ``entry_code``,
+so damage there can only misdirect summary scores. Weights (``forward.values`` or the weight
+halves of ``forward.rows``, ``entry_code``,
 ``block_min``, ``block_scale``) are only ever multiplied, never used as positions: a damaged one
 changes scores. Both are what the checksums of ``verify=True`` are for.
 
-The checks read the offsets, ``forward.terms`` and ``post_docs``: on memory-mapped files, that
-part of the index is paged in.
+The checks read the offsets, the forward index's term ids and ``post_docs``: on memory-mapped
+files, that part of the index is paged in.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from lsr.index.forward import ForwardIndex
+from lsr.index.forward import SIDE_BY_SIDE, Forward
 from lsr.index.postings import PostingLists
 from lsr.index.summary import CHECKPOINT_STRIDE, GROUP_BLOCKS, Summaries, group_ptr
 
@@ -57,7 +59,7 @@ def check_index(
     n_docs: int,
     doc_id_bytes: np.ndarray,
     doc_id_offsets: np.ndarray,
-    forward: ForwardIndex,
+    forward: Forward,
     postings: PostingLists,
     summaries: Summaries,
     knn: np.ndarray,
@@ -78,7 +80,7 @@ def check_documents(
     n_docs: int,
     doc_id_bytes: np.ndarray,
     doc_id_offsets: np.ndarray,
-    forward: ForwardIndex,
+    forward: Forward,
 ) -> None:
     """The ids and the forward index alone (all an exact segment of a living index holds)."""
     where = _Where(Path(directory))
@@ -124,13 +126,21 @@ def _check_doc_ids(where: _Where, n_docs: int, data: np.ndarray, offsets: np.nda
         raise where.fail("doc_id_offsets", f"id {int(inside[0])} starts inside a UTF-8 character")
 
 
-def _check_forward(where: _Where, n_docs: int, forward: ForwardIndex) -> None:
-    if len(forward.values) != len(forward.terms):
-        raise where.fail(
-            "forward.values", f"{len(forward.values)} weights for {len(forward.terms)} terms"
-        )
-    _check_offsets(where, "forward.indptr", forward.indptr, n_docs + 1, len(forward.terms))
-    _check_range(where, "forward.terms", forward.terms, 0, forward.vocab_size, "term ids")
+def _check_forward(where: _Where, n_docs: int, forward: Forward) -> None:
+    if forward.layout == SIDE_BY_SIDE:
+        ids = "forward.rows"
+        if len(forward.rows) % 2:
+            raise where.fail(ids, f"{len(forward.rows)} entries, not an id and a weight each")
+        nnz = len(forward.rows) // 2
+    else:
+        ids, nnz = "forward.terms", len(forward.terms)
+        if len(forward.values) != nnz:
+            raise where.fail("forward.values", f"{len(forward.values)} weights for {nnz} terms")
+    _check_offsets(where, "forward.indptr", forward.indptr, n_docs + 1, nnz)
+    low, high = forward.term_range()
+    if low < 0 or high >= forward.vocab_size:
+        bad = low if low < 0 else high
+        raise where.fail(ids, f"holds term ids {bad}, outside [0, {forward.vocab_size})")
 
 
 def _check_postings(where: _Where, n_docs: int, vocab_size: int, postings: PostingLists) -> None:

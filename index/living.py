@@ -311,16 +311,8 @@ def segment_config(config: BuildConfig, n_docs: int, n_live: int) -> BuildConfig
 def _live_rows(segment: Segment, deleted: np.ndarray, metadata: VectorMetadata) -> SparseCollection:
     """The live documents of a segment as a collection (weights as stored)."""
     keep = np.flatnonzero(~deleted)
-    forward = segment.forward
-    starts = np.asarray(forward.indptr)[keep]
-    lengths = np.asarray(forward.indptr)[keep + 1] - starts
-    indptr = np.zeros(len(keep) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=indptr[1:])
-    gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
-    ids = segment.ids_at(keep)
-    values = forward.float_values()[gather] if len(gather) else np.zeros(0, np.float32)
-    terms = np.asarray(forward.terms)[gather].astype(np.int32)
-    return SparseCollection(ids, indptr, terms, values, metadata)
+    indptr, terms, values = segment.forward.rows_at(keep)
+    return SparseCollection(segment.ids_at(keep), indptr, terms, values, metadata)
 
 
 def _adopt_plain(directory: Path) -> Commit:

@@ -27,7 +27,10 @@ from lsr.errors import IndexFormatError
 from lsr.fingerprint import file_hash
 
 FORMAT = "lsr-seismic-index"
-FORMAT_VERSION = 3
+#: 4: the forward index as its manifest's ``forward_layout`` says (:mod:`index.forward`: side by
+#: side for u16 ids and float16 weights); 3: always two arrays, still read.
+FORMAT_VERSION = 4
+READ_VERSIONS = (3, 4)
 MANIFEST = "manifest.json"
 #: The commit pointer of a living index (:mod:`index.commit`): a build replaces one whole too.
 LIVING_POINTER = "CURRENT"
@@ -116,18 +119,28 @@ def save_arrays(
 
 
 def check_format(
-    data: Any, path: Path, form: tuple[str, int], what: str, kind: str = "", advice: str = ""
+    data: Any,
+    path: Path,
+    form: tuple[str, int | tuple[int, ...]],
+    what: str,
+    kind: str = "",
+    advice: str = "",
 ) -> None:
     """The first check of every index file this package writes (a Seismic manifest, a living
     index's commit, a sharded index's ``shards.json``): ``data`` read from ``path`` is a dict of
-    format ``form[0]`` at the version ``form[1]`` this lsr reads, else an error naming the file."""
-    name, version = form
+    format ``form[0]`` at a version ``form[1]`` (one, or a tuple) this lsr reads, else an error
+    naming the file."""
+    name, versions = form
+    versions = versions if isinstance(versions, tuple) else (versions,)
     if not isinstance(data, dict) or data.get("format") != name:
         raise IndexFormatError(f"{path}: not {what}")
-    if data.get("format_version") != version:
+    found = data.get("format_version")
+    if found not in versions or isinstance(found, bool):
+        readable = " or ".join(str(v) for v in versions)
+        newer = isinstance(found, int) and found > max(versions)
         raise IndexFormatError(
-            f"{path}: {kind}format version {data.get('format_version')!r}; "
-            f"this lsr reads version {version}{advice}"
+            f"{path}: {kind}format version {found!r}; this lsr reads version {readable}"
+            + (" (written by a newer lsr: upgrade lsr to read it)" if newer else advice)
         )
 
 
@@ -144,7 +157,7 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexFormatError(f"{path}: not valid JSON ({exc})") from None
     check_format(
-        manifest, path, (FORMAT, FORMAT_VERSION), "an lsr Seismic index manifest", "index ",
+        manifest, path, (FORMAT, READ_VERSIONS), "an lsr Seismic index manifest", "index ",
         " (rebuild the index)",
     )  # fmt: skip
     if not isinstance(manifest.get("arrays"), dict):

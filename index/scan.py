@@ -1,7 +1,7 @@
 """Exact top-k over a given list of documents, scanning them one by one.
 
 Document-at-a-time: the query is spread into a dense vector once, then every allowed document is
-scored with :func:`index.forward.dot_dense` (the function Seismic scores with, so scores are
+scored with :func:`index.forward.row_dot` (the function Seismic scores with, so scores are
 bit-identical to every other searcher's) and offered to the top-k heap (:mod:`index.topk`).
 Its cost is the allowed documents' non-zeros, independent of the query's posting lists, which is
 what a selective filter or a small segment wants: exact search over 1% of a collection costs
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from lsr.index.forward import ForwardIndex, dot_dense
+from lsr.index.forward import Forward, row_dot
 from lsr.index.parallel import launch_guard
 from lsr.index.topk import heap_drain, heap_offer
 from numba import njit, prange
@@ -21,7 +21,6 @@ from numba import njit, prange
 
 @njit(nogil=True, cache=True)
 def _scan_one(forward, positions, q_terms, q_weights, k, q_dense, out_docs, out_scores):
-    indptr, terms, values = forward
     for j in range(len(q_terms)):
         q_dense[q_terms[j]] = q_weights[j]
     heap_scores = np.empty(k, dtype=np.float32)
@@ -29,7 +28,7 @@ def _scan_one(forward, positions, q_terms, q_weights, k, q_dense, out_docs, out_
     size = 0
     for i in range(len(positions)):
         d = positions[i]
-        score = dot_dense(terms, values, indptr[d], indptr[d + 1], q_dense)
+        score = row_dot(forward, d, q_dense)
         if score > 0:
             size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
@@ -55,19 +54,19 @@ def _scan_batch(forward, positions, queries, k, vocab_size, n_chunks):
 
 
 def scan(
-    forward: ForwardIndex,
+    forward: Forward,
     positions: np.ndarray,
     queries: tuple[np.ndarray, np.ndarray, np.ndarray],
     k: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-k of canonical CSR ``queries`` (``indptr, terms, weights``) among the documents
-    at ``positions`` of ``forward``: ``[n_queries, k]`` positions (``-1`` padding) and scores."""
+    at ``positions`` of ``forward`` (its rows as stored, either layout: no copy):
+    ``[n_queries, k]`` positions (``-1`` padding) and scores."""
     indptr, terms, weights = queries
     n_queries = len(indptr) - 1
-    arrays = (forward.indptr, forward.terms, forward.values)
     with launch_guard():
         return _scan_batch(
-            arrays,
+            forward.kernel_arrays(),
             np.ascontiguousarray(positions, dtype=np.int64),
             (
                 np.ascontiguousarray(indptr, dtype=np.int64),

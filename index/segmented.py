@@ -224,9 +224,7 @@ class SegmentedIndex:
     def document(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and stored weights (as float32) of the document at global ``position``."""
         part = self._part_of(position)
-        forward, local = part.segment.forward, position - part.offset
-        lo, hi = int(forward.indptr[local]), int(forward.indptr[local + 1])
-        return np.asarray(forward.terms[lo:hi], dtype=np.int32), forward.float_values(lo, hi)
+        return part.segment.forward.document(position - part.offset)
 
     def _part_of(self, position: int) -> LiveSegment:
         starts = [p.offset for p in self.parts]

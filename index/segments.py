@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 from lsr.index import persist
 from lsr.index.config import BuildConfig, SearchDefaults
-from lsr.index.forward import ForwardIndex
+from lsr.index.forward import TWO_ARRAYS, Forward, ForwardIndex, load_forward
 from lsr.index.integrity import check_documents
 from lsr.index.seismic import SeismicIndex
 
-from lsr.errors import IndexFormatError
+from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection
 
 #: Segments smaller than this are exact (see the module docstring).
@@ -44,7 +44,7 @@ class Segment:
 
     kind: str
     doc_ids: Sequence[str]
-    forward: ForwardIndex
+    forward: Forward
     seismic: SeismicIndex | None
 
     def __len__(self) -> int:
@@ -72,18 +72,19 @@ def write_segment(
     if len(collection) >= exact_max_docs:
         SeismicIndex.build(collection, config, search_defaults=search_defaults).save(directory)
         return "seismic"
-    forward = ForwardIndex.from_collection(collection, config.value_dtype)
+    forward = ForwardIndex.from_collection(collection, config.value_dtype).to_side_by_side()
     id_bytes, id_offsets = persist.encode_strings(collection.ids)
     arrays = {
         "doc_id_bytes": id_bytes,
         "doc_id_offsets": id_offsets,
-        **{f"forward.{n}": getattr(forward, n) for n in ("indptr", "terms", "values")},
+        **{f"forward.{n}": a for n, a in forward.stored().items()},
     }
     manifest = {
         "segment_kind": "exact",
         "n_docs": len(collection),
         "vocab_size": collection.vocab_size,
         "value_dtype": config.value_dtype,
+        "forward_layout": forward.layout,
     }
     persist.save_arrays(directory, arrays, manifest)
     return "exact"
@@ -100,13 +101,15 @@ def load_segment(directory: str | os.PathLike, kind: str, verify: bool = False) 
     manifest, arrays = persist.load_arrays(directory, verify=verify)
     source = Path(directory) / persist.MANIFEST
     try:
-        forward = ForwardIndex(
-            arrays["forward.indptr"], arrays["forward.terms"], arrays["forward.values"],
-            manifest["value_dtype"], int(manifest["vocab_size"]),
+        forward = load_forward(
+            arrays, manifest.get("forward_layout", TWO_ARRAYS), manifest["value_dtype"],
+            int(manifest["vocab_size"]),
         )  # fmt: skip
         doc_ids = persist.StringList(arrays["doc_id_bytes"], arrays["doc_id_offsets"])
     except KeyError as exc:
         raise IndexFormatError(f"{source}: missing entry {exc.args[0]!r}") from None
+    except InputError as exc:
+        raise IndexFormatError(f"{source}: {exc}") from None
     check_documents(
         directory, int(manifest.get("n_docs", -1)), arrays["doc_id_bytes"],
         arrays["doc_id_offsets"], forward,

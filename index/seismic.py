@@ -24,7 +24,7 @@ from lsr.index import bitset, persist
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams, check_knn
 from lsr.index.engine import EngineTiming, measure, resolve
 from lsr.index.exact import ExactIndex
-from lsr.index.forward import ForwardIndex
+from lsr.index.forward import TWO_ARRAYS, Forward, ForwardIndex, load_forward
 from lsr.index.integrity import check_index
 from lsr.index.knn import build_knn_graph
 from lsr.index.parallel import launch_guard
@@ -60,7 +60,7 @@ class SeismicIndex:
         doc_ids: Sequence[str],
         metadata: VectorMetadata,
         config: BuildConfig,
-        forward: ForwardIndex,
+        forward: Forward,
         postings: PostingLists,
         summaries: Summaries,
         knn: np.ndarray,
@@ -88,11 +88,11 @@ class SeismicIndex:
     @functools.cached_property
     def _index_arrays(self) -> tuple:
         """The kernels' view of the index, made on the first search and kept (rebuilding it
-        would cost microseconds per query): the forward index's rows with ids and weights side
-        by side (:meth:`~index.forward.ForwardIndex.search_arrays`; a copy the size of the
-        forward index, in anonymous memory: an index loaded with ``mmap=True`` then pages in
-        only that copy, not the two saved arrays), the blocks, the summaries. Two threads'
-        first searches may both make it; one copy is kept."""
+        would cost microseconds per query): the forward index's rows as search reads them
+        (:meth:`~index.forward.ForwardIndex.search_arrays`: a built or format 4 index's own,
+        memory-mapped when loaded so; an index read from format 3 gets a copy of its two arrays
+        side by side, in anonymous memory), the blocks, the summaries. Two threads' first
+        searches may both make that copy; one is kept."""
         postings = self.postings
         return (
             self.forward.search_arrays(),
@@ -195,6 +195,9 @@ class SeismicIndex:
                 del list_offsets, list_docs
             with phase("summaries"):
                 summaries = build_summaries(forward, postings, config.summary_energy)
+            # The layout search reads and save writes, kept instead of the two arrays the phases
+            # above read (freed here): the kNN graph's searches and the engine timing read it.
+            forward = forward.to_side_by_side()
             knn = np.zeros((len(forward), 0), dtype=np.int32)
             index = cls(ids, metadata, config, forward, postings, summaries, knn, {})
             if config.knn:
@@ -218,12 +221,7 @@ class SeismicIndex:
 
     def _search_docs(self, start: int, stop: int, k: int, query_cut: int, heap_factor: float):
         """Documents ``start:stop`` searched as queries (the kNN graph's construction)."""
-        lo, hi = self.forward.indptr[start], self.forward.indptr[stop]
-        queries = (
-            self.forward.indptr[start : stop + 1] - lo,
-            self.forward.terms[lo:hi].astype(np.int32),
-            self.forward.float_values(lo, hi),
-        )
+        queries = self.forward.rows_at(np.arange(start, stop))
         docs, _, _ = self._run(queries, SearchParams(k, query_cut, heap_factor))
         return docs
 
@@ -389,10 +387,7 @@ class SeismicIndex:
 
     def document(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and stored weights (as float32) of the document at ``position``."""
-        lo, hi = int(self.forward.indptr[position]), int(self.forward.indptr[position + 1])
-        return np.asarray(self.forward.terms[lo:hi], dtype=np.int32), self.forward.float_values(
-            lo, hi
-        )
+        return self.forward.document(position)
 
     def exact(self) -> ExactIndex:
         """Exact search over this index's forward index (same stored weights, same scores)."""
@@ -413,7 +408,7 @@ class SeismicIndex:
     def _arrays(self) -> dict[str, np.ndarray]:
         id_bytes, id_offsets = persist.encode_strings(list(self.doc_ids))
         arrays = {"doc_id_bytes": id_bytes, "doc_id_offsets": id_offsets}
-        arrays |= {f"forward.{n}": getattr(self.forward, n) for n in ("indptr", "terms", "values")}
+        arrays |= {f"forward.{n}": a for n, a in self.forward.stored().items()}
         for part in (self.postings, self.summaries):
             arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
         arrays["knn"] = self.knn
@@ -425,6 +420,7 @@ class SeismicIndex:
             "n_docs": len(self),
             "vocab_size": self.vocab_size,
             "value_dtype": self.forward.value_dtype,
+            "forward_layout": self.forward.layout,
             "config": self.config.to_json(),
             "stats": self.stats,
             "vector_metadata": self.metadata.to_json(),
@@ -449,9 +445,10 @@ class SeismicIndex:
             defaults = SearchDefaults.from_json(manifest.get("search_defaults", {}))
             n_docs = int(manifest["n_docs"])
             metadata = VectorMetadata.from_json(manifest["vector_metadata"], source)
-            forward = ForwardIndex(
-                arrays["forward.indptr"], arrays["forward.terms"], arrays["forward.values"],
-                manifest["value_dtype"], int(manifest["vocab_size"]),
+            # Format 3 has no forward_layout: its two arrays (index.forward's docstring).
+            forward = load_forward(
+                arrays, manifest.get("forward_layout", TWO_ARRAYS), manifest["value_dtype"],
+                int(manifest["vocab_size"]),
             )  # fmt: skip
             postings = PostingLists(*(arrays[f.name] for f in fields(PostingLists)))
             summaries = Summaries(*(arrays[f.name] for f in fields(Summaries)))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.exact_reference import batches, csr_latencies, exact_top_k, ground_truth, top_k
+from benchmarks.exact_reference import (
+    csr_latencies,
+    exact_top_k,
+    forward_batches,
+    ground_truth,
+    top_k,
+)
 from benchmarks.synthetic import SyntheticConfig, generate
 
 
@@ -36,8 +42,7 @@ def test_the_exact_top_k_of_a_forward_index_in_batches_equals_exact_search():
     docs, queries = generate(500, 30, SyntheticConfig(seed=3))
     index = SeismicIndex.build(docs, BuildConfig(n_postings=50))
     expected = index.exact().search_batch(queries, k=10)
-    forward = index.forward
-    rows = batches(forward.indptr, forward.terms, forward.float_values, forward.vocab_size, 37)
+    rows = forward_batches(index.forward, 37)
     found, scores = exact_top_k(rows, queries, 10, progress=False)
     np.testing.assert_array_equal(found, expected.docs)
     np.testing.assert_allclose(scores, expected.scores, rtol=1e-5)

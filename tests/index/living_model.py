@@ -65,12 +65,7 @@ def contents(index: SegmentedIndex) -> dict[str, dict[int, float]]:
         for position, doc_id in zip(
             part.live_positions.tolist(), part.segment.ids_at(part.live_positions), strict=True
         ):
-            forward = part.segment.forward
-            lo, hi = int(forward.indptr[position]), int(forward.indptr[position + 1])
+            terms, weights = part.segment.forward.document(position)
             assert doc_id not in found, f"{doc_id} is live twice"
-            found[doc_id] = dict(
-                zip(
-                    np.asarray(forward.terms[lo:hi]).tolist(), forward.float_values(lo, hi).tolist()
-                )
-            )
+            found[doc_id] = dict(zip(terms.tolist(), weights.tolist()))
     return found

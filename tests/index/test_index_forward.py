@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
-from lsr.index.forward import ForwardIndex, dot_dense, half_to_float, row_dot
+from lsr.index.forward import ForwardIndex, dot_dense, half_to_float, load_forward, row_dot
 from numba import njit
 
 from lsr.errors import InputError
@@ -156,3 +156,55 @@ def test_row_dot_gives_dot_dense_bits_in_both_layouts():
     two_arrays = (forward.indptr, forward.terms, forward.values)
     assert _row_scores(two_arrays, query).tolist() == expected
     assert _row_scores(forward.search_arrays(), query).tolist() == expected
+
+
+FORWARD = ForwardIndex.from_collection(random_collection(120, mean_nnz=20, seed=8))
+
+
+def test_rows_side_by_side_and_back_are_the_two_arrays_again():
+    laid = FORWARD.to_side_by_side()
+    assert laid.layout == "side_by_side" and laid.nbytes == FORWARD.nbytes
+    back = laid.to_two_arrays()
+    for name, array in FORWARD.stored().items():
+        np.testing.assert_array_equal(back.stored()[name], array)
+        assert back.stored()[name].dtype == array.dtype
+
+
+def test_other_widths_keep_the_two_arrays():
+    wide = ForwardIndex.from_collection(random_collection(20, seed=9), "float32")
+    assert wide.to_side_by_side() is wide
+    assert wide.search_arrays() == wide.kernel_arrays()
+
+
+@settings(max_examples=30, deadline=None)
+@given(positions=st.lists(st.integers(0, len(FORWARD) - 1), max_size=40))
+def test_rows_at_gives_the_stored_rows_in_either_layout(positions):
+    """Each position's ids and float32 weights, read from the two arrays with numpy."""
+    expected = [
+        (FORWARD.terms[lo:hi], FORWARD.float_values(lo, hi))
+        for lo, hi in ((FORWARD.indptr[d], FORWARD.indptr[d + 1]) for d in positions)
+    ]
+    for forward in (FORWARD, FORWARD.to_side_by_side()):
+        indptr, terms, values = forward.rows_at(np.array(positions, dtype=np.int64))
+        assert terms.dtype == np.int32 and values.dtype == np.float32
+        assert np.diff(indptr).tolist() == [len(t) for t, _ in expected]
+        for i, (want_terms, want_values) in enumerate(expected):
+            np.testing.assert_array_equal(terms[indptr[i] : indptr[i + 1]], want_terms)
+            np.testing.assert_array_equal(values[indptr[i] : indptr[i + 1]], want_values)
+
+
+def test_documents_collections_and_term_ranges_agree_between_layouts():
+    laid = FORWARD.to_side_by_side()
+    for d in (0, 7, len(FORWARD) - 1):
+        for got, want in zip(laid.document(d), FORWARD.document(d), strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert laid.term_range() == FORWARD.term_range() == (FORWARD.terms.min(), FORWARD.terms.max())
+    collection = random_collection(120, mean_nnz=20, seed=8)
+    back = laid.to_collection(collection.ids, collection.metadata)
+    np.testing.assert_array_equal(back.indices, collection.indices)
+    np.testing.assert_array_equal(back.values, FORWARD.float_values())
+
+
+def test_an_unknown_layout_is_refused_by_name():
+    with pytest.raises(InputError, match=r"forward_layout must be one of .*; got 'diagonal'"):
+        load_forward({}, "diagonal", "float16", 10)

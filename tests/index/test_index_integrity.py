@@ -53,9 +53,45 @@ def test_document_id_beyond_the_collection(saved):
     assert_refused(saved, "post_docs", r"holds document ids 300, outside \[0, 300\)")
 
 
-def test_term_id_beyond_the_vocabulary(saved):
-    rewrite(saved, "forward.terms", lambda a: a.__setitem__(0, 200))
-    assert_refused(saved, "forward.terms", r"holds term ids 200, outside \[0, 200\)")
+def test_term_id_beyond_the_vocabulary(saved, index):
+    assert index.forward.indptr[1] > 0  # rows[0] is document 0's first term id
+    rewrite(saved, "forward.rows", lambda a: a.__setitem__(0, 200))
+    assert_refused(saved, "forward.rows", r"holds term ids 200, outside \[0, 200\)")
+
+
+def test_the_weights_of_the_rows_are_not_read_as_term_ids(saved, index):
+    """200 as a weight's float16 bits (a tiny subnormal) is no fault: only ids are checked."""
+    n = int(index.forward.indptr[1])
+    rewrite(saved, "forward.rows", lambda a: a.__setitem__(n, 200))
+    assert SeismicIndex.load(saved).document(0)[1][0] == np.uint16(200).view(np.float16)
+
+
+def test_rows_of_odd_length(saved):
+    path = saved / "forward.rows.npy"
+    np.save(path, np.load(path)[:-1])
+    manifest = json.loads((saved / MANIFEST).read_text())
+    manifest["arrays"]["forward.rows"]["shape"] = [len(np.load(path))]
+    (saved / MANIFEST).write_text(json.dumps(manifest))
+    rewrite(saved, "forward.rows", lambda a: None)  # the new file's checksum
+    assert_refused(saved, "forward.rows", r"\d+ entries, not an id and a weight each")
+
+
+def test_a_damaged_weight_of_the_rows_fails_the_checksum(saved, index):
+    path = saved / "forward.rows.npy"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # the last document's last weight: in range, only the checksum sees it
+    path.write_bytes(bytes(data))
+    SeismicIndex.load(saved)
+    with pytest.raises(IndexFormatError, match=r"forward\.rows\.npy: checksum mismatch"):
+        SeismicIndex.load(saved, verify=True)
+
+
+def test_term_id_beyond_the_vocabulary_in_two_arrays(tmp_path):
+    """Weights in float32 keep the two arrays (index.forward): their ids are checked too."""
+    config = BuildConfig(n_postings=40, value_dtype="float32")
+    SeismicIndex.build(random_collection(100, seed=82), config).save(tmp_path / "idx")
+    rewrite(tmp_path / "idx", "forward.terms", lambda a: a.__setitem__(0, 200))
+    assert_refused(tmp_path / "idx", "forward.terms", r"holds term ids 200, outside \[0, 200\)")
 
 
 def test_decreasing_offsets(saved):

@@ -86,7 +86,7 @@ def test_concurrent_batches_equal_one_batch(index, queries):
 
 
 def _index_arrays(built: SeismicIndex) -> dict[str, np.ndarray]:
-    arrays = {name: getattr(built.forward, name) for name in ("indptr", "terms", "values")}
+    arrays = dict(built.forward.stored())
     for part in (built.postings, built.summaries):
         arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
     return arrays | {"knn": built.knn}

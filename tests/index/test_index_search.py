@@ -251,7 +251,7 @@ def test_rows_side_by_side_give_the_two_arrays_results(
     allowed = np.random.default_rng(95).random(len(index)) >= excluded_share
     excluded = bitset.from_mask(~allowed)
     assert len(index._index_arrays[0]) == 2  # float16 weights: the side-by-side layout
-    two_arrays = (index.forward.indptr, index.forward.terms, index.forward.values)
+    two_arrays = index.forward.to_two_arrays().kernel_arrays()
     arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
     found = []
     for forward in (index._index_arrays[0], two_arrays):
