@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from index_data import dense, random_collection
 from lsr.index import BuildConfig, SeismicIndex
+from lsr.index.config import SearchDefaults
 from lsr.index.living import LivingIndex
 from lsr.index.tuning import TunePoint, choose, frontier, split_sample, tune
 
@@ -142,3 +143,13 @@ def test_the_frontier_is_fastest_first_and_ever_more_accurate(files, collections
     assert latencies == sorted(latencies)
     assert accuracies == sorted(accuracies)
     assert result.choice in result.frontier
+
+
+def test_a_setting_in_the_global_block_order_is_tuned_and_stored_as_one(files, collections):
+    """Settings of four values name the block order too; the choice keeps it as a default."""
+    _, queries = collections
+    grid = [(4, 0.8, False, True)]
+    result = tune(SeismicIndex.load(files / "idx"), queries, 0.5, grid=grid, rounds=1)
+    assert result.choice.global_order is True
+    stored = result.choice.defaults(SearchDefaults())
+    assert (stored.global_order, stored.first_sorted) == (True, False)
