@@ -10,7 +10,8 @@ that the two differ in the forward index's layout alone.
 Each round opens each index in a fresh Python process (rounds interleaved; one untimed round
 first, so that both are read from a warm page cache and the figures are CPU, not disk): the
 imports, then ``SeismicIndex.load`` timed, the first query timed (format 3's copy is made
-there), then ``--queries`` more queries one at a time (median); then the process's memory from
+there), then ``--n-queries`` more queries one at a time (median, and the minor page faults they
+take: a mapped page's first touch by a process); then the process's memory from
 ``/proc/self/smaps_rollup``: RSS, PSS and anonymous (the copy is anonymous; the mapped files are
 page cache that other processes share). The fastest round of each counts for the times, the
 last round for the memory.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -70,14 +72,17 @@ def probe(directory: str, queries_path: str, n: str, query_cut: str, heap_factor
     index.search(*queries.row(0), **settings)
     first = time.perf_counter()
     times = []
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for q in range(1, min(int(n), len(queries) - 1) + 1):
         at = time.perf_counter()
         index.search(*queries.row(q), **settings)
         times.append(time.perf_counter() - at)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     return {
         "load_ms": 1e3 * (loaded - start),
         "first_query_ms": 1e3 * (first - loaded),
         "query_p50_us": 1e6 * statistics.median(times),
+        "faults_per_query": faults / max(len(times), 1),
         "layout": index.forward.layout,
         "memory_kib": _memory_kib(),
     }
@@ -111,9 +116,10 @@ def markdown(record: dict[str, Any], results: dict[str, dict]) -> str:
         ("load_ms", "load (ms)"),
         ("first_query_ms", "first query (ms)"),
         ("query_p50_us", "later queries, median (µs)"),
+        ("faults_per_query", "later queries' minor page faults, each"),
     ):
         a, b = old["best"][key], new["best"][key]
-        lines.append(f"| {label} | {a:,.1f} | {b:,.1f} | {b / a:.2f}x |")
+        lines.append(f"| {label} | {a:,.1f} | {b:,.1f} | {f'{b / a:.2f}x' if a else '-'} |")
     for key in ("rss", "pss", "anonymous"):
         a, b = old["memory_kib"][key] / 1024, new["memory_kib"][key] / 1024
         lines.append(f"| {key.upper() if key != 'anonymous' else 'anonymous'} after (MiB) | "
@@ -161,7 +167,7 @@ def main(
         click.echo(f"round {round_ + 1}/{rounds}", err=True)
     for result in results.values():
         result["memory_kib"] = result["rounds"][-1]["memory_kib"]
-        keys = ("load_ms", "first_query_ms", "query_p50_us")
+        keys = ("load_ms", "first_query_ms", "query_p50_us", "faults_per_query")
         result["best"] = {k: min(r[k] for r in result["rounds"]) for k in keys}
     record |= {"old": str(old_dir), "new": str(new_dir), "rounds": rounds, **options}
     record["queries_path"] = str(options["queries_path"])
