@@ -8,8 +8,9 @@ counting (:func:`lsr.index.timing.fastest`): the single index on one thread, and
 index with a thread per shard (each shard's kernel on one thread, as the single index's), its
 shards sharing their k-th scores (:mod:`lsr.index.shared_bound`) and, for the fewest shards,
 also without. Every index is timed at each ``query_cut:heap_factor`` setting, accuracy@10
-measured against exact search over the collection; the report compares the settings one by one
-and the fastest setting of each that reaches the target accuracy. Sharded / single latency is
+measured against exact search over the collection (a setting ``query_cut:heap_factor:g`` visits
+the blocks in the global order, :mod:`lsr.index.block_order`); the report compares the settings
+one by one and the fastest setting of each that reaches the target accuracy. Sharded / single latency is
 below 1 where the shards' threads run on free cores; on a machine other jobs keep busy, the
 shards' threads queue behind them.
 """
@@ -49,18 +50,19 @@ def build(docs: Path, directory: Path, shards: int) -> None:
     subprocess.run(command, check=True)
 
 
-def one_by_one(index, queries, doc_ids, setting: tuple[int, float]) -> SearchResults:
+def one_by_one(index, queries, doc_ids, setting: tuple[int, float, bool]) -> SearchResults:
     """Every query searched alone (``search``, as the service searches) at ``setting``
-    (query_cut, heap_factor), its hits as positions in ``doc_ids`` (the single index's order:
+    (query_cut, heap_factor, global_order), its hits as positions in ``doc_ids`` (the single index's order:
     a shard holds its documents in another)."""
     docs = np.full((len(queries), K), -1, np.int64)
     scores = np.zeros((len(queries), K), np.float32)
     positions = {doc_id: i for i, doc_id in enumerate(doc_ids)}
-    query_cut, heap_factor = setting
+    query_cut, heap_factor, global_order = setting
     for q in range(len(queries)):
         ids, found = index.search(
-            *queries.row(q), k=K, query_cut=query_cut, heap_factor=heap_factor, engine="seismic"
-        )
+            *queries.row(q), k=K, query_cut=query_cut, heap_factor=heap_factor,
+            global_order=global_order, engine="seismic",
+        )  # fmt: skip
         docs[q, : len(ids)] = [positions[i] for i in ids]
         scores[q, : len(ids)] = found
     return SearchResults(queries.ids, docs, scores, doc_ids)
@@ -112,7 +114,7 @@ def measure(options: dict[str, Any], cache: Path = CACHE) -> dict[str, Any]:
         seconds = fastest(runs, options["rounds"])
     rows = [
         {"shards": c["shards"], "shared": c["shared"], "query_cut": s[0], "heap_factor": s[1],
-         "latency_us": 1e6 * t / len(queries), "accuracy_at_10": accuracy_at_k(a, truth, K)}
+         "global_order": s[2], "latency_us": 1e6 * t / len(queries), "accuracy_at_10": accuracy_at_k(a, truth, K)}
         for (c, s), a, t in zip(timed, answers, seconds)
     ]  # fmt: skip
     postings = {
@@ -140,7 +142,7 @@ def _segments(index):
 
 def markdown(payload: dict[str, Any]) -> str:
     result = payload["result"]
-    singles = {(r["query_cut"], r["heap_factor"]): r for r in result["rows"] if r["shards"] == 1}
+    singles = {_setting(r): r for r in result["rows"] if r["shards"] == 1}
     lines = [
         "# Sharded search against the single index",
         "",
@@ -158,10 +160,10 @@ def markdown(payload: dict[str, Any]) -> str:
         "|---:|:---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["rows"]:
-        base = singles[(row["query_cut"], row["heap_factor"])]["latency_us"]
+        base = singles[_setting(row)]["latency_us"]
         lines.append(
             f"| {row['shards']} | {'yes' if row['shared'] else 'no'} | {row['query_cut']} "
-            f"| {row['heap_factor']} | {row['latency_us']:,.0f} | "
+            f"| {row['heap_factor']}{_order(row)} | {row['latency_us']:,.0f} | "
             f"{row['latency_us'] / base:.2f}x | {row['accuracy_at_10']:.4f} |"
         )
     best = best_at_target(result["rows"], result["target"])
@@ -173,11 +175,21 @@ def markdown(payload: dict[str, Any]) -> str:
               "|---:|:---:|---|---:|---:|---:|"]  # fmt: skip
     for (n, shared), row in sorted(best.items()):
         lines.append(
-            f"| {n} | {'yes' if shared else 'no'} | {row['query_cut']}, {row['heap_factor']} "
+            f"| {n} | {'yes' if shared else 'no'} | {row['query_cut']}, {row['heap_factor']}"
+            f"{_order(row)} "
             f"| {row['latency_us']:,.0f} | {row['latency_us'] / base:.2f}x "
             f"| {row['accuracy_at_10']:.4f} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _setting(row: dict[str, Any]) -> tuple[int, float, bool]:
+    """A row's setting; reports made before the global order have no ``global_order``."""
+    return row["query_cut"], row["heap_factor"], row.get("global_order", False)
+
+
+def _order(row: dict[str, Any]) -> str:
+    return ", global order" if row.get("global_order") else ""
 
 
 def _counts(_ctx, _param, value: str) -> tuple[int, ...]:
@@ -190,12 +202,19 @@ def _counts(_ctx, _param, value: str) -> tuple[int, ...]:
     return counts
 
 
-def _settings(_ctx, _param, value: str) -> tuple[tuple[int, float], ...]:
-    try:
-        pairs = [v.split(":") for v in value.split(",")]
-        return tuple((int(q), float(h)) for q, h in pairs)
-    except ValueError:
-        raise click.BadParameter(f"query_cut:heap_factor pairs, got {value!r}") from None
+def _settings(_ctx, _param, value: str) -> tuple[tuple[int, float, bool], ...]:
+    settings = []
+    for text in value.split(","):
+        parts = text.split(":")
+        try:
+            if len(parts) not in (2, 3) or parts[2:] not in ([], ["g"]):
+                raise ValueError(text)
+            settings.append((int(parts[0]), float(parts[1]), parts[2:] == ["g"]))
+        except ValueError:
+            raise click.BadParameter(
+                f"query_cut:heap_factor[:g] settings (g: the global block order), got {text!r}"
+            ) from None
+    return tuple(settings)
 
 
 @click.command()
@@ -213,7 +232,9 @@ def _settings(_ctx, _param, value: str) -> tuple[tuple[int, float], ...]:
     default="10:0.8,10:0.9,5:0.9",
     show_default=True,
     callback=_settings,
-    help="query_cut:heap_factor pairs every index is timed at.",
+    help="query_cut:heap_factor settings every index is timed at; a third part g "
+    "(query_cut:heap_factor:g) visits the blocks in the global order (lsr index search "
+    "--global-order).",
 )
 @click.option(
     "--target",
