@@ -3,8 +3,8 @@ query cost, and the memory a searching process holds.
 
 Format 4 saves the forward index's rows side by side, as search reads them (``index/forward.py``);
 format 3 saved two arrays, from which search makes a side-by-side copy in anonymous memory on
-the first query. ``--twin`` writes the format 4 twin of a format 3 index (loaded, its forward
-index laid side by side, saved): the rows a rebuild would save, every other array the same, so
+the first query. ``--twin`` writes the format 4 twin of a format 3 index (loaded and saved:
+saving lays the forward index side by side): the rows a rebuild would save, every other array the same, so
 that the two differ in the forward index's layout alone.
 
 Each round opens each index in a fresh Python process (rounds interleaved; one untimed round
@@ -40,12 +40,11 @@ _PROBE = "import sys, json; from benchmarks.index_format import probe; print(jso
 
 
 def twin(old: Path, new: Path) -> None:
-    """Write the format 4 twin of the index at ``old`` into ``new``."""
+    """Write the format 4 twin of the index at ``old`` into ``new`` (saving writes the current
+    format)."""
     from lsr.index import SeismicIndex
 
-    index = SeismicIndex.load(old)
-    index.forward = index.forward.to_side_by_side()
-    index.save(new)
+    SeismicIndex.load(old).save(new)
 
 
 def _memory_kib() -> dict[str, int]:

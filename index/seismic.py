@@ -405,29 +405,32 @@ class SeismicIndex:
         }
         return {**sizes, "total": sum(sizes.values())}
 
-    def _arrays(self) -> dict[str, np.ndarray]:
+    def _arrays(self, forward: Forward) -> dict[str, np.ndarray]:
         id_bytes, id_offsets = persist.encode_strings(list(self.doc_ids))
         arrays = {"doc_id_bytes": id_bytes, "doc_id_offsets": id_offsets}
-        arrays |= {f"forward.{n}": a for n, a in self.forward.stored().items()}
+        arrays |= {f"forward.{n}": a for n, a in forward.stored().items()}
         for part in (self.postings, self.summaries):
             arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
         arrays["knn"] = self.knn
         return arrays
 
     def save(self, directory: str | os.PathLike) -> None:
-        """Write the index to ``directory`` atomically (see :mod:`index.persist`)."""
+        """Write the index to ``directory`` atomically (see :mod:`index.persist`), in the current
+        format: an index read from format 3 is written with its rows side by side (a copy made
+        here), so that loading and saving it upgrades it."""
+        forward = self.forward.to_side_by_side()
         manifest = {
             "n_docs": len(self),
             "vocab_size": self.vocab_size,
-            "value_dtype": self.forward.value_dtype,
-            "forward_layout": self.forward.layout,
+            "value_dtype": forward.value_dtype,
+            "forward_layout": forward.layout,
             "config": self.config.to_json(),
             "stats": self.stats,
             "vector_metadata": self.metadata.to_json(),
             "search_defaults": self.search_defaults.to_json(),
             "vocabulary_fingerprint": self.metadata.vocabulary_fingerprint,
         }
-        persist.save_arrays(directory, self._arrays(), manifest)
+        persist.save_arrays(directory, self._arrays(forward), manifest)
 
     @classmethod
     def load(

@@ -1,5 +1,5 @@
-"""benchmarks/index_format.py: the twin differs from its source in the forward index's layout
-alone, and a probe opens and searches the index it is given."""
+"""benchmarks/index_format.py: the twin holds its source's arrays, the forward index side by side,
+and a probe opens and searches the index it is given (a format 3 source: test_index_format3)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from benchmarks.synthetic import generate
 from lsr.vector_io import write_vectors
 
 
-def test_the_twin_lays_the_two_arrays_side_by_side_and_keeps_every_other_array(tmp_path):
+def test_the_twin_holds_every_array_of_its_source_with_the_rows_side_by_side(tmp_path):
     docs, queries = generate(300, 3)
     index = SeismicIndex.build(docs, BuildConfig(n_postings=30))
     index.save(tmp_path / "built")
-    index.forward = index.forward.to_two_arrays()  # read as a format 3 index is
-    index.save(tmp_path / "two")
-    index_format.twin(tmp_path / "two", tmp_path / "twin")
+    index_format.twin(tmp_path / "built", tmp_path / "twin")  # format 3: test_index_format3.py
     built, twin = (load_arrays(tmp_path / name)[1] for name in ("built", "twin"))
     assert "forward.rows" in twin and "forward.terms" not in twin
     assert built.keys() == twin.keys()

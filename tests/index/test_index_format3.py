@@ -180,3 +180,15 @@ def test_a_built_index_searches_the_rows_it_saves_without_a_copy():
     index = SeismicIndex.build(random_collection(80, seed=65), BuildConfig(n_postings=20, knn=2))
     assert index.forward.layout == "side_by_side"
     assert index._index_arrays[0][1] is index.forward.rows
+
+
+def test_saving_an_index_read_from_format3_writes_format4(both, tmp_path):
+    old, _ = both
+    old.save(tmp_path / "upgraded")
+    manifest = json.loads((tmp_path / "upgraded" / MANIFEST).read_text())
+    assert manifest["format_version"] == 4 and manifest["forward_layout"] == "side_by_side"
+    again = SeismicIndex.load(tmp_path / "upgraded", verify=True)
+    assert old.forward.layout == "two_arrays"  # the index saved is left as it was
+    np.testing.assert_array_equal(again.forward.rows, both[1].forward.rows)
+    found = [i.search_batch(QUERIES, k=10, engine="seismic") for i in (again, both[1])]
+    np.testing.assert_array_equal(found[0].docs, found[1].docs)
