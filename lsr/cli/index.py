@@ -450,6 +450,10 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
         "bytes": loaded.nbytes(),
         "stats": loaded.stats,
     }
+    # A plain index's: side_by_side, or two_arrays (format 3, other widths; index/forward.py).
+    forward = getattr(loaded, "forward", None)  # living and sharded indexes have parts
+    if forward is not None:
+        summary["forward_layout"] = forward.layout
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -462,6 +466,8 @@ def info(index_dir: Path, as_json: bool, verify: bool) -> None:
         click.echo(f"  {name:>18}  {value}")
     for name, value in loaded.search_defaults.to_json().items():
         click.echo(f"  {'search ' + name:>18}  {value}")
+    if "forward_layout" in summary:
+        click.echo(f"  {'forward layout':>18}  {summary['forward_layout']}")
     for name in ("forward", "postings", "summaries", "knn", "total"):
         click.echo(f"  {name + ' bytes':>18}  {_mib(sizes[name])}")
     click.echo(f"  {'total / forward':>18}  {sizes['total'] / max(sizes['forward'], 1):.2f}x")

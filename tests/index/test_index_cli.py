@@ -56,6 +56,7 @@ def test_info_prints_json(built, files):
     summary = json.loads(result.output)
     assert summary["documents"] == 200
     assert summary["config"]["n_postings"] == 50
+    assert summary["forward_layout"] == "side_by_side"
 
 
 def test_bad_parameter_is_named(files):
