@@ -113,7 +113,7 @@ def synthetic(
 
 
 #: The search parameters a report names for the settings served.
-SETTINGS = ("query_cut", "heap_factor", "first_sorted")
+SETTINGS = ("query_cut", "heap_factor", "first_sorted", "global_order")
 
 #: Queries of (a) whose exact top-10 is computed (and cached) to report the served accuracy.
 ACCURACY_QUERIES = 300
