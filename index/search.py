@@ -105,30 +105,6 @@ def _expand_knn(
     return n_visited, size
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _try_block(context, slot, k, threshold, score, p0, p1, n_visited, size, bound, seen):
-    """Score the documents of postings ``p0:p1`` unless the block's summary ``score`` is below
-    ``threshold`` times the heap's smallest score (or the bound shared with other searchers,
-    when higher): ``(whether it was scored, n_visited, size, bound, seen)``."""
-    post_docs, forward, q_dense, visited, visited_list, heap_scores, heap_docs, top, shared = (
-        context
-    )
-    sharing = shared.shape[0] > 0
-    if sharing:
-        bound, seen = refresh(shared, k, bound, seen, top)
-    floor = max(heap_scores[0], bound) if size == k else bound
-    if floor > NO_BOUND and score < threshold * floor:
-        return False, n_visited, size, bound, seen
-    before = size, heap_scores[0]
-    n_visited, size = _score_block(
-        p0, p1, post_docs, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
-        heap_docs, size,
-    )  # fmt: skip
-    if sharing and (size, heap_scores[0]) != before:
-        publish(shared, slot, heap_scores, size, k, top)
-    return True, n_visited, size, bound, seen
-
-
 @njit(nogil=True, cache=True)
 def search_one(
     forward, blocks, summaries, knn, q_terms, q_weights, k, query_cut, heap_factor,
@@ -154,12 +130,13 @@ def search_one(
     size = 0
     n_visited = 0
     threshold = np.float32(heap_factor)
+    sharing = shared.shape[0] > 0
     bound, seen = NO_BOUND, np.float64(-1.0)
-    top = np.empty(k if shared.shape[0] > 0 else 0, dtype=np.float32)
-    context = (post_docs, forward, q_dense, visited, visited_list, heap_scores, heap_docs, top,
-               shared)  # fmt: skip
+    top = np.empty(k if sharing else 0, dtype=np.float32)
     # Heaviest entries first; a stable sort breaks ties by lower term id.
     heaviest = np.argsort(-q_weights, kind="mergesort")[:query_cut]
+    # Each order tests its blocks in its own loop, inline: through one shared helper the list
+    # order measured 10-17% slower on SciFact (06:43 UTC, 3 interleaved pairs of processes).
     if global_order:
         all_blocks, all_scores, keys = ordered_blocks(
             summaries, list_block_ptr, q_terms, q_weights, heaviest
@@ -167,13 +144,19 @@ def search_one(
         remaining = len(keys)
         while remaining > 0:
             place, remaining = pop_best(keys, remaining)
-            b = all_blocks[place]
-            scored, n_visited, size, bound, seen = _try_block(
-                context, slot, k, threshold, all_scores[place], block_ptr[b], block_ptr[b + 1],
-                n_visited, size, bound, seen,
-            )  # fmt: skip
-            if not scored:
+            if sharing:
+                bound, seen = refresh(shared, k, bound, seen, top)
+            floor = max(heap_scores[0], bound) if size == k else bound
+            if floor > NO_BOUND and all_scores[place] < threshold * floor:
                 break  # the threshold only rises and every later block scores at most this
+            b = all_blocks[place]
+            before = size, heap_scores[0]
+            n_visited, size = _score_block(
+                block_ptr[b], block_ptr[b + 1], post_docs, forward, q_dense, visited,
+                visited_list, n_visited, k, heap_scores, heap_docs, size,
+            )  # fmt: skip
+            if sharing and (size, heap_scores[0]) != before:
+                publish(shared, slot, heap_scores, size, k, top)
     else:
         unsorted = np.empty(0, dtype=np.int64)
         for rank in range(len(heaviest)):
@@ -189,16 +172,24 @@ def search_one(
             order = np.argsort(-scores, kind="mergesort") if by_score else unsorted
             for i in range(b1 - b0):
                 b = order[i] if by_score else i
-                _, n_visited, size, bound, seen = _try_block(
-                    context, slot, k, threshold, scores[b], block_ptr[b0 + b],
-                    block_ptr[b0 + b + 1], n_visited, size, bound, seen,
+                if sharing:
+                    bound, seen = refresh(shared, k, bound, seen, top)
+                floor = max(heap_scores[0], bound) if size == k else bound
+                if floor > NO_BOUND and scores[b] < threshold * floor:
+                    continue
+                before = size, heap_scores[0]
+                n_visited, size = _score_block(
+                    block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, forward, q_dense,
+                    visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
                 )  # fmt: skip
+                if sharing and (size, heap_scores[0]) != before:
+                    publish(shared, slot, heap_scores, size, k, top)
     if n_knn > 0 and knn.shape[1] > 0:
         n_visited, size = _expand_knn(
             knn, n_knn, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
             heap_docs, size,
         )  # fmt: skip
-    if shared.shape[0] > 0:
+    if sharing:
         publish(shared, slot, heap_scores, size, k, top)
     heap_drain(heap_scores, heap_docs, size, out_scores, out_docs)
     for i in range(n_visited):
