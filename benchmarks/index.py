@@ -12,8 +12,8 @@ measured in the same run, on one thread each (Numba and Rayon both pinned to one
 - exact search: our ``ExactIndex`` and scipy's CSR product as references.
 
 Ratios are ours / peer (below 1: we are faster or smaller). The report starts with the command
-that made it. Data: ``scifact`` (splade-tiny vectors, ``benchmarks.real_vectors``) and
-``synthetic`` (``benchmarks.synthetic``).
+that made it. Data: ``synthetic`` (``benchmarks.synthetic``) or any BEIR folder (``scifact``,
+``vaswani``, ``cranfield`` or a path) as splade-tiny vectors (``benchmarks.real_vectors``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from benchmarks import exact_reference, provenance, report
 from benchmarks.build_worker import run_build
 from benchmarks.peer_seismic import PeerSeismic, prepare_queries
 from lsr.atomic import write_json_atomic
+from lsr.errors import InputError
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
 
@@ -55,15 +56,33 @@ class BenchData:
 
 
 def load_data(name: str, n_docs: int, n_queries: int, seed: int, cache: Path = CACHE) -> BenchData:
-    """The named collection; synthetic vectors are generated once and kept under ``cache``."""
-    if name == "scifact":
-        from benchmarks.real_vectors import load_encoded
+    """The named collection: ``synthetic`` is generated, anything else is a BEIR folder (a path,
+    or a name under ``../shared/data``: scifact, vaswani, cranfield) encoded with splade-tiny,
+    documents as ``title + " " + text`` (BEIR's rule) at the encoder's 256 tokens, queries at 64.
+    Both are made once and kept under ``cache``."""
+    if name == "synthetic":
+        return _synthetic(n_docs, n_queries, seed, cache)
+    return _beir(beir_folder(name), n_queries, cache)
 
-        data_dir, model_dir = SHARED / "data" / "scifact", SHARED / "models" / "splade-tiny"
-        docs, queries = load_encoded(data_dir, model_dir, CACHE)
-        docs_path = CACHE / f"scifact-{model_dir.name}-docs.parquet"
-        return BenchData("scifact", docs, queries.slice(0, n_queries), docs_path)
-    return _synthetic(n_docs, n_queries, seed, cache)
+
+def beir_folder(name: str) -> Path:
+    """``name`` as a BEIR folder: itself if it is a folder, else ``../shared/data/<name>``."""
+    for folder in (Path(name), SHARED / "data" / name):
+        if (folder / "corpus.jsonl.gz").is_file() or (folder / "corpus.jsonl").is_file():
+            return folder
+    raise InputError(
+        f"--data {name!r}: neither 'synthetic' nor a BEIR folder with a corpus.jsonl(.gz) "
+        f"(looked at {name} and {SHARED / 'data' / name})"
+    )
+
+
+def _beir(folder: Path, n_queries: int, cache: Path) -> BenchData:
+    from benchmarks.real_vectors import load_encoded
+
+    model_dir = SHARED / "models" / "splade-tiny"
+    docs, queries = load_encoded(folder, model_dir, cache)
+    docs_path = cache / f"{folder.name}-{model_dir.name}-docs.parquet"
+    return BenchData(folder.name, docs, queries.slice(0, n_queries), docs_path)
 
 
 def synthetic_files(
@@ -369,15 +388,17 @@ def _ints(text: str) -> list[int]:
     "--data",
     "datasets",
     multiple=True,
-    type=click.Choice(["scifact", "synthetic"]),
-    help="Collections to measure (repeatable). Default: scifact and synthetic.",
+    help="Collections to measure (repeatable): synthetic, or a BEIR folder encoded with "
+    "splade-tiny, named (scifact, vaswani, cranfield: ../shared/data) or given as a path to a "
+    "folder of your own (corpus.jsonl(.gz), queries, qrels/test.tsv). Default: scifact and "
+    "synthetic.",
 )
 @click.option("--n-docs", default=1_000_000, show_default=True, help="Synthetic collection size.")
 @click.option(
     "--n-queries",
     default=1000,
     show_default=True,
-    help="Queries per collection (scifact has 300 test queries).",
+    help="Queries per collection at most (test queries: scifact 300, vaswani 93, cranfield 225).",
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the synthetic generator.")
 @click.option(

@@ -21,22 +21,26 @@ def load_encoded(
 ) -> tuple[SparseCollection, SparseCollection]:
     """Documents and ``split`` queries of the BEIR folder ``data_dir``, encoded by ``model_dir``.
 
-    Cached as ``<cache_dir>/<corpus>-<model>-{docs,queries-<split>}.parquet``; delete them to
-    re-encode.
+    Cached as ``<cache_dir>/<corpus>-<model>-{docs,queries-<split>}.parquet``, each made if it is
+    missing (so documents ``lsr eval`` already encoded can be copied in); delete them to re-encode.
     """
     stem = f"{data_dir.name}-{model_dir.name}"
     docs_path = cache_dir / f"{stem}-docs.parquet"
     queries_path = cache_dir / f"{stem}-queries-{split}.parquet"
-    if not docs_path.exists() or not queries_path.exists():
-        from lsr.encoders import load
-
-        encoder = load(str(model_dir))
+    if not docs_path.exists():
         dataset = load_dataset(data_dir)
         docs = list(dataset.docs())
         texts = [doc.full_text for doc in docs]
-        write_vectors(
-            docs_path, encoder.encode_documents(texts, [d.id for d in docs], progress=True)
-        )
-        queries = dataset.queries(split)
-        write_vectors(queries_path, encoder.encode_queries(list(queries.values()), list(queries)))
+        vectors = _encoder(model_dir).encode_documents(texts, [d.id for d in docs], progress=True)
+        write_vectors(docs_path, vectors)
+    if not queries_path.exists():
+        queries = load_dataset(data_dir).queries(split)
+        vectors = _encoder(model_dir).encode_queries(list(queries.values()), list(queries))
+        write_vectors(queries_path, vectors)
     return read_vectors(docs_path), read_vectors(queries_path)
+
+
+def _encoder(model_dir: Path):
+    from lsr.encoders import load
+
+    return load(str(model_dir))
