@@ -29,7 +29,7 @@ from lsr.index import SeismicIndex
 from lsr.index.timing import fastest, one_thread
 
 from benchmarks import provenance
-from benchmarks.index_profile import CLOCKS
+from benchmarks.index_profile import CLOCKS, OURS_OPTION, PEER_OPTION, QUERIES_OPTION
 from benchmarks.peer_seismic import PeerSeismic, prepare_queries
 from lsr.vector_io import read_vectors
 
@@ -168,12 +168,9 @@ def _floats(text: str) -> list[float]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ours", "ours_dir", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Our saved index directory.")  # fmt: skip
-@click.option("--peer", "peer_file", type=click.Path(exists=True, path_type=Path), required=True,
-              help="pyseismic-lsr's saved .index.seismic file (same documents).")  # fmt: skip
-@click.option("--queries", "queries_path", type=click.Path(exists=True, path_type=Path),
-              required=True, help="Query vectors (Parquet).")  # fmt: skip
+@OURS_OPTION
+@PEER_OPTION
+@QUERIES_OPTION
 @click.option("--truth", "truth_path", type=click.Path(exists=True, path_type=Path),
               required=True, help="Exact top-10 ids per query (JSON, benchmarks.index's truth "
               "file); its length is the number of queries used (at most --n-queries).")  # fmt: skip

@@ -58,7 +58,13 @@ from lsr.index.timing import fastest, one_thread
 from numba import njit
 
 from benchmarks import provenance
-from benchmarks.index_profile import CLOCKS, _documents_only, _scored_documents
+from benchmarks.index_profile import (
+    CLOCKS,
+    OURS_OPTION,
+    QUERIES_OPTION,
+    _documents_only,
+    _scored_documents,
+)
 from lsr.vector_io import read_vectors
 
 
@@ -255,10 +261,8 @@ def experiment(
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ours", "ours_dir", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Our saved index directory.")  # fmt: skip
-@click.option("--queries", "queries_path", type=click.Path(exists=True, path_type=Path),
-              required=True, help="Query vectors (Parquet).")  # fmt: skip
+@OURS_OPTION
+@QUERIES_OPTION
 @click.option("--query-cut", default=5, show_default=True)
 @click.option("--heap-factor", default=0.9, show_default=True)
 @click.option("--rounds", default=5, show_default=True, help="Interleaved rounds; fastest counts.")

@@ -225,13 +225,26 @@ def profile(
     }
 
 
+#: The saved indexes and queries every benchmark over saved indexes reads (index_profile,
+#: block_order, forward_order): one definition of each option.
+OURS_OPTION = click.option(
+    "--ours", "ours_dir", type=click.Path(exists=True, path_type=Path), required=True,
+    help="Our saved index directory.",
+)  # fmt: skip
+PEER_OPTION = click.option(
+    "--peer", "peer_file", type=click.Path(exists=True, path_type=Path), required=True,
+    help="pyseismic-lsr's saved .index.seismic file (same documents).",
+)  # fmt: skip
+QUERIES_OPTION = click.option(
+    "--queries", "queries_path", type=click.Path(exists=True, path_type=Path), required=True,
+    help="Query vectors (Parquet).",
+)  # fmt: skip
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--ours", "ours_dir", type=click.Path(exists=True, path_type=Path), required=True,
-              help="Our saved index directory.")  # fmt: skip
-@click.option("--peer", "peer_file", type=click.Path(exists=True, path_type=Path), required=True,
-              help="pyseismic-lsr's saved .index.seismic file (same documents).")  # fmt: skip
-@click.option("--queries", "queries_path", type=click.Path(exists=True, path_type=Path),
-              required=True, help="Query vectors (Parquet).")  # fmt: skip
+@OURS_OPTION
+@PEER_OPTION
+@QUERIES_OPTION
 @click.option("--query-cut", default=10, show_default=True)
 @click.option("--heap-factor", default=0.9, show_default=True)
 @click.option("--rounds", default=3, show_default=True, help="Interleaved rounds; fastest counts.")
