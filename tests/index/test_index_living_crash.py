@@ -54,7 +54,9 @@ def kill_writers(directory, kills: int, seconds: float, seed: int) -> int:
     LivingIndex.open(directory, METADATA, CONFIG, exact_max_docs=EXACT_MAX).close()
     model: dict = {}
     deadline = time.monotonic() + seconds
-    done = context.Value("i", 0)
+    # No lock: a writer killed while holding a Value's lock would leave every later read of
+    # it waiting forever (a hang seen in CI); one aligned int is written whole without it.
+    done = context.Value("i", 0, lock=False)
     killed = 0
     while killed < kills and time.monotonic() < deadline:
         ops = random_ops(rng, model, 4)
