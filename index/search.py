@@ -49,37 +49,36 @@ def _set(bits, d):
     bits[d >> 6] |= np.uint64(1) << np.uint64(d & 63)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def _visit(
-    d, forward, q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
-):  # fmt: skip
-    """Score document ``d`` exactly and offer it to the heap, unless this query scored it already."""
-    if _is_set(visited, d):
-        return n_visited, size
-    _set(visited, d)
-    visited_list[n_visited] = d
-    score = row_dot(forward, d, q_dense)
-    if size == k and heap_worse(score, np.int64(d), heap_scores[0], heap_docs[0]):
-        return n_visited + 1, size  # most documents: refused here, without a call
-    return n_visited + 1, heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
-
-
 @njit(nogil=True, cache=True)
-def _score_block(
-    p0, p1, post_docs, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
-    heap_docs, size,
+def _score_docs(
+    docs, p0, p1, forward, q_dense, visited, visited_list, n_visited, k, heap_scores, heap_docs,
+    size,
 ):  # fmt: skip
+    """Score documents ``docs[p0:p1]`` that this query has not scored yet exactly and offer them
+    to the heap (negative positions, the kNN graph's padding, are skipped).
+
+    The visit of one document is written out here, not called: through a helper (inlined by
+    Numba, or not) every document paid about a dozen reference-count updates of the arrays
+    the helper took, each a call and an atomic instruction, which refcount pruning left in
+    place. On the Intel Xeon of session 8 (atomics ~20 cycles) that was ~150 cycles a document,
+    0.77x the query time once gone (SciFact qc 8 hf 0.8, ``reports/index-intel-where-s8.md``)."""
     # Prefetch every document not scored yet before scoring any (as the reference does), so the
     # block's memory loads overlap instead of following one another.
     for p in range(p0, p1):
-        d = post_docs[p]
-        if not _is_set(visited, d):
+        d = docs[p]
+        if d >= 0 and not _is_set(visited, d):
             row_prefetch(forward, d)
     for p in range(p0, p1):
-        n_visited, size = _visit(
-            post_docs[p], forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
-            heap_docs, size,
-        )  # fmt: skip
+        d = docs[p]
+        if d < 0 or _is_set(visited, d):
+            continue
+        _set(visited, d)
+        visited_list[n_visited] = d
+        n_visited += 1
+        score = row_dot(forward, d, q_dense)
+        # Most documents are refused here, without a call.
+        if size < k or not heap_worse(score, np.int64(d), heap_scores[0], heap_docs[0]):
+            size = heap_offer(heap_scores, heap_docs, size, k, score, np.int64(d))
     return n_visited, size
 
 
@@ -95,13 +94,10 @@ def _expand_knn(
     ignored = np.empty(size, dtype=np.float32)
     heap_drain(snapshot_scores, snapshot_docs, size, ignored, results)
     for r in range(len(results)):
-        for j in range(min(n_knn, knn.shape[1])):
-            d = knn[results[r], j]
-            if d >= 0:
-                n_visited, size = _visit(
-                    d, forward, q_dense, visited, visited_list, n_visited, k, heap_scores,
-                    heap_docs, size,
-                )  # fmt: skip
+        n_visited, size = _score_docs(
+            knn[results[r]], 0, min(n_knn, knn.shape[1]), forward, q_dense, visited,
+            visited_list, n_visited, k, heap_scores, heap_docs, size,
+        )  # fmt: skip
     return n_visited, size
 
 
@@ -151,8 +147,8 @@ def search_one(
                 break  # the threshold only rises and every later block scores at most this
             b = all_blocks[place]
             before = size, heap_scores[0]
-            n_visited, size = _score_block(
-                block_ptr[b], block_ptr[b + 1], post_docs, forward, q_dense, visited,
+            n_visited, size = _score_docs(
+                post_docs, block_ptr[b], block_ptr[b + 1], forward, q_dense, visited,
                 visited_list, n_visited, k, heap_scores, heap_docs, size,
             )  # fmt: skip
             if sharing and (size, heap_scores[0]) != before:
@@ -178,8 +174,8 @@ def search_one(
                 if floor > NO_BOUND and scores[b] < threshold * floor:
                     continue
                 before = size, heap_scores[0]
-                n_visited, size = _score_block(
-                    block_ptr[b0 + b], block_ptr[b0 + b + 1], post_docs, forward, q_dense,
+                n_visited, size = _score_docs(
+                    post_docs, block_ptr[b0 + b], block_ptr[b0 + b + 1], forward, q_dense,
                     visited, visited_list, n_visited, k, heap_scores, heap_docs, size,
                 )  # fmt: skip
                 if sharing and (size, heap_scores[0]) != before:
