@@ -16,7 +16,8 @@ instead would move the cache of every other library's kernels too (ranx's, for o
 :func:`install` first thing on import, before any kernel is decorated; a user's
 ``NUMBA_CACHE_DIR`` is respected (the keyed directory goes inside it).
 
-Old ``lsr-index-*`` directories are left behind (another process may still use one); delete
+The directory's name also carries how the dot product loads its lanes
+(:func:`index.simd.lane_loads`), which ``LSR_DOT_LANES`` may force. Old ``lsr-index-*`` directories are left behind (another process may still use one); delete
 them to reclaim the space.
 """
 
@@ -26,6 +27,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from lsr.index.simd import lane_loads
 from numba.core import caching, config
 from numba.misc.appdirs import AppDirs
 
@@ -47,8 +49,10 @@ def source_hash(directory: Path = PACKAGE_DIR) -> str:
 
 @cache
 def cache_directory_name() -> str:
-    """``lsr-index-<hash>``: computed once per process (reading ~20 small files)."""
-    return f"lsr-index-{source_hash()}"
+    """``lsr-index-<hash>-<lane loads>``: computed once per process (reading ~20 small files).
+    The dot product's lane loads (:func:`index.simd.lane_loads`) may be forced by an
+    environment variable, which Numba's own cache key (the target CPU) does not see."""
+    return f"lsr-index-{source_hash()}-{lane_loads()}"
 
 
 def _bases() -> list[Path]:

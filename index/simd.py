@@ -9,37 +9,136 @@ at the end. Each lane is a plain sequence of IEEE multiplications and additions,
 is the same bit for bit on any CPU, vector unit or not (checked in the tests against a plain
 Python loop in that order), and the kernels that score documents agree exactly.
 
-Per 8 entries: eight scalar loads of term ids and eight from the dense query (inserted into one
-vector; as fast as a gather instruction on AMD Zen 4 and 5, and portable), one vector load of
-weights (float16 bits are widened in-register as in :func:`index.forward.half_to_float`), one
-vector multiply and one vector add. 1.46x faster than four scalar partial sums on SPLADE-like
-documents; loading the term ids as scalars rather than as one vector made it 1.22x faster again
-on Zen 5 (the scored documents of SciFact's queries, 0.535 -> 0.437 ns an entry).
+Per 8 entries: the eight query weights of the entries' terms, one vector load of weights
+(float16 bits are widened in-register as in :func:`index.forward.half_to_float`), one vector
+multiply and one vector add. The query's lanes are loaded one of two ways, chosen when the
+kernels are compiled (:func:`lane_loads`), with the same sums in the same lanes, so the same
+bits either way:
+
+- ``insert``: eight scalar loads of term ids and eight from the dense query, inserted into one
+  vector. Fastest on AMD Zen 4 and 5, where inserts are cheap: 1.46x faster than four scalar
+  partial sums on SPLADE-like documents, and loading the term ids as scalars rather than as
+  one vector made it 1.22x faster again on Zen 5 (the scored documents of SciFact's queries,
+  0.535 -> 0.437 ns an entry).
+- ``gather``: the eight ids as one vector load, widened to 32 bits, and one AVX2 gather
+  (``vgatherdps``). Intel cores have one port for the inserts' shuffles and fast gathers: on
+  the Xeon of session 8 (family 6 model 167, LLVM ``rocketlake``) 0.311 against 0.359 ns an
+  entry (5,000 documents of ~250 entries, hot; the lead's ``dotbench``), and
+  ``reports/index-intel-where-s8.md`` for whole searches.
+
+``LSR_DOT_LANES=insert`` or ``gather`` forces either (``gather`` needs AVX2 on the CPU Numba
+compiles for); the cached kernels of each live apart (:mod:`index.numba_cache`).
 """
 
 from __future__ import annotations
 
-from llvmlite import ir
+import os
+from functools import cache
+
+from llvmlite import binding, ir
 from numba import types
+from numba.core import config
 from numba.extending import intrinsic
+
+from lsr.errors import InputError
 
 #: Lanes of the partial sums (256-bit vectors of float32).
 LANES = 8
 
 _FLOAT16_REBIAS = float(2.0**112)
 
+#: The environment variable that forces how the query's lanes are loaded (module docstring).
+LANE_LOADS_ENV = "LSR_DOT_LANES"
+LANE_LOADS = ("insert", "gather")
 
-@intrinsic
-def dot_lanes(typingctx, terms, values, start, stop, query_dense):
-    """Sum of ``query_dense[terms[p]] * values[p]`` over ``[start, stop)``, a whole number of
-    :data:`LANES` entries, in the lane order of the module docstring.
 
-    ``values`` are float32, or float16 bit patterns in uint16; all arrays are contiguous.
-    """
-    arrays = (terms, values, query_dense)
-    if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout in "CF" for a in arrays):
-        return None
+def _target_cpu() -> tuple[str, str]:
+    """Name and features of the CPU Numba compiles for (its ``NUMBA_CPU_NAME`` /
+    ``NUMBA_CPU_FEATURES`` if set, else the host's)."""
+    name = config.CPU_NAME or binding.get_host_cpu_name()
+    features = config.CPU_FEATURES or binding.get_host_cpu_features().flatten()
+    return name, features
 
+
+@cache
+def lane_loads() -> str:
+    """``insert`` or ``gather``: :data:`LANE_LOADS_ENV` if set, else ``gather`` where the target
+    has AVX2 and is not an AMD Zen (whose fast inserts were measured the better there)."""
+    forced = os.environ.get(LANE_LOADS_ENV, "auto")
+    name, features = _target_cpu()
+    avx2 = "+avx2" in features.split(",")
+    if forced == "auto":
+        return "gather" if avx2 and not name.startswith("znver") else "insert"
+    if forced not in LANE_LOADS:
+        raise InputError(f"{LANE_LOADS_ENV} must be auto, insert or gather; got {forced!r}")
+    if forced == "gather" and not avx2:
+        raise InputError(f"{LANE_LOADS_ENV}=gather needs AVX2; the target CPU {name!r} has none")
+    return forced
+
+
+def _query_by_inserts(builder, term_data, query_data, position, widen):
+    """The query's lanes from eight scalar id loads and eight inserts (``insert``)."""
+    int32, int64 = ir.IntType(32), ir.IntType(64)
+    # Each term id is its own scalar load, which widens it for free (movzx): loaded as one
+    # vector, the ids would each need an extract (a shuffle-port instruction), and with the
+    # query's inserts those shuffles bounded the loop (1.22x slower on Zen 5, measured).
+    query = ir.Constant(ir.VectorType(ir.FloatType(), LANES), None)
+    for lane in range(LANES):
+        term = builder.load(builder.gep(term_data, [builder.add(position, int64(lane))]))
+        query = builder.insert_element(
+            query, builder.load(builder.gep(query_data, [widen(term, int64)])), int32(lane)
+        )
+    return query
+
+
+def _query_by_gather(builder, term_data, query_data, position, widen):
+    """The query's lanes from one vector load of ids and one AVX2 gather (``gather``)."""
+    int8, int32 = ir.IntType(8), ir.IntType(32)
+    lanes, indices = ir.VectorType(ir.FloatType(), LANES), ir.VectorType(int32, LANES)
+    ids = _load_lanes(builder, term_data, position, term_data.type.pointee)
+    if ids.type.element.width < 32:
+        ids = widen(ids, indices)
+    gather = builder.module.declare_intrinsic(
+        "llvm.x86.avx2.gather.d.ps.256",
+        fnty=ir.FunctionType(lanes, [lanes, int8.as_pointer(), indices, lanes, int8]),
+    )
+    every_lane = builder.bitcast(ir.Constant(indices, [-1] * LANES), lanes)  # sign bits: all on
+    base = builder.bitcast(query_data, int8.as_pointer())
+    return builder.call(gather, [ir.Constant(lanes, None), base, ids, every_lane, int8(4)])
+
+
+def _gatherable(terms, query_dense) -> bool:
+    """Whether ``vgatherdps`` can load these lanes: ids 16 or 32 bits wide, a float32 query."""
+    return (
+        isinstance(terms.dtype, types.Integer)
+        and terms.dtype.bitwidth in (16, 32)
+        and query_dense.dtype == types.float32
+    )
+
+
+def _dot_lanes(loads):
+    """:func:`dot_lanes` whose query lanes are loaded by ``loads`` (``insert``, ``gather``, or
+    ``None``: :func:`lane_loads`' choice, by inserts where the types cannot be gathered)."""
+
+    def dot_lanes(typingctx, terms, values, start, stop, query_dense):
+        """Sum of ``query_dense[terms[p]] * values[p]`` over ``[start, stop)``, a whole number
+        of :data:`LANES` entries, in the lane order of the module docstring.
+
+        ``values`` are float32, or float16 bit patterns in uint16; all arrays are contiguous.
+        """
+        arrays = (terms, values, query_dense)
+        if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout in "CF" for a in arrays):
+            return None
+        gathering = (loads or lane_loads()) == "gather" and _gatherable(terms, query_dense)
+        if loads == "gather" and not gathering:
+            return None
+        query_lanes = _query_by_gather if gathering else _query_by_inserts
+        return types.float32(terms, values, start, stop, query_dense), _codegen(query_lanes)
+
+    return intrinsic(dot_lanes)
+
+
+def _codegen(query_lanes):
     def codegen(context, builder, signature, args):
         terms_type, values_type, _, _, query_type = signature.args
         term_data = context.make_array(terms_type)(context, builder, args[0]).data
@@ -64,16 +163,8 @@ def dot_lanes(typingctx, terms, values, start, stop, query_dense):
         builder.cbranch(builder.icmp_signed("<", position, stop_at), body, done)
 
         builder.position_at_end(body)
-        # Each term id is its own scalar load, which widens it for free (movzx): loaded as one
-        # vector, the ids would each need an extract (a shuffle-port instruction), and with
-        # the query's inserts those shuffles bounded the loop (1.22x slower, measured).
         widen = builder.sext if terms_type.dtype.signed else builder.zext
-        query = ir.Constant(lanes, None)
-        for lane in range(LANES):
-            term = builder.load(builder.gep(term_data, [builder.add(position, int64(lane))]))
-            query = builder.insert_element(
-                query, builder.load(builder.gep(query_data, [widen(term, int64)])), int32(lane)
-            )
+        query = query_lanes(builder, term_data, query_data, position, widen)
         weights = _load_lanes(
             builder, value_data, position, context.get_data_type(values_type.dtype)
         )
@@ -89,7 +180,14 @@ def dot_lanes(typingctx, terms, values, start, stop, query_dense):
             partial = [builder.fadd(partial[i], partial[i + 1]) for i in range(0, len(partial), 2)]
         return partial[0]
 
-    return types.float32(terms, values, start, stop, query_dense), codegen
+    return codegen
+
+
+#: The dot product's vector part as the target CPU loads it best (:func:`lane_loads`).
+dot_lanes = _dot_lanes(None)
+#: Each way forced, whatever the CPU (tests; ``gather`` needs AVX2 to run).
+dot_lanes_insert = _dot_lanes("insert")
+dot_lanes_gather = _dot_lanes("gather")
 
 
 def _load_lanes(builder, data, position, element_type):

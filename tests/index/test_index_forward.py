@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import dense, random_collection
+from lsr.index import simd
 from lsr.index.forward import ForwardIndex, dot_dense, half_to_float, load_forward, row_dot
+from lsr.index.simd import dot_lanes_gather, dot_lanes_insert
 from numba import njit
 
 from lsr.errors import InputError
@@ -121,6 +123,93 @@ def test_dot_product_follows_the_lane_order_bit_for_bit(
     got = dot_dense(terms, stored, offset, offset + n_entries, query)
     expected = lane_order_reference(query, terms[offset:], weights[offset:])
     assert got == expected
+
+
+@njit
+def _dot_insert(terms, values, start, stop, query):
+    return dot_lanes_insert(terms, values, start, stop, query)
+
+
+@njit
+def _dot_gather(terms, values, start, stop, query):
+    return dot_lanes_gather(terms, values, start, stop, query)
+
+
+HOST_AVX2 = "+avx2" in simd._target_cpu()[1].split(",")
+LOADS = [
+    pytest.param(_dot_insert, id="insert"),
+    pytest.param(
+        _dot_gather,
+        id="gather",
+        marks=pytest.mark.skipif(not HOST_AVX2, reason="gathers need AVX2 on this CPU"),
+    ),
+]
+
+
+@pytest.mark.parametrize("dot", LOADS)
+@settings(max_examples=40, deadline=None)
+@given(
+    n_groups=st.integers(0, 6),
+    offset=st.integers(0, 9),
+    term_type=st.sampled_from([np.uint16, np.int32]),
+    value_dtype=st.sampled_from(["float16", "float32"]),
+    seed=st.integers(0, 2**16),
+)
+def test_either_lane_load_gives_the_lane_order_bit_for_bit(
+    dot, n_groups, offset, term_type, value_dtype, seed
+):
+    """Both ways of loading the query's lanes, whichever the host picks for ``dot_dense``."""
+    rng = np.random.default_rng(seed)
+    n = 8 * n_groups
+    vocab = 70_000 if term_type == np.int32 else 1000
+    terms = rng.choice(vocab, size=offset + n, replace=False).astype(term_type)
+    weights = rng.lognormal(0, 1.5, size=offset + n).astype(np.float32)
+    if value_dtype == "float16":
+        weights = weights.astype(np.float16).astype(np.float32)
+        stored = weights.astype(np.float16).view(np.uint16)
+    else:
+        stored = weights
+    query = np.zeros(vocab, np.float32)
+    hit = rng.random(vocab) < 0.3
+    query[hit] = rng.random(int(hit.sum())).astype(np.float32)
+    got = dot(terms, stored, offset, offset + n, query)
+    assert got == lane_order_reference(query, terms[offset:], weights[offset:])
+
+
+@pytest.mark.parametrize(
+    ("forced", "cpu", "expected"),
+    [
+        ("auto", ("rocketlake", "+avx2,+fma"), "gather"),
+        ("auto", ("znver5", "+avx2,+fma"), "insert"),
+        ("auto", ("nehalem", "-avx2,+sse4.2"), "insert"),
+        ("insert", ("rocketlake", "+avx2"), "insert"),
+        ("gather", ("znver5", "+avx2"), "gather"),
+    ],
+)
+def test_lane_loads_follow_the_cpu_unless_forced(monkeypatch, forced, cpu, expected):
+    monkeypatch.setenv(simd.LANE_LOADS_ENV, forced)
+    monkeypatch.setattr(simd, "_target_cpu", lambda: cpu)
+    simd.lane_loads.cache_clear()
+    try:
+        assert simd.lane_loads() == expected
+    finally:
+        simd.lane_loads.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("forced", "cpu", "message"),
+    [("vector", ("rocketlake", "+avx2"), "auto, insert or gather"),
+     ("gather", ("nehalem", "-avx2"), "needs AVX2")],
+)  # fmt: skip
+def test_a_wrong_lane_load_setting_is_refused(monkeypatch, forced, cpu, message):
+    monkeypatch.setenv(simd.LANE_LOADS_ENV, forced)
+    monkeypatch.setattr(simd, "_target_cpu", lambda: cpu)
+    simd.lane_loads.cache_clear()
+    try:
+        with pytest.raises(InputError, match=message):
+            simd.lane_loads()
+    finally:
+        simd.lane_loads.cache_clear()
 
 
 @njit(cache=True)
