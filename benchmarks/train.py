@@ -13,7 +13,10 @@ documents (the peer has one), the same SciFact train pairs, AdamW at the same le
    rotates every round) so that load on the shared machine hits them alike. Steps/s leaves out
    the first step (allocations, lazy initialisation); peak memory is the process's maximum RSS,
    and the training part of it is that minus the RSS after setup (model and data loaded).
-   Both in float32 (the peer's default, and lsr's on CPUs: see ``lsr.train.trainer._autocast``).
+   Each system in float32 and in bf16 autocast (lsr's ``--precision bf16``; the peer's
+   ``bf16=True`` training argument, which puts the transformers Trainer's step under
+   ``torch.autocast("cpu", bfloat16)``), so that every ratio compares like with like: lsr at one
+   precision against the peer at the same precision.
 
 Writes ``reports/bench-train.json`` and ``reports/bench-train.md``; refuses a tree with
 uncommitted changes unless ``--allow-dirty``.
@@ -47,7 +50,13 @@ SCIFACT = ROOT.parent / "shared" / "data" / "scifact"
 LAMBDA_Q, LAMBDA_D, LR = 5e-5, 3e-5, 5e-5
 MAX_LOSS_DIFF = 1e-4
 PEER = "sentence-transformers SparseEncoderTrainer"
-SYSTEMS = {"lsr (float32)": "fp32", PEER: "peer"}
+PRECISIONS = {"fp32": "float32", "bf16": "bf16 autocast"}
+# name -> (worker, precision); the worker is "lsr" or "peer"
+SYSTEMS = {
+    f"{label} ({PRECISIONS[precision]})": (worker, precision)
+    for precision in PRECISIONS
+    for worker, label in (("lsr", "lsr"), ("peer", PEER))
+}
 
 
 def _status_mb(field: str) -> float:
@@ -135,7 +144,7 @@ def peer_loss(model: Any) -> Any:
     )
 
 
-def work_peer(args: argparse.Namespace) -> dict[str, Any]:
+def work_peer(args: argparse.Namespace, precision: str) -> dict[str, Any]:
     from datasets import Dataset
     from sentence_transformers.sparse_encoder import (
         SparseEncoderTrainer,
@@ -168,6 +177,7 @@ def work_peer(args: argparse.Namespace) -> dict[str, Any]:
             report_to="none",
             disable_tqdm=True,
             use_cpu=True,
+            bf16=precision == "bf16",
         )
         trainer = SparseEncoderTrainer(
             model=model, args=training, train_dataset=data, loss=peer_loss(model),
@@ -212,7 +222,7 @@ def first_batch_losses(args: argparse.Namespace) -> tuple[float, float]:
 
 def run_worker(args: argparse.Namespace, system: str) -> dict[str, Any]:
     command = [
-        sys.executable, "-m", "benchmarks.train", "--worker", SYSTEMS[system],
+        sys.executable, "-m", "benchmarks.train", "--worker", *SYSTEMS[system],
         "--steps", str(args.steps), "--batch-size", str(args.batch_size),
         "--max-length", str(args.max_length), "--model", str(args.model),
     ]  # fmt: skip
@@ -235,7 +245,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def main() -> None:
     args = parse_args()
     if args.worker:
-        work = work_peer(args) if args.worker == "peer" else work_lsr(args, args.worker)
+        worker, precision = args.worker
+        work = (work_peer if worker == "peer" else work_lsr)(args, precision)
         print(json.dumps(work))
         return
     provenance = record(command_line("benchmarks.train"), args.allow_dirty)
@@ -260,8 +271,9 @@ def main() -> None:
 
 
 def render(result: dict[str, Any]) -> str:
-    settings, loss = result["settings"], result["loss_step0"]
-    peer = result["systems"][PEER]
+    settings, loss, systems = result["settings"], result["loss_step0"], result["systems"]
+    peer = {precision: systems[f"{PEER} ({label})"] for precision, label in PRECISIONS.items()}
+    fp32, bf16 = (systems[f"lsr ({label})"] for label in PRECISIONS.values())
     lines = [
         "# Training benchmark: lsr train vs sentence-transformers SparseEncoderTrainer",
         "",
@@ -276,17 +288,25 @@ def render(result: dict[str, Any]) -> str:
         f"({'same objective' if loss['abs_diff'] < MAX_LOSS_DIFF else 'DIFFERENT objectives'}, "
         f"bound {MAX_LOSS_DIFF:g}).",
         "",
+        "Each ratio is against the peer at the same precision.",
+        "",
         "| system | steps/s (median) | rounds | vs peer | peak RSS | training part of it | vs peer |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
-    for name, stats in result["systems"].items():
+    for name, stats in systems.items():
+        same = peer[SYSTEMS[name][1]]
         rounds = ", ".join(f"{r:.3f}" for r in stats["rounds_steps_per_s"])
         lines.append(
             f"| {name} | {stats['steps_per_s']:.3f} | {rounds} | "
-            f"{stats['steps_per_s'] / peer['steps_per_s']:.2f}x | {stats['peak_rss_mb']:.0f} MB | "
+            f"{stats['steps_per_s'] / same['steps_per_s']:.2f}x | {stats['peak_rss_mb']:.0f} MB | "
             f"{stats['training_rss_mb']:.0f} MB | "
-            f"{stats['training_rss_mb'] / peer['training_rss_mb']:.2f}x |"
+            f"{stats['training_rss_mb'] / same['training_rss_mb']:.2f}x |"
         )
+    lines += [
+        "",
+        f"bf16 autocast against float32: lsr {bf16['steps_per_s'] / fp32['steps_per_s']:.2f}x "
+        f"the steps/s, the peer {peer['bf16']['steps_per_s'] / peer['fp32']['steps_per_s']:.2f}x.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -301,7 +321,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench-train")
     parser.add_argument("--allow-dirty", action="store_true", help=ALLOW_DIRTY_HELP)
-    parser.add_argument("--worker", choices=["fp32", "peer"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=2, metavar=("SYSTEM", "PRECISION"), help=argparse.SUPPRESS
+    )
     return parser.parse_args()
 
 
