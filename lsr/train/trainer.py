@@ -278,10 +278,15 @@ def _device(name: str) -> torch.device:
 def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
     """bf16 autocast when asked, or with ``auto`` on a CUDA device with bf16 support.
 
-    ``auto`` keeps float32 on CPUs: on this machine's AVX512-BF16 CPU (no AMX), a bf16-autocast
+    ``auto`` keeps float32 on CPUs. On an AMD EPYC with AVX512-BF16 but no AMX, a bf16-autocast
     step of splade-tiny at batch 16 x 256 tokens ran at 0.17x the float32 step (make
     bench-train, first run): the casts around every small matmul cost more than the bf16 dot
-    products save. ``--precision bf16`` turns it on where it pays (CPUs with AMX tiles)."""
+    products save. On an Intel Xeon with AMX bf16 tiles (reports/bench-train-intel.md, load 6-9)
+    it ran at 0.85x (the benchmark's median of 3 interleaved rounds, rounds 0.53x to 1.28x), and
+    at 1.08-1.10x by wall time, 1.17x by CPU time, with steps of the two precisions alternating
+    in one process: the matmuls ran ~3x faster on the tiles (profiled), the casts and copies took
+    most of it back. Not clearly faster, so ``auto`` does not switch on either CPU;
+    ``--precision bf16`` is there to measure it again."""
     if precision == "fp32":
         return contextlib.nullcontext()
     if precision == "auto" and not (device.type == "cuda" and torch.cuda.is_bf16_supported()):
