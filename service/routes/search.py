@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from lsr.service.body import openapi_body, parse_body
+from lsr.service.body import DirectRoute, openapi_body, parse_body
 from lsr.service.dependencies import MetricsDep, ServingDep, SettingsDep, WorkersDep, serving
 from lsr.service.metrics import Metrics
 from lsr.service.schemas import (
@@ -31,13 +31,6 @@ router = APIRouter(tags=["search"])
 ERRORS = {422: {"description": "A field is invalid; `detail[].loc` names it."}}
 
 
-@router.post(
-    "/search",
-    response_model=SearchResponse,
-    response_model_exclude_none=True,
-    responses=ERRORS,
-    openapi_extra=openapi_body(SearchRequest),
-)
 async def search(request: Request) -> Response:
     """Search with a text `query` or a ready `vector` (`{"token": weight}` or
     `{"indices": [...], "values": [...]}`)."""
@@ -48,6 +41,18 @@ async def search(request: Request) -> Response:
     app = request.app.state
     state = serving(app.holder)
     return as_json(await answer(body, ("body",), state, app.settings, app.workers, app.metrics))
+
+
+router.add_api_route(
+    "/search",
+    search,
+    methods=["POST"],
+    route_class_override=DirectRoute,
+    response_model=SearchResponse,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+    openapi_extra=openapi_body(SearchRequest),
+)
 
 
 @router.get(
