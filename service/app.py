@@ -46,6 +46,9 @@ COMMON_RESPONSES = {
 }
 
 
+NO_TELEMETRY = {"tracing": False, "metrics": False, "logs": False}
+
+
 def create_app(settings: Settings, opener: Opener = open_index) -> FastAPI:
     """A FastAPI app serving ``settings.index_dir`` (opened, and reopened by /admin/reload, by
     ``opener``)."""
@@ -64,6 +67,9 @@ def create_app(settings: Settings, opener: Opener = open_index) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
+        # FastAPI's OpenTelemetry instrumentation asks the global providers on every request
+        # whether any is configured; lsr configures none (its metrics are /metrics').
+        telemetry=NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.holder = holder
