@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -41,11 +42,23 @@ class Metrics:
         #: Queries searched by this process, and since when (for /stats).
         self.queries_served = 0
         self.started = time.monotonic()
+        # The labelled series, looked up once: ``labels()`` takes a lock and builds a key per
+        # call, four calls on every query's path.
+        self._stage_latency = tuple(self.latency.labels(stage) for stage in STAGES)
+        self._request_counts: dict[tuple[str, str, int], Any] = {}
+
+    def count_request(self, route: str, method: str, status: int) -> None:
+        """One request answered, by route template, method and status."""
+        key = (route, method, status)
+        series = self._request_counts.get(key)
+        if series is None:
+            series = self._request_counts[key] = self.requests.labels(route, method, str(status))
+        series.inc()
 
     def observe(self, encode_ms: float, search_ms: float, total_ms: float) -> None:
         self.queries_served += 1
-        for stage, ms in zip(STAGES, (encode_ms, search_ms, total_ms)):
-            self.latency.labels(stage).observe(ms / 1000)
+        for series, ms in zip(self._stage_latency, (encode_ms, search_ms, total_ms)):
+            series.observe(ms / 1000)
 
     def exposition(self) -> bytes:
         """The text format of every worker's metrics (multi-process mode) or this app's."""

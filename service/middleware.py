@@ -83,19 +83,36 @@ class Guard:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        # The request's own task is cancelled when the time is up: asyncio.wait_for would run
+        # the app in a task of its own, created (with a copy of the context) for every request.
         timeout = self.settings.request_timeout_s
+        task = asyncio.current_task()
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(timeout, expire)
         try:
-            await asyncio.wait_for(self.app(scope, receive, send_started), timeout)
-        except asyncio.TimeoutError:
+            await self.app(scope, receive, send_started)
+        except asyncio.CancelledError:
+            if not expired:
+                raise
+            if hasattr(task, "uncancel"):  # Python >= 3.11: the cancellation was ours, now spent
+                task.uncancel()
             if not started:
                 await _error(504, f"the request took longer than {timeout:g} s")(
                     scope, receive, send
                 )
+        finally:
+            timer.cancel()
 
     def _record(self, scope: Scope, status: int, ms: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
-        self.metrics.requests.labels(template, scope["method"], str(status)).inc()
+        self.metrics.count_request(template, scope["method"], status)
         line = f"{scope['method']} {scope['path']} {status} {ms:.2f} ms"
         if self.settings.log_queries:
             params = scope.get("query_string", b"").decode("latin-1")
