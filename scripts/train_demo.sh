@@ -7,7 +7,8 @@
 # Nothing here is tuned on test: the ensemble's weights and the recipe were chosen on 200
 # held-out SciFact train queries (reports/train-ensemble.md, reports/train-demo.md). Caches: lsr eval's encoded corpora (.cache/lsr) and the
 # prepared, teacher-scored examples (.cache/lsr/train-data), so a second run skips both.
-# Knobs (environment): STEPS, BATCH, NEGATIVES, LR, LOSS, SEEDS, OUT. With several SEEDS the
+# Knobs (environment): STEPS, BATCH, NEGATIVES, LR, LOSS, PSEUDO_QUERIES (pseudo-queries of the
+# SciFact corpus added to the labelled pairs: `lsr train --pseudo-queries`), SEEDS, OUT. With several SEEDS the
 # recipe is trained once per seed and the models' weights averaged (`lsr soup`, a uniform model
 # soup: Wortsman et al., ICML 2022).
 set -euo pipefail
@@ -20,6 +21,7 @@ BATCH="${BATCH:-8}"
 NEGATIVES="${NEGATIVES:-3}"
 LR="${LR:-5e-5}"
 LOSS="${LOSS:-kl}"
+PSEUDO_QUERIES="${PSEUDO_QUERIES:-0}"
 read -r -a SEED_LIST <<< "${SEEDS:-42}"
 LSR=.venv/bin/lsr
 MODEL="$SHARED/models/splade-tiny"
@@ -33,9 +35,9 @@ elapsed "zero-shot splade-tiny (exact index)"
     --out "$OUT/eval-before" > /dev/null
 
 train() {  # train SEED OUTPUT_DIR
-    elapsed "training (seed $1): $STEPS steps of $BATCH queries, $NEGATIVES BM25 negatives each, $LOSS"
+    elapsed "training (seed $1): $STEPS steps of $BATCH queries, $NEGATIVES BM25 negatives each, $LOSS, $PSEUDO_QUERIES pseudo-queries"
     nice -n 10 "$LSR" train --model "$MODEL" --dataset scifact --data-dir "$SHARED/data" \
-        --hard-negatives bm25 --n-negatives "$NEGATIVES" \
+        --hard-negatives bm25 --n-negatives "$NEGATIVES" --pseudo-queries "$PSEUDO_QUERIES" \
         --teacher ensemble --teacher-splade-model "$MODEL" \
         --teacher-dense-model "$SHARED/models/all-MiniLM-L6-v2" \
         --loss "$LOSS" --max-steps "$STEPS" --batch-size "$BATCH" --lr "$LR" --seed "$1" \

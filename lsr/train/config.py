@@ -97,6 +97,11 @@ class TrainConfig:
         "self-supervised: pseudo-queries per document at most: its title (when it has one), "
         "then sentences drawn without repeats",
     )
+    pseudo_queries: int = _key(
+        0,
+        "labelled pairs plus this many pseudo-queries of the corpus (--self-supervised's rules, "
+        "BM25 negatives, the same teacher): adaptation to the corpus beside the labels",
+    )
     teacher: str = _key("none", "none (scores from the data, if any) or ensemble (label examples)")
     # weights chosen on 200 held-out SciFact train queries (reports/train-ensemble.md: 0.737
     # nDCG@10 on test reranking BM25 + splade-tiny's top 100, BM25 alone 0.678)
@@ -199,6 +204,7 @@ class TrainConfig:
         for name in (
             *("lambda_q", "lambda_d", "weight_decay", "eval_every", "n_negatives", "lora_r"),
             *("teacher_bm25", "teacher_splade", "teacher_dense", "self_supervised_queries"),
+            "pseudo_queries",
         ):
             if getattr(self, name) < 0:
                 raise InputError(f"{name}: must be >= 0, got {getattr(self, name)}")
@@ -224,6 +230,11 @@ class TrainConfig:
             raise InputError("n_negatives: mining and teachers need n_negatives >= 1")
         if self.self_supervised and self.hard_negatives == "none":
             raise InputError("hard_negatives: self-supervised examples need mined negatives (bm25)")
+        if self.pseudo_queries and (self.self_supervised or self.hard_negatives != "bm25"):
+            raise InputError(
+                "pseudo_queries: adds pseudo-queries to labelled pairs whose negatives BM25 "
+                "mines (--hard-negatives bm25, without --self-supervised)"
+            )
         self._check_refresh()
         if self.learn_query_weights and self.query_encoder in ("mlm", "mlp"):
             raise InputError("learn_query_weights: only for query_encoder binary or idf")
@@ -245,7 +256,7 @@ class TrainConfig:
             )
         if not self.refresh_negatives_every:
             return
-        if self.hard_negatives != "model" or self.self_supervised:
+        if self.hard_negatives != "model" or self.self_supervised or self.pseudo_queries:
             raise InputError(
                 "refresh_negatives_every: re-mines with the model being trained, so it needs "
                 "--hard-negatives model on labelled pairs (not --self-supervised)"

@@ -92,6 +92,32 @@ def test_more_pseudo_queries_per_document_add_sentences_and_a_cache_file(
 
 
 @requires_shared
+def test_pseudo_queries_follow_the_labelled_examples(scifact_slice, tmp_path, monkeypatch):
+    """The labelled examples as a run without the key prepares them, then the corpus's
+    pseudo-queries as a self-supervised run draws them, both scored by the same teacher."""
+    monkeypatch.setenv("LSR_CACHE", str(tmp_path / "cache"))
+    labelled = training_examples(bm25_ensemble(dataset=str(scifact_slice)), progress=False)
+    alone = training_examples(
+        bm25_ensemble(corpus=str(scifact_slice), self_supervised=True, self_supervised_queries=4),
+        progress=False,
+    )
+    both = bm25_ensemble(dataset=str(scifact_slice), pseudo_queries=4)
+    assert training_examples(both, progress=False) == labelled + alone
+    assert len(alone) == 4 and all(len(e.scores) == 3 for e in alone)
+    assert len(list((tmp_path / "cache" / "train-data").glob("examples-*.jsonl"))) == 3
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [dict(hard_negatives="none"), dict(corpus="c", self_supervised=True, hard_negatives="bm25")],
+    ids=["no-bm25-negatives", "self-supervised"],
+)
+def test_pseudo_queries_need_labelled_pairs_with_bm25_negatives(keys):
+    with pytest.raises(InputError, match=r"^pseudo_queries: adds pseudo-queries"):
+        TrainConfig(model="m", dataset="d", pseudo_queries=10, **keys).validate()
+
+
+@requires_shared
 def test_lsr_train_self_supervised_from_flags(scifact_slice, tmp_path):
     model = tiny_config(tmp_path).model
     out = tmp_path / "run"

@@ -38,7 +38,7 @@ DATA_KEYS = (
 )
 # keys added since examples were first cached: part of the fingerprint only when set, so that the
 # examples prepared before they existed (their default's examples) are still found
-LATER_DATA_KEYS = ("self_supervised_per_doc",)
+LATER_DATA_KEYS = ("self_supervised_per_doc", "pseudo_queries")
 
 
 def needs_preparation(config: TrainConfig) -> bool:
@@ -62,7 +62,8 @@ def training_examples(config: TrainConfig, progress: bool = True) -> list[Traini
 def prepare_examples(
     config: TrainConfig, corpus_dataset: Dataset, progress: bool = True
 ) -> list[TrainingExample]:
-    """Pairs (or pseudo-queries), then mined negatives, then teacher scores, as configured."""
+    """Pairs (or pseudo-queries), then mined negatives, then teacher scores, as configured;
+    with ``pseudo_queries``, the labelled examples followed by that many of the corpus's."""
     docs = list(corpus_dataset.docs())
     corpus = Corpus.of([d.id for d in docs], [d.full_text for d in docs])
     teacher = (
@@ -70,17 +71,19 @@ def prepare_examples(
         if config.teacher == "ensemble"
         else None
     )
-    if config.self_supervised:
-        return self_supervised_examples(
+    if config.self_supervised or config.pseudo_queries:
+        pseudo = self_supervised_examples(
             docs,
             config.n_negatives,
             teacher,
             config.seed,
-            config.self_supervised_queries or None,
+            config.pseudo_queries or config.self_supervised_queries or None,
             config.negatives_depth,
             progress,
             config.self_supervised_per_doc,
         )
+        if config.self_supervised:
+            return pseudo
     examples = load_pairs(config.dataset, config.data_dir or None)
     if config.hard_negatives != "none":
         miner = (
@@ -89,7 +92,8 @@ def prepare_examples(
             else NegativeMiner(corpus, load(config.model), config.negatives_depth, progress)
         )
         examples = add_hard_negatives(examples, miner, config.n_negatives, config.seed)
-    return score_examples(teacher, examples) if teacher is not None else examples
+    labelled = score_examples(teacher, examples) if teacher is not None else examples
+    return labelled + pseudo if config.pseudo_queries else labelled
 
 
 def negative_refresher(config: TrainConfig, progress: bool = True) -> NegativeRefresher | None:
