@@ -46,6 +46,18 @@ from lsr.vectors import SparseCollection, VectorMetadata
 PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph", "engine timing")
 
 
+#: Distinct settings :meth:`SeismicIndex.search` remembers (a sweep over many forgets them all).
+_REMEMBERED_SETTINGS = 256
+
+
+def _kernel_params(params: SearchParams) -> tuple:
+    """``params`` in the order and types the single-query kernel takes them."""
+    return (
+        params.k, params.query_cut, np.float32(params.heap_factor), params.first_sorted,
+        params.global_order, params.n_knn,
+    )  # fmt: skip
+
+
 class SeismicIndex:
     """Approximate top-k retrieval by inner product over learned sparse vectors.
 
@@ -84,6 +96,9 @@ class SeismicIndex:
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
         self._nothing_excluded = bitset.empty(len(doc_ids))
         self._local = threading.local()
+        # What :meth:`_single_params` remembers: the defaults and timing it was made under, and
+        # the kernel parameters by the arguments given.
+        self._remembered: tuple[Any, Any, dict] = (None, None, {})
 
     @functools.cached_property
     def _index_arrays(self) -> tuple:
@@ -284,17 +299,45 @@ class SeismicIndex:
     ) -> tuple[list[str], np.ndarray]:
         """Approximate top-k of one query: document ids and float32 scores, best first
         (``exclude`` and ``engine`` as for :meth:`search_batch`)."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
-        if self._engine(params, exclude) == "exact":
-            return self._exact_searcher().search(term_ids, weights, k=params.k)
+        given = (k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
+        kernel_params = self._single_params(given) if exclude is None else None
+        if kernel_params is None:
+            params = self._params(*given)
+            if self._engine(params, exclude) == "exact":
+                return self._exact_searcher().search(term_ids, weights, k=params.k)
+            kernel_params = _kernel_params(params)
         terms, values = query_arrays(term_ids, weights)
         problem, detail, docs, scores = _search_single(
-            *self._index_arrays, self.knn, terms, values, self.vocab_size, params.k,
-            params.query_cut, np.float32(params.heap_factor), params.first_sorted,
-            params.global_order, params.n_knn, self._scratch(self._excluded(exclude)), unshared(1, params.k)[0], 0,
+            *self._index_arrays, self.knn, terms, values, self.vocab_size, *kernel_params,
+            self._scratch(self._excluded(exclude)), unshared(1, kernel_params[0])[0], 0,
         )  # fmt: skip
         check_canonical(problem, detail, self.vocab_size)
         return row_hits(self.doc_ids, docs, scores)
+
+    def _single_params(self, given: tuple) -> tuple | None:
+        """The parameters of :meth:`search` without exclusions as its kernel takes them, or
+        ``None`` where it answers with exact search, remembered per distinct ``given`` (told
+        apart by type too, as :meth:`SearchDefaults.params` does) until :attr:`search_defaults`
+        or :attr:`timing` is replaced.
+
+        Validating and choosing the engine cost ~3.5 µs alone but ~8 µs between two searches
+        of ~200 µs (the interpreter's work evicts what the kernel keeps in the caches;
+        ``reports/index-intel-where-s8.md``); a dictionary look-up is most of what is left."""
+        remembered = self._remembered
+        if remembered[0] is not self.search_defaults or remembered[1] is not self.timing:
+            remembered = self._remembered = (self.search_defaults, self.timing, {})
+        key = (*given, *map(type, given))
+        try:
+            return remembered[2][key]
+        except KeyError:
+            if len(remembered[2]) >= _REMEMBERED_SETTINGS:
+                remembered[2].clear()
+            params = self._params(*given)
+            exact = self._engine(params, None) == "exact"
+            kernel_params = remembered[2][key] = None if exact else _kernel_params(params)
+            return kernel_params
+        except TypeError:  # an unhashable value: the full path names the parameter
+            return None
 
     def _params(
         self, k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order=None

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from index_data import random_collection
 from lsr.index import BuildConfig, ExactIndex, SeismicIndex
 from lsr.index.config import SearchDefaults
+from lsr.index.engine import EngineTiming
 from lsr.index.persist import MANIFEST
 
 from lsr.errors import InputError
@@ -195,6 +196,44 @@ def test_an_index_saved_without_defaults_gets_the_current_ones(unpruned, tmp_pat
     del manifest["search_defaults"]
     (tmp_path / "i" / MANIFEST).write_text(json.dumps(manifest))
     assert SeismicIndex.load(tmp_path / "i").search_defaults == SearchDefaults()
+
+
+def _single_hits(index, queries, **params):
+    return [index.search(*queries.row(i), k=10, **params)[0] for i in range(len(queries))]
+
+
+def _batch_hits(index, queries, **params):
+    found = index.search_batch(queries, k=10, **params)
+    return [[hit for hit, _ in found.hits(i)] for i in range(len(queries))]
+
+
+def test_a_single_search_follows_defaults_and_timing_replaced_after_it_ran(docs, queries):
+    """:meth:`SeismicIndex.search` remembers its kernel parameters per setting; replacing the
+    stored defaults (``lsr index tune``) or the engine timing must take effect at once."""
+    index = SeismicIndex.build(docs, BuildConfig(n_postings=20))
+    assert _single_hits(index, queries) == _batch_hits(index, queries)
+    index.search_defaults = SearchDefaults(query_cut=1, heap_factor=3.0)
+    narrow = _batch_hits(index, queries)
+    assert narrow != _batch_hits(index, queries, query_cut=10, heap_factor=0.9)
+    assert _single_hits(index, queries) == narrow
+    index.search_defaults = SearchDefaults(engine="auto")
+    index.timing = EngineTiming(seismic_us=100.0, exact_us=1.0, n_queries=1, measured_on="test")
+    assert index.engine_for() == "exact"
+    exact = index.exact()  # the index's own stored weights: the same scores
+    for i in range(len(queries)):
+        ids, scores = index.search(*queries.row(i), k=10)
+        expected_ids, expected_scores = exact.search(*queries.row(i), k=10)
+        assert ids == expected_ids
+        np.testing.assert_array_equal(scores, expected_scores)
+
+
+def test_a_remembered_setting_still_refuses_a_value_of_another_type(default_index, queries):
+    row = queries.row(0)
+    default_index.search(*row, first_sorted=True)
+    with pytest.raises(InputError, match="first_sorted must be a bool"):
+        default_index.search(*row, first_sorted=1)
+    with pytest.raises(InputError, match="heap_factor"):
+        default_index.search(*row, heap_factor=[0.5])
 
 
 @pytest.mark.parametrize(("option", "value"), [("heap_factor", -1.0), ("query_cut", 0)])
