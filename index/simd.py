@@ -120,11 +120,12 @@ def _dot_lanes(loads):
     """:func:`dot_lanes` whose query lanes are loaded by ``loads`` (``insert``, ``gather``, or
     ``None``: :func:`lane_loads`' choice, by inserts where the types cannot be gathered)."""
 
-    def dot_lanes(typingctx, terms, values, start, stop, query_dense):
-        """Sum of ``query_dense[terms[p]] * values[p]`` over ``[start, stop)``, a whole number
-        of :data:`LANES` entries, in the lane order of the module docstring.
+    def dot_lanes(typingctx, terms, values, start, stop, query_dense, shift):
+        """Sum of ``query_dense[terms[p]] * values[p + shift]`` over ``[start, stop)``, a whole
+        number of :data:`LANES` entries, in the lane order of the module docstring.
 
         ``values`` are float32, or float16 bit patterns in uint16; all arrays are contiguous.
+        ``shift`` lets one array hold both (a side-by-side row, :mod:`index.forward`).
         """
         arrays = (terms, values, query_dense)
         if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout in "CF" for a in arrays):
@@ -133,14 +134,15 @@ def _dot_lanes(loads):
         if loads == "gather" and not gathering:
             return None
         query_lanes = _query_by_gather if gathering else _query_by_inserts
-        return types.float32(terms, values, start, stop, query_dense), _codegen(query_lanes)
+        signature = types.float32(terms, values, start, stop, query_dense, shift)
+        return signature, _codegen(query_lanes)
 
     return intrinsic(dot_lanes)
 
 
 def _codegen(query_lanes):
     def codegen(context, builder, signature, args):
-        terms_type, values_type, _, _, query_type = signature.args
+        terms_type, values_type, _, _, query_type, _ = signature.args
         term_data = context.make_array(terms_type)(context, builder, args[0]).data
         value_data = context.make_array(values_type)(context, builder, args[1]).data
         query_data = context.make_array(query_type)(context, builder, args[4]).data
@@ -148,6 +150,7 @@ def _codegen(query_lanes):
         lanes = ir.VectorType(float32, LANES)
         start_at = builder.sext(args[2], int64) if args[2].type.width < 64 else args[2]
         stop_at = builder.sext(args[3], int64) if args[3].type.width < 64 else args[3]
+        shift = builder.sext(args[5], int64) if args[5].type.width < 64 else args[5]
 
         entry = builder.block
         loop = builder.append_basic_block("dot.loop")
@@ -166,8 +169,9 @@ def _codegen(query_lanes):
         widen = builder.sext if terms_type.dtype.signed else builder.zext
         query = query_lanes(builder, term_data, query_data, position, widen)
         weights = _load_lanes(
-            builder, value_data, position, context.get_data_type(values_type.dtype)
-        )
+            builder, value_data, builder.add(position, shift),
+            context.get_data_type(values_type.dtype),
+        )  # fmt: skip
         if isinstance(weights.type.element, ir.IntType):
             weights = _widen_float16(builder, weights)
         position.add_incoming(builder.add(position, int64(LANES)), body)

@@ -126,13 +126,13 @@ def test_dot_product_follows_the_lane_order_bit_for_bit(
 
 
 @njit
-def _dot_insert(terms, values, start, stop, query):
-    return dot_lanes_insert(terms, values, start, stop, query)
+def _dot_insert(terms, values, start, stop, query, shift):
+    return dot_lanes_insert(terms, values, start, stop, query, shift)
 
 
 @njit
-def _dot_gather(terms, values, start, stop, query):
-    return dot_lanes_gather(terms, values, start, stop, query)
+def _dot_gather(terms, values, start, stop, query, shift):
+    return dot_lanes_gather(terms, values, start, stop, query, shift)
 
 
 HOST_AVX2 = "+avx2" in simd._target_cpu()[1].split(",")
@@ -172,8 +172,11 @@ def test_either_lane_load_gives_the_lane_order_bit_for_bit(
     query = np.zeros(vocab, np.float32)
     hit = rng.random(vocab) < 0.3
     query[hit] = rng.random(int(hit.sum())).astype(np.float32)
-    got = dot(terms, stored, offset, offset + n, query)
-    assert got == lane_order_reference(query, terms[offset:], weights[offset:])
+    expected = lane_order_reference(query, terms[offset:], weights[offset:])
+    assert dot(terms, stored, offset, offset + n, query, 0) == expected
+    # The weights 3 entries further on (one array holding ids and weights reads them so).
+    shifted = np.concatenate([np.zeros(3, stored.dtype), stored])
+    assert dot(terms, shifted, offset, offset + n, query, 3) == expected
 
 
 @pytest.mark.parametrize(
