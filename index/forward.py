@@ -107,7 +107,7 @@ def dot_shifted(terms, values, start, end, shift, query_dense):
     """:func:`dot_dense` with entry ``p``'s weight at ``values[p + shift]``: a side-by-side
     row's ids and weights read from the one array, without slicing it. Each slice is a new
     reference to the array's memory, counted up and down by an atomic instruction: three of
-    each per scored document, ~8% of a SciFact query on the Intel Xeon of session 8
+    each per scored document, ~11% of a SciFact query on the Intel Xeon of session 8
     (``reports/index-intel-where-s8.md``)."""
     stop = start + (end - start) // LANES * LANES
     score = dot_lanes(terms, values, start, stop, query_dense, shift)

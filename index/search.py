@@ -60,8 +60,9 @@ def _score_docs(
     The visit of one document is written out here, not called: through a helper (inlined by
     Numba, or not) every document paid about a dozen reference-count updates of the arrays
     the helper took, each a call and an atomic instruction, which refcount pruning left in
-    place. On the Intel Xeon of session 8 (atomics ~20 cycles) that was ~150 cycles a document,
-    0.77x the query time once gone (SciFact qc 8 hf 0.8, ``reports/index-intel-where-s8.md``)."""
+    place. On the Intel Xeon of session 8 that was ~140 cycles a document: the query took 0.77x
+    the time once gone (SciFact qc 8 hf 0.8, ``reports/index-intel-where-s8.md``). Slicing a
+    row costs the same way (:func:`index.forward.dot_shifted`)."""
     # Prefetch every document not scored yet before scoring any (as the reference does), so the
     # block's memory loads overlap instead of following one another.
     for p in range(p0, p1):
