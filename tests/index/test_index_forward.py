@@ -97,6 +97,25 @@ def lane_order_reference(query, terms, weights):
     return score
 
 
+def random_row(seed, n, term_type, value_dtype):
+    """A row of ``n`` distinct term ids with log-normal weights (``stored`` as the index keeps
+    them: float16 bits or float32; ``weights`` their float32 values) and a dense query hitting
+    ~30% of the vocabulary."""
+    rng = np.random.default_rng(seed)
+    vocab = 70_000 if term_type == np.int32 else 1000
+    terms = rng.choice(vocab, size=n, replace=False).astype(term_type)
+    weights = rng.lognormal(0, 1.5, size=n).astype(np.float32)
+    if value_dtype == "float16":
+        weights = weights.astype(np.float16).astype(np.float32)
+        stored = weights.astype(np.float16).view(np.uint16)
+    else:
+        stored = weights
+    query = np.zeros(vocab, np.float32)
+    hit = rng.random(vocab) < 0.3
+    query[hit] = rng.random(int(hit.sum())).astype(np.float32)
+    return terms, stored, weights, query
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n_entries=st.integers(0, 40),
@@ -108,18 +127,7 @@ def lane_order_reference(query, terms, weights):
 def test_dot_product_follows_the_lane_order_bit_for_bit(
     n_entries, offset, term_type, value_dtype, seed
 ):
-    rng = np.random.default_rng(seed)
-    vocab = 70_000 if term_type == np.int32 else 1000
-    terms = rng.choice(vocab, size=offset + n_entries, replace=False).astype(term_type)
-    weights = rng.lognormal(0, 1.5, size=offset + n_entries).astype(np.float32)
-    if value_dtype == "float16":
-        weights = weights.astype(np.float16).astype(np.float32)
-        stored = weights.astype(np.float16).view(np.uint16)
-    else:
-        stored = weights
-    query = np.zeros(vocab, np.float32)
-    hit = rng.random(vocab) < 0.3
-    query[hit] = rng.random(int(hit.sum())).astype(np.float32)
+    terms, stored, weights, query = random_row(seed, offset + n_entries, term_type, value_dtype)
     got = dot_dense(terms, stored, offset, offset + n_entries, query)
     expected = lane_order_reference(query, terms[offset:], weights[offset:])
     assert got == expected
@@ -159,19 +167,8 @@ def test_either_lane_load_gives_the_lane_order_bit_for_bit(
     dot, n_groups, offset, term_type, value_dtype, seed
 ):
     """Both ways of loading the query's lanes, whichever the host picks for ``dot_dense``."""
-    rng = np.random.default_rng(seed)
     n = 8 * n_groups
-    vocab = 70_000 if term_type == np.int32 else 1000
-    terms = rng.choice(vocab, size=offset + n, replace=False).astype(term_type)
-    weights = rng.lognormal(0, 1.5, size=offset + n).astype(np.float32)
-    if value_dtype == "float16":
-        weights = weights.astype(np.float16).astype(np.float32)
-        stored = weights.astype(np.float16).view(np.uint16)
-    else:
-        stored = weights
-    query = np.zeros(vocab, np.float32)
-    hit = rng.random(vocab) < 0.3
-    query[hit] = rng.random(int(hit.sum())).astype(np.float32)
+    terms, stored, weights, query = random_row(seed, offset + n, term_type, value_dtype)
     expected = lane_order_reference(query, terms[offset:], weights[offset:])
     assert dot(terms, stored, offset, offset + n, query, 0) == expected
     # The weights 3 entries further on (one array holding ids and weights reads them so).
