@@ -148,9 +148,7 @@ def _codegen(query_lanes):
         query_data = context.make_array(query_type)(context, builder, args[4]).data
         int32, int64, float32 = ir.IntType(32), ir.IntType(64), ir.FloatType()
         lanes = ir.VectorType(float32, LANES)
-        start_at = builder.sext(args[2], int64) if args[2].type.width < 64 else args[2]
-        stop_at = builder.sext(args[3], int64) if args[3].type.width < 64 else args[3]
-        shift = builder.sext(args[5], int64) if args[5].type.width < 64 else args[5]
+        start_at, stop_at, shift = (_as_int64(builder, args[i]) for i in (2, 3, 5))
 
         entry = builder.block
         loop = builder.append_basic_block("dot.loop")
@@ -192,6 +190,11 @@ dot_lanes = _dot_lanes(None)
 #: Each way forced, whatever the CPU (tests; ``gather`` needs AVX2 to run).
 dot_lanes_insert = _dot_lanes("insert")
 dot_lanes_gather = _dot_lanes("gather")
+
+
+def _as_int64(builder, value):
+    """A signed integer argument (a position or a shift) widened to 64 bits."""
+    return builder.sext(value, ir.IntType(64)) if value.type.width < 64 else value
 
 
 def _load_lanes(builder, data, position, element_type):
