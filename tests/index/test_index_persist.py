@@ -161,3 +161,24 @@ def test_string_list_take_reads_what_indexing_reads(strings, data):
     assert stored.take(positions) == [strings[p] for p in positions]
     assert stored.take(np.array(positions, dtype=np.int64)) == [strings[p] for p in positions]
     assert list(stored) == strings
+
+
+def test_string_list_take_keeps_each_string_at_its_position_across_threads():
+    # Eight threads taking the same positions in different orders fill the kept strings at
+    # once; each must still read its own position's string, the empty one included.
+    strings = [f"doc-{i}" if i % 7 else "" for i in range(500)]
+    stored = StringList(*encode_strings(strings))
+    orders = [np.random.default_rng(seed).permutation(len(strings)) for seed in range(8)]
+    found: dict[int, list[str]] = {}
+
+    def take(seed: int) -> None:
+        found[seed] = stored.take(orders[seed])
+
+    threads = [threading.Thread(target=take, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for seed, order in enumerate(orders):
+        assert found[seed] == [strings[p] for p in order]
+    assert stored.take([3, 3, 0]) == [strings[3], strings[3], ""]
