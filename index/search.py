@@ -36,7 +36,8 @@ from lsr.index.queries import canonical
 from lsr.index.shared_bound import NO_BOUND, publish, refresh
 from lsr.index.summary import score_summaries
 from lsr.index.topk import heap_drain, heap_offer, heap_worse
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.experimental import structref
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -214,25 +215,58 @@ def _search_queries(
         )  # fmt: skip
 
 
+@structref.register
+class SearcherType(types.StructRef):
+    """Numba's type of a :class:`Searcher` (one per combination of its arrays' types)."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class Searcher(structref.StructRefProxy):
+    """What :func:`search_single` reads besides the query, in one object: the index's arrays
+    as :func:`search_one` takes them (``forward``, ``blocks``, ``summaries``, ``knn``), its
+    ``vocab_size``, and one thread's ``scratch`` (:func:`new_scratch`). Make it with
+    :func:`new_searcher`; a thread keeps its own and reuses it query after query.
+
+    A compiled call unboxes each array it is given (a type look-up, a reference and a
+    memory-info record each): the 28 arrays of a single search took 2.4 µs to dispatch to a
+    kernel that did nothing with them, 1.4 µs packed in one object like this
+    (``reports/index-single-s9.md``), out of a search of 80-180 µs on small collections."""
+
+
+structref.define_proxy(
+    Searcher, SearcherType, ["forward", "blocks", "summaries", "knn", "vocab_size", "scratch"]
+)
+
+
+@njit(nogil=True, cache=True)
+def new_searcher(forward, blocks, summaries, knn, vocab_size, scratch):
+    """A :class:`Searcher` (made by a cached kernel: :class:`Searcher`'s own constructor
+    compiles anew in every process)."""
+    return Searcher(forward, blocks, summaries, knn, vocab_size, scratch)
+
+
 @njit(nogil=True, cache=True)
 def search_single(
-    forward, blocks, summaries, knn, term_ids, weights, vocab_size, k, query_cut, heap_factor,
-    first_sorted, global_order, n_knn, scratch, shared, slot,
-):  # fmt: skip
+    searcher, term_ids, weights, k, query_cut, heap_factor, first_sorted, global_order, n_knn
+):
     """One query, canonicalized (:func:`index.queries.canonical`) and searched in one compiled
-    call: ``(problem, detail, docs, scores)``, the top-k when ``problem`` is 0.
+    call over a :class:`Searcher`: ``(problem, detail, docs, scores)``, the top-k when
+    ``problem`` is 0.
 
     A single query's own work is ~200 us on SciFact, so what Python does around it counts
     several times over: each call out of the kernel costs its dispatch and boxing, and the
     interpreter's work between kernels evicts what they keep in the caches and branch
     predictors (one more compiled call measured ~9 us where it alone takes ~2.3)."""
-    problem, detail, terms, values = canonical(term_ids, weights, vocab_size)
+    problem, detail, terms, values = canonical(term_ids, weights, searcher.vocab_size)
     out_docs = np.empty(k, dtype=np.int64)
     out_scores = np.empty(k, dtype=np.float32)
     if problem == 0:
         search_one(
-            forward, blocks, summaries, knn, terms, values, k, query_cut, heap_factor,
-            first_sorted, global_order, n_knn, scratch, out_docs, out_scores, shared, slot,
+            searcher.forward, searcher.blocks, searcher.summaries, searcher.knn, terms, values,
+            k, query_cut, heap_factor, first_sorted, global_order, n_knn, searcher.scratch,
+            out_docs, out_scores, np.empty((0, k + 1), dtype=np.float32), 0,
         )  # fmt: skip
     return problem, detail, out_docs, out_scores
 

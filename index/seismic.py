@@ -32,7 +32,7 @@ from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
 from lsr.index.queries import check_batch, check_canonical, query_arrays
 from lsr.index.results import SearchResults, row_hits
-from lsr.index.search import new_scratch
+from lsr.index.search import Searcher, new_scratch, new_searcher
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
 from lsr.index.search import search_single as _search_single
@@ -307,10 +307,10 @@ class SeismicIndex:
                 return self._exact_searcher().search(term_ids, weights, k=params.k)
             kernel_params = _kernel_params(params)
         terms, values = query_arrays(term_ids, weights)
-        problem, detail, docs, scores = _search_single(
-            *self._index_arrays, self.knn, terms, values, self.vocab_size, *kernel_params,
-            self._scratch(self._excluded(exclude)), unshared(1, kernel_params[0])[0], 0,
-        )  # fmt: skip
+        searcher = getattr(self._local, "searcher", None) if exclude is None else None
+        if searcher is None:
+            searcher = self._searcher(self._excluded(exclude))
+        problem, detail, docs, scores = _search_single(searcher, terms, values, *kernel_params)
         check_canonical(problem, detail, self.vocab_size)
         return row_hits(self.doc_ids, docs, scores)
 
@@ -414,6 +414,17 @@ class SeismicIndex:
             return _search_parallel(
                 *arrays, self.vocab_size, self._max_blocks, n_chunks, excluded, shared, slot
             )
+
+    def _searcher(self, excluded: np.ndarray) -> Searcher:
+        """The :class:`~index.search.Searcher` of :meth:`search`: this thread's, made on its
+        first search and kept in ``self._local.searcher``, or one of its own for a search that
+        excludes documents."""
+        searcher = new_searcher(
+            *self._index_arrays, self.knn, self.vocab_size, self._scratch(excluded)
+        )
+        if excluded is self._nothing_excluded:
+            self._local.searcher = searcher
+        return searcher
 
     def _scratch(self, excluded: np.ndarray) -> tuple[np.ndarray, ...]:
         """This thread's scratch arrays for serial search, made once: allocating and clearing

@@ -19,7 +19,7 @@ from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex, bitset
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
-from lsr.index.search import new_scratch, search_serial
+from lsr.index.search import new_scratch, new_searcher, search_serial, search_single
 from lsr.index.shared_bound import unshared
 from lsr.index.summary import build_summaries
 
@@ -234,12 +234,17 @@ def with_knn() -> SeismicIndex:
     return SeismicIndex.build(random_collection(500, seed=93), BuildConfig(n_postings=40, knn=4))
 
 
-@pytest.mark.parametrize(
+#: ``(query_cut, heap_factor, first_sorted, global_order, n_knn, excluded_share)``: exact,
+#: pruned, each order, with kNN and with exclusions.
+KERNEL_SETTINGS = pytest.mark.parametrize(
     ("query_cut", "heap_factor", "first_sorted", "global_order", "n_knn", "excluded_share"),
     [(200, 1e-9, False, False, 0, 0.0), (3, 0.6, True, False, 0, 0.0),
      (5, 0.9, False, False, 3, 0.0), (4, 0.8, False, False, 0, 0.3),
      (10, 1.0, True, False, 2, 0.1), (10, 0.9, False, True, 2, 0.2)],
 )  # fmt: skip
+
+
+@KERNEL_SETTINGS
 def test_rows_side_by_side_give_the_two_arrays_results(
     with_knn, query_cut, heap_factor, first_sorted, global_order, n_knn, excluded_share
 ):
@@ -267,3 +272,32 @@ def test_rows_side_by_side_give_the_two_arrays_results(
     assert (found[0][1] > 0).any()
     returned = found[0][0][found[0][0] >= 0]
     assert allowed[returned].all()
+
+
+@KERNEL_SETTINGS
+def test_a_searcher_gives_what_the_arrays_give(
+    with_knn, query_cut, heap_factor, first_sorted, global_order, n_knn, excluded_share
+):
+    """search_single over a Searcher (the index's arrays and a scratch packed in one object)
+    returns, query after query with the one scratch, exactly the rows search_serial returns
+    over the arrays themselves, in both forward layouts, and leaves its scratch as found."""
+    index = with_knn
+    queries = random_collection(30, mean_nnz=8, seed=96, prefix="q")
+    excluded = bitset.from_mask(np.random.default_rng(97).random(len(index)) < excluded_share)
+    arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
+    settings = (query_cut, np.float32(heap_factor), first_sorted, global_order, n_knn)
+    for forward in (index._index_arrays[0], index.forward.to_two_arrays().kernel_arrays()):
+        kernel = (forward, *index._index_arrays[1:], index.knn)
+        scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, excluded)
+        docs, scores, _ = search_serial(
+            *kernel, arrays, 10, *settings, scratch, unshared(len(queries), 10), 0
+        )
+        searcher = new_searcher(*kernel, index.vocab_size, scratch)
+        for q in range(len(queries)):
+            terms, weights = queries.row(q)
+            problem, _, found, found_scores = search_single(searcher, terms, weights, 10, *settings)
+            assert problem == 0
+            np.testing.assert_array_equal(found, docs[q])
+            np.testing.assert_array_equal(found_scores, scores[q])
+        assert not scratch[0].any()
+        np.testing.assert_array_equal(scratch[1], excluded)
