@@ -41,7 +41,7 @@ from typing import ClassVar
 
 import numpy as np
 from llvmlite import ir
-from lsr.index.prefetch import prefetch_range
+from lsr.index.prefetch import L2, prefetch_range
 from lsr.index.simd import LANES, dot_lanes
 from numba import njit, types
 from numba.extending import intrinsic, overload
@@ -158,13 +158,13 @@ def _row_dot_overload(forward, d, query_dense):
 def _row_prefetch_overload(forward, d):
     if len(forward) == 2:
         return lambda forward, d: prefetch_range(
-            forward[1], 2 * forward[0][d], 2 * forward[0][d + 1]
+            forward[1], 2 * forward[0][d], 2 * forward[0][d + 1], L2
         )
 
     def two_arrays(forward, d):
         indptr, terms, values = forward
-        prefetch_range(terms, indptr[d], indptr[d + 1])
-        prefetch_range(values, indptr[d], indptr[d + 1])
+        prefetch_range(terms, indptr[d], indptr[d + 1], L2)
+        prefetch_range(values, indptr[d], indptr[d + 1], L2)
 
     return two_arrays
 

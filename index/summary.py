@@ -56,7 +56,7 @@ import numpy as np
 from lsr.index.forward import ForwardIndex, decode
 from lsr.index.memory import release_free_memory
 from lsr.index.postings import PostingLists, offsets_dtype
-from lsr.index.prefetch import prefetch_at, prefetch_range
+from lsr.index.prefetch import EVERY_LEVEL, prefetch_at, prefetch_range
 from lsr.index.simd import popcount
 from numba import njit, prange
 
@@ -378,8 +378,8 @@ def score_summaries(summaries, t, b0, b1, q_terms, q_weights, out):
         for i in range(n_found):
             start, stop = _entry_range(found_start[i], comp_counts, comp_checkpoints, n_entries)
             found_start[i], found_stop[i] = start, stop
-            prefetch_range(entry_block, start, stop)
-            prefetch_range(entry_code, start, stop)
+            prefetch_range(entry_block, start, stop, EVERY_LEVEL)
+            prefetch_range(entry_code, start, stop, EVERY_LEVEL)
         for i in range(n_found):
             _accumulate(
                 found_start[i], found_stop[i], entry_block, entry_code, block_min, block_scale,
