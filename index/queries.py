@@ -50,10 +50,17 @@ def single_query(
     return np.array([0, len(terms)], dtype=np.int64), terms, values
 
 
+#: Term ids :func:`query_arrays` passes on as they are; any other integer type becomes int64.
+_KEPT_TERM_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
 def query_arrays(term_ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``term_ids`` (as int64) and ``weights`` as :func:`canonical` takes them, once their
-    shapes and dtypes are checked: the part of :func:`single_query` done in Python, for a
-    search that canonicalizes inside its own compiled call (:meth:`SeismicIndex.search`)."""
+    """``term_ids`` (int32 or int64: a collection's rows are int32, a caller's often int64)
+    and ``weights`` as :func:`canonical` takes them, once their shapes and dtypes are checked:
+    the part of :func:`single_query` done in Python, for a search that canonicalizes inside
+    its own compiled call (:meth:`SeismicIndex.search`). Widening int32 ids was a copy per
+    query (0.8 µs alone, several in a search; ``reports/index-single-s9.md``); both widths
+    compile to kernels of their own, other integer types are widened to limit their number."""
     terms = np.asarray(term_ids)
     values = np.asarray(weights)
     if terms.ndim != 1 or values.shape != terms.shape:
@@ -66,7 +73,9 @@ def query_arrays(term_ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray,
         raise InputError(f"query: term ids must be integers, got {terms.dtype}")
     if values.size and values.dtype.kind not in "iuf":
         raise InputError(f"query: weights must be numbers, got {values.dtype}")
-    return terms.astype(np.int64, copy=False), values
+    if terms.dtype not in _KEPT_TERM_DTYPES:
+        terms = terms.astype(np.int64)
+    return terms, values
 
 
 def check_canonical(problem: int, detail: int, vocab_size: int) -> None:

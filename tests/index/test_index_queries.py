@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lsr.index.queries import single_query
+from lsr.index.queries import query_arrays, single_query
 
 from lsr.errors import InputError
 
@@ -59,3 +59,20 @@ def test_bad_query_is_refused_with_its_reason(terms, weights, message):
 def test_a_zero_weight_repeat_is_not_a_repeat():
     _, terms, weights = single_query(np.array([5, 5]), np.array([0.0, 2.0]), 10)
     assert terms.tolist() == [5] and weights.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("term_dtype", [np.int32, np.int64, np.uint16, np.uint64])
+def test_bad_ids_are_named_in_any_integer_dtype(term_dtype):
+    with pytest.raises(InputError, match="term id 100 is outside the vocabulary"):
+        single_query(np.array([1, 100], dtype=term_dtype), np.ones(2), 100)
+    with pytest.raises(InputError, match="term id 3 is repeated"):
+        single_query(np.array([3, 1, 3], dtype=term_dtype), np.ones(3), 100)
+
+
+def test_int32_and_int64_ids_reach_the_kernel_uncopied_and_others_widened():
+    weights = np.ones(2, np.float32)
+    for dtype in (np.int32, np.int64):
+        terms = np.array([4, 2], dtype=dtype)
+        assert query_arrays(terms, weights)[0] is terms
+    widened = query_arrays(np.array([4, 2], dtype=np.uint16), weights)[0]
+    assert widened.dtype == np.int64 and widened.tolist() == [4, 2]

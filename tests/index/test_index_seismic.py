@@ -274,17 +274,20 @@ def test_search_parameters_are_remembered_by_value_and_type():
     q=st.integers(0, 39),
     seed=st.integers(0, 2**16),
     weight_dtype=st.sampled_from([np.float32, np.float64]),
+    term_dtype=st.sampled_from([np.int32, np.int64, np.uint16]),
     first_sorted=st.booleans(),
 )
 def test_single_query_in_any_entry_order_matches_batch(
-    default_index, queries, q, seed, weight_dtype, first_sorted
+    default_index, queries, q, seed, weight_dtype, term_dtype, first_sorted
 ):
     """search canonicalizes the query inside its compiled call (index.search.search_single):
-    entries in any order, of any float dtype, with a zero weight added, give the batch's row."""
+    entries in any order, of any float dtype, term ids of any integer dtype (int32 and int64
+    reach the kernel as they are, others widened), with a zero weight added, give the batch's
+    row."""
     terms, weights = queries.row(q)
     order = np.random.default_rng(seed).permutation(len(terms) + 1)
     zero_term = next(t for t in range(queries.vocab_size) if t not in set(terms.tolist()))
-    terms = np.append(terms, zero_term)[order]
+    terms = np.append(terms, zero_term).astype(term_dtype)[order]
     weights = np.append(weights, 0.0).astype(weight_dtype)[order]
     batch = default_index.search_batch(queries, k=5, first_sorted=first_sorted, n_knn=2)
     ids, scores = default_index.search(terms, weights, k=5, first_sorted=first_sorted, n_knn=2)
