@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from index_data import random_collection
-from lsr.index import BuildConfig, ExactIndex, SeismicIndex
+from lsr.index import BuildConfig, ExactIndex, SeismicIndex, bitset
 from lsr.index.config import SearchDefaults
 from lsr.index.engine import EngineTiming
 from lsr.index.persist import MANIFEST
@@ -322,3 +322,32 @@ def test_queries_of_different_lengths_in_threads_match_batch(default_index, quer
 
     with ThreadPoolExecutor(4) as pool:
         assert all(found == expected for found in pool.map(run, range(0, 40, 10)))
+
+
+def test_searches_with_and_without_exclusions_interleaved_in_threads_match_batch(
+    default_index, queries
+):
+    """A thread's searches without exclusions share one Searcher (its scratch kept across
+    queries); one that excludes documents gets its own: in four threads, searches that
+    alternate between the two each give their batch's row."""
+    excluded = bitset.from_mask(np.arange(len(default_index)) % 3 == 0)
+    expected = {
+        None: default_index.search_batch(queries, k=5),
+        "some": default_index.search_batch(queries, k=5, exclude=excluded),
+    }
+    rows = {
+        key: [[d for d, _ in r.hits(q)] for q in range(len(queries))] for key, r in expected.items()
+    }
+
+    def run(offset: int) -> bool:
+        for i in range(2 * len(queries)):
+            # Alternating per search; the second pass swaps which queries exclude.
+            q = (i + offset) % len(queries)
+            key = (None, "some")[(i + i // len(queries)) % 2]
+            exclude = excluded if key else None
+            if default_index.search(*queries.row(q), k=5, exclude=exclude)[0] != rows[key][q]:
+                return False
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, range(4)))
