@@ -418,7 +418,8 @@ class SeismicIndex:
     def _searcher(self, excluded: np.ndarray) -> Searcher:
         """The :class:`~index.search.Searcher` of :meth:`search`: this thread's, made on its
         first search and kept in ``self._local.searcher``, or one of its own for a search that
-        excludes documents."""
+        excludes documents. Like :attr:`_index_arrays` it holds the arrays of that moment: the
+        build sets :attr:`knn` before any single search (its kNN phase searches in batches)."""
         searcher = new_searcher(
             *self._index_arrays, self.knn, self.vocab_size, self._scratch(excluded)
         )
