@@ -50,8 +50,7 @@ from pathlib import Path
 import click
 import numpy as np
 from lsr.index import SeismicIndex
-from lsr.index.forward import dot_dense, side_by_side
-from lsr.index.prefetch import prefetch_range
+from lsr.index.forward import dot_dense, row_prefetch, side_by_side
 from lsr.index.search import new_scratch
 from lsr.index.shared_bound import unshared
 from lsr.index.timing import fastest, one_thread
@@ -70,7 +69,8 @@ from lsr.vector_io import read_vectors
 
 @njit(nogil=True, cache=True)
 def _documents_ahead(forward, queries, ptr, docs, q_dense, ahead):
-    """:func:`_documents_only` prefetching each document ``ahead`` documents before scoring it."""
+    """:func:`_documents_only` prefetching each document ``ahead`` documents before scoring it
+    (with search's own row prefetch, :func:`lsr.index.forward.row_prefetch`)."""
     indptr, terms, values = forward
     q_indptr, q_terms, q_weights = queries
     check = np.float32(0.0)
@@ -78,13 +78,10 @@ def _documents_ahead(forward, queries, ptr, docs, q_dense, ahead):
         for j in range(q_indptr[q], q_indptr[q + 1]):
             q_dense[q_terms[j]] = q_weights[j]
         for i in range(ptr[q], min(ptr[q] + ahead, ptr[q + 1])):
-            prefetch_range(terms, indptr[docs[i]], indptr[docs[i] + 1])
-            prefetch_range(values, indptr[docs[i]], indptr[docs[i] + 1])
+            row_prefetch(forward, docs[i])
         for i in range(ptr[q], ptr[q + 1]):
             if i + ahead < ptr[q + 1]:
-                d = docs[i + ahead]
-                prefetch_range(terms, indptr[d], indptr[d + 1])
-                prefetch_range(values, indptr[d], indptr[d + 1])
+                row_prefetch(forward, docs[i + ahead])
             check += dot_dense(terms, values, indptr[docs[i]], indptr[docs[i] + 1], q_dense)
         for j in range(q_indptr[q], q_indptr[q + 1]):
             q_dense[q_terms[j]] = 0.0
