@@ -280,24 +280,25 @@ def test_a_searcher_gives_what_the_arrays_give(
 ):
     """search_single over a Searcher (the index's arrays and a scratch packed in one object)
     returns, query after query with the one scratch, exactly the rows search_serial returns
-    over the arrays themselves, in both forward layouts, and leaves its scratch as found."""
+    over the arrays themselves, and leaves its scratch as found. (The arrays search reads,
+    side by side here; a float32 index's two arrays go through the same code, compared with
+    batch search in test_index_scan and test_index_seismic.)"""
     index = with_knn
     queries = random_collection(30, mean_nnz=8, seed=96, prefix="q")
     excluded = bitset.from_mask(np.random.default_rng(97).random(len(index)) < excluded_share)
     arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
     settings = (query_cut, np.float32(heap_factor), first_sorted, global_order, n_knn)
-    for forward in (index._index_arrays[0], index.forward.to_two_arrays().kernel_arrays()):
-        kernel = (forward, *index._index_arrays[1:], index.knn)
-        scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, excluded)
-        docs, scores, _ = search_serial(
-            *kernel, arrays, 10, *settings, scratch, unshared(len(queries), 10), 0
-        )
-        searcher = new_searcher(*kernel, index.vocab_size, scratch)
-        for q in range(len(queries)):
-            terms, weights = queries.row(q)
-            problem, _, found, found_scores = search_single(searcher, terms, weights, 10, *settings)
-            assert problem == 0
-            np.testing.assert_array_equal(found, docs[q])
-            np.testing.assert_array_equal(found_scores, scores[q])
-        assert not scratch[0].any()
-        np.testing.assert_array_equal(scratch[1], excluded)
+    kernel = (*index._index_arrays, index.knn)
+    scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, excluded)
+    docs, scores, _ = search_serial(
+        *kernel, arrays, 10, *settings, scratch, unshared(len(queries), 10), 0
+    )
+    searcher = new_searcher(*kernel, index.vocab_size, scratch)
+    for q in range(len(queries)):
+        terms, weights = queries.row(q)
+        problem, _, found, found_scores = search_single(searcher, terms, weights, 10, *settings)
+        assert problem == 0
+        np.testing.assert_array_equal(found, docs[q])
+        np.testing.assert_array_equal(found_scores, scores[q])
+    assert not scratch[0].any()
+    np.testing.assert_array_equal(scratch[1], excluded)
