@@ -34,6 +34,8 @@ READ_VERSIONS = (3, 4)
 MANIFEST = "manifest.json"
 #: The commit pointer of a living index (:mod:`index.commit`): a build replaces one whole too.
 LIVING_POINTER = "CURRENT"
+#: Decoded ids a :class:`StringList` keeps for its next results (~10 MB of short strings).
+TAKEN_LIMIT = 1 << 16
 #: Bytes read to parse an ``.npy`` header (numpy writes ~128; it refuses more than 10,000).
 _HEADER_LIMIT = 1 << 16
 
@@ -56,8 +58,8 @@ class StringList(Sequence[str]):
         # Indexing a memoryview gives Python ints at once, where a numpy array gives scalars
         # to convert: a query's ten ids are decoded in ~2 us instead of ~4.5.
         self._bounds = memoryview(np.ascontiguousarray(offsets, dtype=np.int64))
-        #: The strings :meth:`take` has decoded, by position (made on its first call).
-        self._taken: list[str | None] | None = None
+        #: The strings :meth:`take` has decoded, by position (at most ``TAKEN_LIMIT``).
+        self._taken: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
@@ -76,18 +78,20 @@ class StringList(Sequence[str]):
 
         Each string is decoded once and kept, so that a query's ten ids cost ~0.4 us instead
         of ~3.6 (a slice and a decode each; SciFact, ``reports/index-single-s9.md``), a tenth
-        of the gap between a single query and a query of a batch. What is kept is bounded by
-        the list of strings an index built in memory holds anyway: a pointer a position, and
-        the strings ever returned. Two threads may decode one string both; either is kept."""
+        of the gap between a single query and a query of a batch. The strings kept are those
+        returned lately, not a slot per document: a memory-mapped index of 100M documents
+        must not grow by a list of 100M pointers in every serving process, so the cache is
+        emptied when it passes :data:`TAKEN_LIMIT` strings. Two threads may decode one string
+        both; either is kept."""
         if isinstance(positions, np.ndarray):
             positions = positions.tolist()
         taken = self._taken
-        if taken is None:
-            taken = self._taken = [None] * len(self)
-        return [taken[p] or self._decode(taken, p) for p in positions]
+        if len(taken) > TAKEN_LIMIT:
+            taken.clear()
+        return [taken.get(p) or self._decode(p) for p in positions]
 
-    def _decode(self, taken: list[str | None], p: int) -> str:
-        text = taken[p] = str(self._bytes[self._bounds[p] : self._bounds[p + 1]], "utf-8")
+    def _decode(self, p: int) -> str:
+        text = self._taken[p] = str(self._bytes[self._bounds[p] : self._bounds[p + 1]], "utf-8")
         return text
 
 

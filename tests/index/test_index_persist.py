@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from index_data import random_collection
-from lsr.index import BuildConfig, SeismicIndex
+from lsr.index import BuildConfig, SeismicIndex, persist
 from lsr.index.persist import MANIFEST, StringList, encode_strings
 
 from lsr.errors import IndexFormatError
@@ -182,3 +182,16 @@ def test_string_list_take_keeps_each_string_at_its_position_across_threads():
     for seed, order in enumerate(orders):
         assert found[seed] == [strings[p] for p in order]
     assert stored.take([3, 3, 0]) == [strings[3], strings[3], ""]
+
+
+def test_string_list_keeps_at_most_its_limit_of_decoded_strings(monkeypatch):
+    # A serving process takes ids for ever: what it keeps must stay bounded, and a string
+    # taken again after the cache was emptied must still be the right one.
+    monkeypatch.setattr(persist, "TAKEN_LIMIT", 16)
+    strings = [f"doc-{i}" for i in range(100)]
+    stored = StringList(*encode_strings(strings))
+    for start in range(0, 100, 10):
+        positions = list(range(start, start + 10))
+        assert stored.take(positions) == strings[start : start + 10]
+        assert len(stored._taken) <= 16 + 10
+    assert stored.take([5, 95]) == ["doc-5", "doc-95"]
