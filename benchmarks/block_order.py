@@ -61,11 +61,13 @@ def _accuracy(found: list[list[str]], truth: list[set[str]]) -> float:
 class Systems:
     """Both saved indexes and the queries in each one's layout."""
 
-    def __init__(self, ours_dir: Path, peer_file: Path, queries_path: Path, n_queries: int):
+    def __init__(
+        self, ours_dir: Path, peer_file: Path, queries_path: Path, n_queries: int, mmap: bool
+    ) -> None:
         queries = read_vectors(queries_path)
         self.queries = queries.slice(0, min(n_queries, len(queries)))
         self.rows = [self.queries.row(i) for i in range(len(self.queries))]
-        self.ours = SeismicIndex.load(ours_dir, mmap=True)
+        self.ours = SeismicIndex.load(ours_dir, mmap=mmap)
         self.peer = PeerSeismic.load(peer_file)
         self.peer_queries = prepare_queries(self.queries)
 
@@ -184,24 +186,31 @@ def _floats(text: str) -> list[float]:
 @click.option("--clock", type=click.Choice(sorted(CLOCKS)), default="cpu", show_default=True,
               help="cpu: this process's CPU time, which other jobs do not inflate; wall: "
               "elapsed time.")  # fmt: skip
+@click.option("--ours-arrays", type=click.Choice(["mapped", "in-memory"]), default="mapped",
+              show_default=True, help="mapped: our index's arrays memory-mapped from its files, "
+              "as `lsr serve` and `lsr index search` open it; in-memory: read into anonymous "
+              "memory (`SeismicIndex.load(mmap=False)`), as pyseismic-lsr always holds its index: "
+              "Linux backs such large arrays with 2 MiB pages, a file mapping mostly with 4 KiB "
+              "ones, and the rows of a large index are read from memory at random.")  # fmt: skip
 @click.option("--out", required=True, help="Report path without suffix (OUT.json, OUT.md).")
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
 def main(
     ours_dir, peer_file, queries_path, truth_path, n_queries, query_cut, heap_factor, targets,
-    rounds, clock, out, allow_dirty,
+    rounds, clock, ours_arrays, out, allow_dirty,
 ) -> None:  # fmt: skip
     """Both systems over one query_cut x heap_factor grid in every block order, one thread;
     each one's fastest setting reaching each target accuracy@10, and the ratio."""
     origin = provenance.record(provenance.command_line("benchmarks.block_order"), allow_dirty)
     started = time.perf_counter()
     truth = [set(row) for row in json.loads(truth_path.read_text())][:n_queries]
-    systems = Systems(ours_dir, peer_file, queries_path, len(truth))
+    systems = Systems(ours_dir, peer_file, queries_path, len(truth), ours_arrays == "mapped")
     query_cuts = [int(v) for v in query_cut.split(",")]
     settings = sweep(systems, truth, query_cuts, _floats(heap_factor), rounds, clock)
     result = {
         "provenance": origin,
         "clock": clock,
         "rounds": rounds,
+        "ours_arrays": ours_arrays,
         "queries": len(truth),
         "settings": [s.__dict__ for s in settings],
         "seconds": time.perf_counter() - started,
@@ -215,7 +224,8 @@ def main(
         "# Block orders: each system at its fastest setting reaching an accuracy\n\n"
         + provenance.markdown(origin)
         + f"\n{len(truth)} queries, one thread, fastest of {rounds} interleaved rounds by the "
-        f"{clock} clock, µs per query; docs: documents our search scored per query.\n\n"
+        f"{clock} clock, µs per query; docs: documents our search scored per query; our "
+        f"index's arrays {ours_arrays}.\n\n"
         + "\n".join(summary_lines(settings, _floats(targets)))
         + "\n\n| system | order | query_cut | heap_factor | accuracy@10 | docs scored | single µs "
         "| batch µs |\n|---|---|---|---|---|---|---|---|\n" + rows + "\n"
