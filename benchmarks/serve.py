@@ -78,18 +78,19 @@ def synthetic(
     query_cut: int | None = None,
     heap_factor: float | None = None,
     index_dir: Path | None = None,
+    in_memory: bool = False,
 ) -> Workload:
     """Workload (a); its vectors and index are made once and kept under ``cache`` (a 1M build
     takes ~12 GB at its peak: make it once, outside the repository, and reuse it). Requests
     carry ``query_cut`` / ``heap_factor`` where given, else the index's stored defaults serve.
     ``index_dir``: another index of the same documents, e.g. a copy of the cached one whose
-    manifest ``lsr index tune`` rewrote (the shared cache is never re-tuned in place)."""
+    manifest ``lsr index tune`` rewrote (the shared cache is never re-tuned in place).
+    ``in_memory``: served with ``lsr serve --in-memory`` and searched in process from memory too."""
     stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
     if index_dir is None:
         index_dir = cache / f"{stem}.index"
-        index = cached_index(docs_path, index_dir)
-    else:
-        index = open_index(index_dir)
+        cached_index(docs_path, index_dir)  # built once, if missing
+    index = open_index(index_dir, mmap=not in_memory)
     # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
     queries = read_vectors(queries_path)
     rows = [queries.row(i) for i in range(len(queries))]
@@ -102,9 +103,9 @@ def synthetic(
     params = index.search_defaults.params_for(False, K, **given)
     settings = {name: getattr(params, name) for name in SETTINGS}
     return Workload(
-        f"(a) synthetic {n_docs:,} docs, raw vectors",
+        f"(a) synthetic {n_docs:,} docs, raw vectors{', index in memory' if in_memory else ''}",
         index_dir,
-        ("--no-model",),
+        ("--no-model", "--in-memory") if in_memory else ("--no-model",),
         bodies,
         lambda i: index.search(*rows[i], k=K, **given),
         settings,
@@ -674,6 +675,12 @@ def _ints(text: str) -> list[int]:
     help="heap_factor sent with every request of (a) [default: the index's stored one]; "
     "e.g. what `lsr index tune --target-accuracy 0.95 --dry-run` chooses.",
 )
+@click.option(
+    "--in-memory",
+    is_flag=True,
+    help="(a): `lsr serve --in-memory` (the index read into the worker's memory), and the "
+    "in-process searches from memory too.",
+)
 @click.option("--soak", default=0.0, show_default=True, help="Soak (a) at 8 clients, seconds.")
 @click.option("--out", default="reports/bench-serve", show_default=True, help="OUT.md, OUT.json")
 @click.option("--allow-dirty", is_flag=True, help=provenance.ALLOW_DIRTY_HELP)
@@ -693,6 +700,7 @@ def main(**options: Any) -> None:
             options["query_cut"],
             options["heap_factor"],
             options["index"],
+            options["in_memory"],
         ),
         "bm25": bm25,
         "splade": splade,

@@ -147,15 +147,17 @@ class SegmentedIndex:
         self.doc_ids = SegmentIds(parts)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, verify: bool = False) -> SegmentedIndex:
-        """Open the live commit of ``directory`` (``verify``: check every segment's checksums).
-        A writer may publish a new commit and remove the files of an old one while this reads
-        them; then the newer commit is opened."""
+    def load(
+        cls, directory: str | os.PathLike, verify: bool = False, mmap: bool = True
+    ) -> SegmentedIndex:
+        """Open the live commit of ``directory`` (``verify``: check every segment's checksums;
+        ``mmap``: False reads the segments into memory). A writer may publish a new commit and
+        remove the files of an old one while this reads them; then the newer commit is opened."""
         directory = Path(directory)
         for attempt in range(OPEN_ATTEMPTS):
             commit = read_current(directory)
             try:
-                return cls.of_commit(directory, commit, verify=verify)
+                return cls.of_commit(directory, commit, verify=verify, mmap=mmap)
             except IndexFormatError:
                 moved_on = read_current(directory).generation != commit.generation
                 if not moved_on or attempt == OPEN_ATTEMPTS - 1:
@@ -169,13 +171,14 @@ class SegmentedIndex:
         commit: Commit,
         loaded: dict[str, Segment] | None = None,
         verify: bool = False,
+        mmap: bool = True,
     ) -> SegmentedIndex:
         """The index of ``commit``; segments in ``loaded`` (by name) are not opened again."""
         loaded = loaded or {}
         parts, offset = [], 0
         for entry in commit.segments:
             segment = loaded.get(entry.name) or load_segment(
-                directory / entry.path, entry.kind, verify
+                directory / entry.path, entry.kind, verify, mmap
             )
             if len(segment) != entry.n_docs:
                 raise IndexFormatError(

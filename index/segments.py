@@ -90,15 +90,17 @@ def write_segment(
     return "exact"
 
 
-def load_segment(directory: str | os.PathLike, kind: str, verify: bool = False) -> Segment:
-    """Open a segment written by :func:`write_segment` (arrays memory-mapped; ``verify``: also
-    check the checksums)."""
+def load_segment(
+    directory: str | os.PathLike, kind: str, verify: bool = False, mmap: bool = True
+) -> Segment:
+    """Open a segment written by :func:`write_segment` (arrays memory-mapped unless ``mmap`` is
+    False; ``verify``: also check the checksums)."""
     if kind == "seismic":
-        index = SeismicIndex.load(directory, verify=verify)
+        index = SeismicIndex.load(directory, mmap=mmap, verify=verify)
         return Segment("seismic", index.doc_ids, index.forward, index)
     if kind != "exact":
         raise IndexFormatError(f"{directory}: unknown segment kind {kind!r}")
-    manifest, arrays = persist.load_arrays(directory, verify=verify)
+    manifest, arrays = persist.load_arrays(directory, mmap=mmap, verify=verify)
     source = Path(directory) / persist.MANIFEST
     try:
         forward = load_forward(

@@ -241,12 +241,16 @@ class ShardedIndex(SegmentedIndex):
 
     @classmethod
     def load(
-        cls, directory: str | os.PathLike, verify: bool = False, only: int | None = None
+        cls,
+        directory: str | os.PathLike,
+        verify: bool = False,
+        only: int | None = None,
+        mmap: bool = True,
     ) -> ShardedIndex:
-        """Open the shards of ``directory``, memory-mapped; each shard's manifest is checked
-        against ``shards.json`` (``verify``: every file's checksum too). ``only``: that shard
-        alone (its positions then start at 0), as one machine of a distributed service holds
-        it."""
+        """Open the shards of ``directory``, memory-mapped unless ``mmap`` is False; each
+        shard's manifest is checked against ``shards.json`` (``verify``: every file's checksum
+        too). ``only``: that shard alone (its positions then start at 0), as one machine of a
+        distributed service holds it."""
         directory = Path(directory)
         manifest = read_shards(directory)
         if only is not None and not 0 <= only < len(manifest["shards"]):
@@ -261,7 +265,7 @@ class ShardedIndex(SegmentedIndex):
             0, tuple(entries), manifest["vector_metadata"], manifest["config"],
             manifest["search_defaults"], len(entries),
         )  # fmt: skip
-        return cls.of_commit(directory, commit, verify=verify)
+        return cls.of_commit(directory, commit, verify=verify, mmap=mmap)
 
     @cached_property
     def _pool(self) -> ThreadPoolExecutor:

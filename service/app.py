@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib.metadata import version
 
 from fastapi import FastAPI, Request
@@ -54,6 +55,8 @@ def create_app(settings: Settings, opener: Opener = open_index) -> FastAPI:
     ``opener``)."""
     holder = StateHolder()
     workers = Workers(settings.search_threads, settings.encode_threads)
+    if settings.in_memory:
+        opener = partial(opener, mmap=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -50,6 +50,9 @@ class Settings:
     torch_threads: int = 1
     #: Write the query text into the request log (off: queries can be private).
     log_queries: bool = False
+    #: Read the index into each worker's memory instead of mapping its files
+    #: (:func:`lsr.index.open.open_index`'s ``mmap=False``).
+    in_memory: bool = False
     api_key: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:

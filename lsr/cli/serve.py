@@ -43,6 +43,14 @@ from lsr.threads import available_cores
     "neither: no key]. Never on the command line, where `ps` would show it.",
 )
 @click.option("--exact", is_flag=True, help="Exact search over the index's forward index.")
+@click.option(
+    "--in-memory",
+    is_flag=True,
+    help="Read the index into each worker's memory instead of mapping its files: faster "
+    "searches on large indexes (2 MiB pages for documents read at random; 1M synthetic "
+    "documents: 0.86x the search time), but every worker holds its own copy and start-up "
+    "reads the whole index. Not with --ray.",
+)
 @engine_option()
 @click.option(
     "--cors-origin",
@@ -146,6 +154,8 @@ def serve(
         **options,
     )
     if ray_address is not None:
+        if settings.in_memory:
+            raise click.UsageError("--in-memory is for one machine's workers, not with --ray")
         from lsr.service.ray_serve import run
 
         click.echo(
