@@ -6,13 +6,16 @@ from __future__ import annotations
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 from conftest import SHARED_DATA, SPLADE_TINY
 from lsr.index import SeismicIndex
 from lsr.index.config import SearchDefaults
+from lsr.index.open import open_index
 
 from lsr.datasets import Document, load_dataset
 from lsr.docstore import write_docstore
 from lsr.encoders import Bm25Encoder, load
+from lsr.vectors import SparseCollection, VectorMetadata
 
 SCIFACT = SHARED_DATA / "scifact"
 N_DOCS = 300
@@ -51,3 +54,26 @@ def build_bm25_index(directory: Path, model_dir: Path, n: int = N_DOCS) -> Path:
     SeismicIndex.build(vectors).save(directory)
     write_docstore(directory, documents)
     return directory
+
+
+def random_vectors(n: int, seed: int, vocab_size: int = 300) -> SparseCollection:
+    """``n`` documents (ids d0, d1, ...) of ten random terms each: an index served with
+    ``--no-model``, searched by vector queries."""
+    rng = np.random.default_rng(seed)
+    rows = [
+        (rng.choice(vocab_size, size=10, replace=False), rng.random(10) + 0.1) for _ in range(n)
+    ]
+    return SparseCollection.from_rows([f"d{i}" for i in range(n)], rows, VectorMetadata(vocab_size))
+
+
+def check_answers_as_in_process(client, directory: Path, vector: dict, k: int) -> None:
+    """``POST /search`` of ``vector`` returns the hits the index in ``directory`` returns when
+    opened in this process."""
+    response = client.post("/search", json={"vector": vector, "k": k})
+    assert response.status_code == 200, response.text
+    hits = response.json()["hits"]
+    ids, scores = open_index(directory).search(
+        np.array(vector["indices"]), np.array(vector["values"], np.float32), k=k
+    )
+    assert [hit["id"] for hit in hits] == ids
+    np.testing.assert_allclose([hit["score"] for hit in hits], scores, rtol=1e-6)

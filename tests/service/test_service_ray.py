@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from lsr.index.sharded import ShardedIndex, build_sharded
+from service_data import random_vectors
 from service_fixtures import API_KEY
 from service_server import Server
 
 from lsr.vector_io import write_vectors
-from lsr.vectors import SparseCollection, VectorMetadata
 
 pytestmark = pytest.mark.ray
 
@@ -33,10 +33,7 @@ INVALID = [
 def sharded_dir(tmp_path_factory):
     """A 2-shard index of 500 random documents."""
     root = tmp_path_factory.mktemp("ray-served")
-    rng = np.random.default_rng(5)
-    rows = [(rng.choice(VOCAB, size=10, replace=False), rng.random(10) + 0.1) for _ in range(500)]
-    docs = SparseCollection.from_rows([f"d{i}" for i in range(500)], rows, VectorMetadata(VOCAB))
-    write_vectors(root / "docs.parquet", docs)
+    write_vectors(root / "docs.parquet", random_vectors(500, seed=5, vocab_size=VOCAB))
     build_sharded(root / "docs.parquet", root / "index", 2, threads=1)
     return root / "index"
 
