@@ -33,7 +33,7 @@ import numpy as np
 from lsr.index.block_order import ordered_blocks, pop_best
 from lsr.index.forward import row_dot, row_prefetch
 from lsr.index.queries import canonical
-from lsr.index.shared_bound import NO_BOUND, publish, refresh
+from lsr.index.shared_bound import NO_BOUND, no_searchers, publish, refresh
 from lsr.index.summary import score_summaries
 from lsr.index.topk import heap_drain, heap_offer, heap_worse
 from numba import njit, prange, types
@@ -266,7 +266,7 @@ def search_single(
         search_one(
             searcher.forward, searcher.blocks, searcher.summaries, searcher.knn, terms, values,
             k, query_cut, heap_factor, first_sorted, global_order, n_knn, searcher.scratch,
-            out_docs, out_scores, np.empty((0, k + 1), dtype=np.float32), 0,
+            out_docs, out_scores, no_searchers(k), 0,
         )  # fmt: skip
     return problem, detail, out_docs, out_scores
 

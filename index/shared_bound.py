@@ -53,6 +53,12 @@ def unshared(n_queries: int, k: int) -> np.ndarray:
     return np.empty((n_queries, 0, k + 1), np.float32)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def no_searchers(k):
+    """One query's row of :func:`unshared`, made inside a kernel (a single search's)."""
+    return np.empty((0, k + 1), np.float32)
+
+
 def check_shared(shared: np.ndarray, slot: int, n_queries: int, k: int) -> np.ndarray:
     """``shared`` as the kernels take it; a wrong shape, type or slot is named."""
     shared = np.asarray(shared)
