@@ -12,15 +12,16 @@ an array: a segfault, or a loop over billions of entries, in every request of a 
   or the ids of each row of ``forward.rows``, twice the entries long) below the vocabulary size;
   document ids valid UTF-8 cut at characters;
 - the summaries' layout: every array of the length the others imply, the group offsets
-  (``list_group_ptr``, ``group_comp_ptr``, ``group_terms_ptr``, ``group_words_ptr``) as above,
-  and 256 blocks a group.
+  (``list_group_ptr``, ``group_comp_ptr``, ``group_terms_ptr``, ``group_words_ptr``,
+  ``group_entry_ptr``, ``group_block_ptr``) as above, 256 blocks a group, and a block number
+  for every entry of a group that is not masked, none for one that is.
 
 Not scanned, by design: the summaries' entries and directories (``comp_counts``,
 ``comp_checkpoints``, ``comp_terms``, ``word_bits``, ``word_comp``, ``entry_block``): 172
 million components and 450 million entries in a 200k-document index, where checking the counts
 against the checkpoints alone took 0.46 s (1M documents: ~4x that). The one kernel that reads
 them bounds every access instead (:func:`index.summary.score_summaries`: component ranks to the
-group, entry ranges to the arrays, block numbers to the group),
+group, entry ranges to the group's, block numbers to the group),
 so damage there can only misdirect summary scores. Weights (``forward.values`` or the weight
 halves of ``forward.rows``, ``entry_code``,
 ``block_min``, ``block_scale``) are only ever multiplied, never used as positions: a damaged one
@@ -164,7 +165,6 @@ def _check_summaries(
         "word_comp": (len(summaries.word_comp), len(summaries.word_bits)),
         "block_min": (len(summaries.block_min), postings.n_blocks),
         "block_scale": (len(summaries.block_scale), postings.n_blocks),
-        "entry_block": (len(summaries.entry_block), summaries.n_entries),
     }
     for name, (found, expected) in lengths.items():
         if found != expected:
@@ -176,5 +176,29 @@ def _check_summaries(
         ("group_comp_ptr", n_comps),
         ("group_terms_ptr", len(summaries.comp_terms)),
         ("group_words_ptr", len(summaries.word_bits)),
+        ("group_entry_ptr", summaries.n_entries),
+        ("group_block_ptr", len(summaries.entry_block)),
     ):
         _check_offsets(where, name, getattr(summaries, name), n_groups + 1, total)
+    _check_block_numbers(where, postings, summaries)
+
+
+def _check_block_numbers(where: _Where, postings: PostingLists, summaries: Summaries) -> None:
+    """A group has a block number for each of its entries, or none where it is masked: the
+    kernel bounds each component's entries to its group's, so this keeps the block numbers it
+    reads inside the group's too."""
+    n_blocks = np.diff(postings.list_block_ptr.astype(np.int64))
+    groups = np.diff(summaries.list_group_ptr.astype(np.int64))
+    list_of_group = np.repeat(np.arange(len(n_blocks)), groups)
+    rank = np.arange(len(list_of_group)) - np.repeat(summaries.list_group_ptr[:-1], groups)
+    group_blocks = np.minimum(n_blocks[list_of_group] - rank * GROUP_BLOCKS, GROUP_BLOCKS)
+    entries = np.diff(summaries.group_entry_ptr.astype(np.int64))
+    expected = np.where(group_blocks <= summaries.mask_blocks, 0, entries)
+    found = np.diff(summaries.group_block_ptr.astype(np.int64))
+    wrong = np.flatnonzero(found != expected)
+    if len(wrong):
+        g = int(wrong[0])
+        raise where.fail(
+            "group_block_ptr",
+            f"group {g} has {int(found[g])} block numbers, expected {expected[g]}",
+        )

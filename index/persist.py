@@ -27,10 +27,12 @@ from lsr.errors import IndexFormatError
 from lsr.fingerprint import file_hash
 
 FORMAT = "lsr-seismic-index"
-#: 4: the forward index as its manifest's ``forward_layout`` says (:mod:`index.forward`: side by
-#: side for u16 ids and float16 weights); 3: always two arrays, still read.
-FORMAT_VERSION = 4
-READ_VERSIONS = (3, 4)
+#: 5: small groups of summaries store their components' blocks as masks (``summary_mask_blocks``
+#: in the manifest, ``group_entry_ptr`` / ``group_block_ptr``: :mod:`index.summary`); 4: the
+#: forward index as its manifest's ``forward_layout`` says (:mod:`index.forward`: side by side for
+#: u16 ids and float16 weights); 3: always two arrays. 3 and 4 are still read.
+FORMAT_VERSION = 5
+READ_VERSIONS = (3, 4, 5)
 MANIFEST = "manifest.json"
 #: The commit pointer of a living index (:mod:`index.commit`): a build replaces one whole too.
 LIVING_POINTER = "CURRENT"
@@ -153,7 +155,9 @@ def check_format(
         raise IndexFormatError(f"{path}: not {what}")
     found = data.get("format_version")
     if found not in versions or isinstance(found, bool):
-        readable = " or ".join(str(v) for v in versions)
+        readable = " or ".join(
+            filter(None, (", ".join(str(v) for v in versions[:-1]), str(versions[-1])))
+        )
         newer = isinstance(found, int) and found > max(versions)
         raise IndexFormatError(
             f"{path}: {kind}format version {found!r}; this lsr reads version {readable}"

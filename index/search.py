@@ -112,7 +112,7 @@ def search_one(
 
     ``forward`` is :meth:`~index.forward.ForwardIndex.search_arrays` (either layout),
     ``blocks`` ``(list_block_ptr, block_ptr, post_docs)``, ``summaries``
-    :meth:`~index.summary.Summaries.arrays`. ``scratch`` (from
+    :meth:`~index.summary.Summaries.kernel_arrays`. ``scratch`` (from
     :func:`new_scratch`, owned by the caller and reused across queries) is left as found.
     ``shared`` is this query's row of :func:`index.shared_bound.new_shared`, this searcher
     publishing as ``slot`` (no searcher: skip against the own heap only). With

@@ -37,7 +37,7 @@ from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
 from lsr.index.search import search_single as _search_single
 from lsr.index.shared_bound import check_shared, unshared
-from lsr.index.summary import Summaries, build_summaries
+from lsr.index.summary import MASK_BLOCKS, Summaries, build_summaries
 from tqdm.auto import tqdm
 
 from lsr.errors import IndexFormatError, InputError
@@ -48,6 +48,19 @@ PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph", "e
 
 #: Distinct settings :meth:`SeismicIndex.search` remembers (a sweep over many forgets them all).
 _REMEMBERED_SETTINGS = 256
+
+
+def summary_mask_blocks(manifest: dict[str, Any], source: str) -> int:
+    """The summaries' ``mask_blocks`` (:mod:`index.summary`): format 5 manifests state it
+    (0 for an older index loaded and saved again), older formats had no masked groups."""
+    if manifest["format_version"] < 5:
+        return 0
+    value = manifest["summary_mask_blocks"]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MASK_BLOCKS:
+        raise IndexFormatError(
+            f"{source}: summary_mask_blocks must be an integer in [0, {MASK_BLOCKS}], got {value!r}"
+        )
+    return value
 
 
 def _kernel_params(params: SearchParams) -> tuple:
@@ -112,7 +125,7 @@ class SeismicIndex:
         return (
             self.forward.search_arrays(),
             (postings.list_block_ptr, postings.block_ptr, postings.post_docs),
-            self.summaries.arrays(),
+            self.summaries.kernel_arrays(),
         )
 
     # -- build ----------------------------------------------------------------------------------
@@ -464,8 +477,8 @@ class SeismicIndex:
         id_bytes, id_offsets = persist.encode_strings(list(self.doc_ids))
         arrays = {"doc_id_bytes": id_bytes, "doc_id_offsets": id_offsets}
         arrays |= {f"forward.{n}": a for n, a in forward.stored().items()}
-        for part in (self.postings, self.summaries):
-            arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
+        arrays |= {f.name: getattr(self.postings, f.name) for f in fields(self.postings)}
+        arrays |= self.summaries.stored()
         arrays["knn"] = self.knn
         return arrays
 
@@ -484,6 +497,7 @@ class SeismicIndex:
             "vector_metadata": self.metadata.to_json(),
             "search_defaults": self.search_defaults.to_json(),
             "vocabulary_fingerprint": self.metadata.vocabulary_fingerprint,
+            "summary_mask_blocks": self.summaries.mask_blocks,
         }
         persist.save_arrays(directory, self._arrays(forward), manifest)
 
@@ -509,7 +523,7 @@ class SeismicIndex:
                 int(manifest["vocab_size"]),
             )  # fmt: skip
             postings = PostingLists(*(arrays[f.name] for f in fields(PostingLists)))
-            summaries = Summaries(*(arrays[f.name] for f in fields(Summaries)))
+            summaries = Summaries.from_arrays(arrays, summary_mask_blocks(manifest, source))
             doc_ids = persist.StringList(arrays["doc_id_bytes"], arrays["doc_id_offsets"])
             knn = arrays["knn"]
             stats = manifest["stats"]

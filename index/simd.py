@@ -228,3 +228,18 @@ def popcount(typingctx, word):
         return builder.call(count, [args[0]])
 
     return types.int64(word), codegen
+
+
+@intrinsic
+def trailing_zeros(typingctx, word):
+    """Zero bits below the lowest set bit of a 64-bit word (LLVM's ``cttz``: one ``tzcnt``), to
+    walk the set bits of a summary component's block mask (:mod:`index.summary`). Undefined for
+    zero, which its callers never pass."""
+    if not isinstance(word, types.Integer) or word.bitwidth != 64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        count = builder.module.declare_intrinsic("llvm.cttz", [ir.IntType(64), ir.IntType(1)])
+        return builder.call(count, [args[0], ir.Constant(ir.IntType(1), 1)])
+
+    return types.int64(word), codegen

@@ -17,10 +17,11 @@ from lsr.index.config import SearchDefaults
 from lsr.index.forward import SideBySideForward
 from lsr.index.living import LivingIndex, _live_rows
 from lsr.index.open import open_index
-from lsr.index.persist import MANIFEST
+from lsr.index.persist import FORMAT_VERSION, MANIFEST
 from lsr.index.scan import scan
 from lsr.index.segments import load_segment, write_segment
 from lsr.index.sharded import SHARDS_FILE, build_sharded
+from lsr.index.summary import MASK_BLOCKS, build_summaries
 
 from lsr.errors import IndexFormatError
 from lsr.fingerprint import file_hash
@@ -30,10 +31,44 @@ DOCS = random_collection(400, seed=61)
 QUERIES = random_collection(25, mean_nnz=6, seed=62, prefix="q")
 
 
+def _save_array(directory: Path, manifest: dict, name: str, array: np.ndarray) -> None:
+    path = directory / f"{name}.npy"
+    np.save(path, array)
+    manifest["arrays"][name] = {
+        "file": path.name,
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "sha256": file_hash(path),
+    }
+
+
+def to_format4(directory: Path) -> None:
+    """Rewrite a format 5 index directory as lsr wrote it before format 5: its summaries built
+    with no masked group (``build_summaries(mask_blocks=0)``, the layout of format 4, whose
+    arrays it writes the same), without ``group_entry_ptr`` / ``group_block_ptr`` and
+    ``summary_mask_blocks``, version 4."""
+    manifest = json.loads((directory / MANIFEST).read_text())
+    if "summary_mask_blocks" in manifest:  # not an exact segment (a forward index alone)
+        index = SeismicIndex.load(directory)
+        forward = index.forward.to_two_arrays()
+        energy = index.config.summary_energy
+        unmasked = build_summaries(forward, index.postings, energy, mask_blocks=0)
+        assert manifest.pop("summary_mask_blocks") == MASK_BLOCKS
+        for name in ("group_entry_ptr", "group_block_ptr"):
+            (directory / manifest["arrays"].pop(name)["file"]).unlink()
+        for name, array in unmasked.stored().items():
+            if name in manifest["arrays"]:
+                _save_array(directory, manifest, name, array)
+    manifest["format_version"] = 4
+    (directory / MANIFEST).write_text(json.dumps(manifest))
+
+
 def to_format3(directory: Path) -> None:
-    """Rewrite a format 4 index directory as lsr wrote it before format 4: the forward index's
-    two arrays (``ForwardIndex.from_collection``'s, which ``to_two_arrays`` gives back, tested
-    in test_index_forward.py) instead of ``forward.rows``, no ``forward_layout``, version 3."""
+    """Rewrite a format 5 index directory as lsr wrote it before format 4: format 4's summaries
+    (:func:`to_format4`), and the forward index's two arrays (``ForwardIndex.from_collection``'s,
+    which ``to_two_arrays`` gives back, tested in test_index_forward.py) instead of
+    ``forward.rows``, no ``forward_layout``, version 3."""
+    to_format4(directory)
     manifest = json.loads((directory / MANIFEST).read_text())
     assert manifest.pop("forward_layout") == "side_by_side"
     entry = manifest["arrays"].pop("forward.rows")
@@ -42,14 +77,7 @@ def to_format3(directory: Path) -> None:
     laid = SideBySideForward(indptr, rows, manifest["value_dtype"], manifest["vocab_size"])
     (directory / entry["file"]).unlink()
     for name, array in laid.to_two_arrays().stored().items():
-        path = directory / f"forward.{name}.npy"
-        np.save(path, array)
-        manifest["arrays"][f"forward.{name}"] = {
-            "file": path.name,
-            "dtype": array.dtype.str,
-            "shape": list(array.shape),
-            "sha256": file_hash(path),
-        }
+        _save_array(directory, manifest, f"forward.{name}", array)
     manifest["format_version"] = 3
     (directory / MANIFEST).write_text(json.dumps(manifest))
 
@@ -67,7 +95,7 @@ def both(tmp_path_factory) -> tuple[SeismicIndex, SeismicIndex]:
 def test_format3_is_read_as_two_arrays_and_searched_side_by_side_in_memory(both):
     old, new = both
     assert old.forward.layout == "two_arrays" and new.forward.layout == "side_by_side"
-    assert old.nbytes() == new.nbytes()  # one layout stored, never both
+    assert old.nbytes()["forward"] == new.nbytes()["forward"]  # one layout stored, never both
     # Format 3: the side-by-side copy of the two arrays, made on the first search as before.
     _, rows = old._index_arrays[0]
     assert rows.flags.writeable and len(rows) == 2 * old.forward.nnz  # not the read-only map
@@ -104,11 +132,33 @@ def test_format3_exact_search_documents_and_rows_equal_format4(both):
         np.testing.assert_array_equal(got, want)
 
 
+def test_format4_summaries_are_read_unmasked_and_search_as_format5(tmp_path):
+    """Format 4's summaries (no masked group) give the same scores as format 5's masked ones:
+    the same entries, summed in the same order."""
+    SeismicIndex.build(DOCS, BuildConfig(n_postings=60)).save(tmp_path / "5")
+    shutil.copytree(tmp_path / "5", tmp_path / "4")
+    to_format4(tmp_path / "4")
+    old, new = (SeismicIndex.load(tmp_path / v, verify=True) for v in "45")
+    assert old.summaries.mask_blocks == 0 and new.summaries.mask_blocks == MASK_BLOCKS
+    assert len(old.summaries.entry_block) > len(new.summaries.entry_block)
+    for t in range(0, old.vocab_size, 7):
+        n_blocks = int(np.diff(old.postings.list_block_ptr[t : t + 2])[0])
+        for got, want in zip(
+            old.summaries.list_entries(t, n_blocks), new.summaries.list_entries(t, n_blocks)
+        ):
+            np.testing.assert_array_equal(got, want)
+    for query_cut, heap_factor in ((100, 1e-9), (3, 0.7), (5, 0.9)):
+        settings = {"k": 10, "query_cut": query_cut, "heap_factor": heap_factor}
+        found = [i.search_batch(QUERIES, engine="seismic", **settings) for i in (old, new)]
+        for name in ("docs", "scores", "scored"):
+            np.testing.assert_array_equal(getattr(found[0], name), getattr(found[1], name))
+
+
 def test_a_newer_format_asks_for_a_newer_lsr(tmp_path):
     SeismicIndex.build(random_collection(50, seed=63), BuildConfig(n_postings=20)).save(tmp_path)
     manifest = json.loads((tmp_path / MANIFEST).read_text())
-    (tmp_path / MANIFEST).write_text(json.dumps({**manifest, "format_version": 5}))
-    with pytest.raises(IndexFormatError, match=r"version 5; this lsr reads version 3 or 4 \(writ"):
+    (tmp_path / MANIFEST).write_text(json.dumps({**manifest, "format_version": 6}))
+    with pytest.raises(IndexFormatError, match=r"version 6; this lsr reads version 3, 4 or 5 \(w"):
         SeismicIndex.load(tmp_path)
 
 
@@ -182,13 +232,24 @@ def test_a_built_index_searches_the_rows_it_saves_without_a_copy():
     assert index._index_arrays[0][1] is index.forward.rows
 
 
-def test_saving_an_index_read_from_format3_writes_format4(both, tmp_path):
+def test_saving_an_index_read_from_format3_writes_the_current_format(both, tmp_path):
     old, _ = both
     old.save(tmp_path / "upgraded")
     manifest = json.loads((tmp_path / "upgraded" / MANIFEST).read_text())
-    assert manifest["format_version"] == 4 and manifest["forward_layout"] == "side_by_side"
+    assert manifest["format_version"] == FORMAT_VERSION == 5
+    assert manifest["forward_layout"] == "side_by_side"
+    assert manifest["summary_mask_blocks"] == 0  # its summaries as they were, unmasked
     again = SeismicIndex.load(tmp_path / "upgraded", verify=True)
     assert old.forward.layout == "two_arrays"  # the index saved is left as it was
     np.testing.assert_array_equal(again.forward.rows, both[1].forward.rows)
     found = [i.search_batch(QUERIES, k=10, engine="seismic") for i in (again, both[1])]
     np.testing.assert_array_equal(found[0].docs, found[1].docs)
+
+
+@pytest.mark.parametrize("value", [9, -1, "8", True])
+def test_a_bad_summary_mask_blocks_is_refused_naming_the_field(tmp_path, value):
+    SeismicIndex.build(random_collection(50, seed=63), BuildConfig(n_postings=20)).save(tmp_path)
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    (tmp_path / MANIFEST).write_text(json.dumps({**manifest, "summary_mask_blocks": value}))
+    with pytest.raises(IndexFormatError, match=r"manifest\.json: summary_mask_blocks must be an"):
+        SeismicIndex.load(tmp_path)

@@ -34,8 +34,8 @@ WORKER = Path(__file__).with_name("fuzz_worker.py")
 def fuzz_collection(n: int = 300) -> SparseCollection:
     """Random documents, each with one heavy term of its own and a light term 0 in common: with
     one centroid per document every document is a block of its own, so term 0's list has more
-    than 256 blocks, two groups of summaries, and both directory layouts occur. Some ids are not
-    ASCII (the UTF-8 checks of the ids)."""
+    than 256 blocks, two groups of summaries, both directory layouts occur, and the other lists'
+    groups are masked (one block each). Some ids are not ASCII (the UTF-8 checks of the ids)."""
     base = random_collection(n, vocab_size=60, mean_nnz=8, seed=71)
     rows = []
     for i in range(n):
@@ -54,6 +54,7 @@ def pristine(tmp_path_factory) -> Path:
     s = index.summaries
     assert s.list_group_ptr[1] - s.list_group_ptr[0] == 2
     assert len(s.word_bits) > 0 and len(s.comp_terms) > 0
+    assert 0 < len(s.entry_block) < s.n_entries  # masked groups (one-block lists) and others
     path = tmp_path_factory.mktemp("fuzz") / "index"
     index.save(path)
     return path

@@ -87,8 +87,8 @@ def test_concurrent_batches_equal_one_batch(index, queries):
 
 def _index_arrays(built: SeismicIndex) -> dict[str, np.ndarray]:
     arrays = dict(built.forward.stored())
-    for part in (built.postings, built.summaries):
-        arrays |= {f.name: getattr(part, f.name) for f in fields(part)}
+    arrays |= {f.name: getattr(built.postings, f.name) for f in fields(built.postings)}
+    arrays |= built.summaries.stored()
     return arrays | {"knn": built.knn}
 
 

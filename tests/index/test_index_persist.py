@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex, persist
 from lsr.index.persist import MANIFEST, StringList, encode_strings
+from lsr.index.summary import MASK_BLOCKS
 
 from lsr.errors import IndexFormatError
 
@@ -43,8 +44,9 @@ def test_round_trip_is_bit_for_bit(index, saved, mmap):
         for f in fields(getattr(index, part)):
             expected = getattr(getattr(index, part), f.name)
             got = getattr(getattr(loaded, part), f.name)
-            assert got.dtype == expected.dtype
+            assert np.asarray(got).dtype == np.asarray(expected).dtype
             np.testing.assert_array_equal(got, expected)
+    assert loaded.summaries.mask_blocks == index.summaries.mask_blocks == MASK_BLOCKS
     np.testing.assert_array_equal(loaded.knn, index.knn)
 
 

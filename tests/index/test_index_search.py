@@ -21,7 +21,7 @@ from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
 from lsr.index.search import new_scratch, new_searcher, search_serial, search_single
 from lsr.index.shared_bound import unshared
-from lsr.index.summary import build_summaries
+from lsr.index.summary import MASK_BLOCKS, build_summaries
 
 from lsr.vectors import SparseCollection, VectorMetadata
 
@@ -30,8 +30,9 @@ BLOCKS = [[2.0], [1.0, 0.5], [JUST_BELOW_ONE, 0.25, 0.25, 0.25]]
 QUERY = SparseCollection.from_rows(["q"], [([0], [1.0])], VectorMetadata(1))
 
 
-def hand_built(blocks: list[list[float]]) -> SeismicIndex:
-    """One list whose blocks hold one document per weight, in the order given."""
+def hand_built(blocks: list[list[float]], mask_blocks: int = MASK_BLOCKS) -> SeismicIndex:
+    """One list whose blocks hold one document per weight, in the order given (its one group
+    masked unless ``mask_blocks`` is below its number of blocks)."""
     weights = np.array([w for block in blocks for w in block], dtype=np.float32)
     n = len(weights)
     forward = ForwardIndex(
@@ -42,7 +43,7 @@ def hand_built(blocks: list[list[float]]) -> SeismicIndex:
         np.concatenate([[0], np.cumsum([len(b) for b in blocks])]).astype(np.int64),
         np.arange(n, dtype=np.uint16),
     )
-    summaries = build_summaries(forward, postings, summary_energy=1.0)
+    summaries = build_summaries(forward, postings, 1.0, mask_blocks=mask_blocks)
     np.testing.assert_array_equal(summaries.block_min, [max(b) for b in blocks])
     np.testing.assert_array_equal(summaries.block_scale, 0.0)
     knn = np.zeros((n, 0), np.int32)
@@ -115,18 +116,24 @@ def test_skipping_keeps_the_best_document(index):
 
 
 @pytest.mark.parametrize(
-    ("array", "value"),
+    ("mask_blocks", "array", "value"),
     [
-        ("entry_block", 255),  # a block number past the list's 3 blocks
-        ("comp_checkpoints", 2**31 - 1),  # an entry offset past every array
-        ("comp_checkpoints", -(2**31)),  # entries read before the array
-        ("comp_counts", 255),  # a component running past the entries
-        ("comp_terms", 7),  # the query's term missing from the directory
+        (0, "entry_block", 255),  # a block number past the list's 3 blocks
+        (0, "comp_checkpoints", 2**31 - 1),  # an entry offset past every array
+        (0, "comp_checkpoints", -(2**31)),  # entries read before the array
+        (0, "comp_counts", 255),  # a component running past the entries
+        (0, "comp_terms", 7),  # the query's term missing from the directory
+        (MASK_BLOCKS, "comp_counts", 255),  # a mask of 8 blocks (5 past the list's 3, 5 entries)
+        (MASK_BLOCKS, "comp_counts", 0),  # an empty mask (the 3 entries left to no block)
+        (MASK_BLOCKS, "comp_terms", 7),
     ],
 )
-def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(array, value):
-    """Loading does not scan the summaries' entries; the kernel bounds what it reads."""
-    index = hand_built(BLOCKS)
+def test_damaged_summary_entries_misdirect_scores_but_stay_inside_the_arrays(
+    mask_blocks, array, value
+):
+    """Loading does not scan the summaries' entries; the kernel bounds what it reads, counted
+    (``mask_blocks`` 0) or masked."""
+    index = hand_built(BLOCKS, mask_blocks)
     summaries = index.summaries
     damaged = getattr(summaries, array).copy()  # same dtype: no new compilation
     damaged[0] = value

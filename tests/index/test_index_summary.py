@@ -14,6 +14,7 @@ from lsr.index.forward import ForwardIndex
 from lsr.index.seismic import SeismicIndex
 from lsr.index.summary import (
     GROUP_BLOCKS,
+    MASK_BLOCKS,
     block_summary,
     build_summaries,
     energy_cut,
@@ -130,7 +131,7 @@ def assert_scores_equal_dense_product(index, terms):
     for t in terms:
         b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
         out = np.empty(b1 - b0, np.float32)
-        score_summaries(index.summaries.arrays(), t, b0, b1, q_terms, q_weights, out)
+        score_summaries(index.summaries.kernel_arrays(), t, b0, b1, q_terms, q_weights, out)
         np.testing.assert_allclose(out, dequantized_summaries(index, t) @ query, rtol=1e-5)
 
 
@@ -183,7 +184,7 @@ def test_damaged_dense_directory_stays_inside_the_arrays(wide_index, array, valu
     s = wide_index.summaries
     damaged = getattr(s, array).copy()
     damaged[: len(damaged) // 2] = value
-    summaries = dataclasses.replace(s, **{array: damaged}).arrays()
+    summaries = dataclasses.replace(s, **{array: damaged}).kernel_arrays()
     p = wide_index.postings
     q_terms = np.arange(0, 2000, 7, dtype=np.int32)
     q_weights = np.ones(len(q_terms), np.float32)
@@ -212,7 +213,28 @@ def test_exactly_sized_build_equals_the_reserved_one(wide_index):
     """The fallback for systems that refuse the reservation gives the same arrays."""
     reserved = wide_index.summaries
     exact = build_summaries(wide_index.forward, wide_index.postings, 1.0, reserve=False)
-    for name, array in zip(
-        [f.name for f in dataclasses.fields(reserved)], reserved.arrays(), strict=True
-    ):
+    for name, array in reserved.stored().items():
         np.testing.assert_array_equal(getattr(exact, name), array, err_msg=name)
+
+
+def test_masked_groups_score_as_counted_ones(wide_index):
+    """Groups of at most MASK_BLOCKS blocks hold masks instead of counts and block numbers:
+    the same entries decode and score to the same bits as with none masked."""
+    masked = wide_index.summaries
+    forward, p = wide_index.forward.to_two_arrays(), wide_index.postings
+    counted = build_summaries(forward, p, 1.0, mask_blocks=0)
+    n_blocks = np.diff(p.list_block_ptr.astype(np.int64))
+    assert masked.mask_blocks == MASK_BLOCKS and counted.mask_blocks == 0
+    assert (n_blocks[n_blocks > 0] <= MASK_BLOCKS).any() and (n_blocks > MASK_BLOCKS).any()
+    assert len(masked.entry_block) < len(counted.entry_block) == counted.n_entries
+    q_terms = np.arange(0, 2000, 3, dtype=np.int32)
+    q_weights = np.random.default_rng(1).random(len(q_terms)).astype(np.float32)
+    for t in np.flatnonzero(n_blocks)[:400]:
+        b0, b1 = p.list_block_ptr[t], p.list_block_ptr[t + 1]
+        for got, want in zip(masked.list_entries(t, b1 - b0), counted.list_entries(t, b1 - b0)):
+            np.testing.assert_array_equal(got, want)
+        scores = []
+        for summaries in (masked, counted):
+            scores.append(np.empty(b1 - b0, np.float32))
+            score_summaries(summaries.kernel_arrays(), t, b0, b1, q_terms, q_weights, scores[-1])
+        np.testing.assert_array_equal(scores[0], scores[1])
