@@ -102,13 +102,15 @@ def dot_dense(terms, values, start, end, query_dense):
     return dot_shifted(terms, values, start, end, 0, query_dense)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def dot_shifted(terms, values, start, end, shift, query_dense):
     """:func:`dot_dense` with entry ``p``'s weight at ``values[p + shift]``: a side-by-side
     row's ids and weights read from the one array, without slicing it. Each slice is a new
     reference to the array's memory, counted up and down by an atomic instruction: three of
     each per scored document, ~11% of a SciFact query on the Intel Xeon of session 8
-    (``reports/index-intel-where-s8.md``)."""
+    (``reports/index-intel-where-s8.md``). Inlined into the kernels that score documents: as a
+    call per document it cost 1.03-1.10x the documents' scoring time on Zen 4
+    (``reports/index-zen4-where-s10.md``)."""
     stop = start + (end - start) // LANES * LANES
     score = dot_lanes(terms, values, start, stop, query_dense, shift)
     for p in range(stop, end):
