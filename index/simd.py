@@ -19,7 +19,9 @@ bits either way:
   vector. Fastest on AMD Zen 4 and 5, where inserts are cheap: 1.46x faster than four scalar
   partial sums on SPLADE-like documents, and loading the term ids as scalars rather than as
   one vector made it 1.22x faster again on Zen 5 (the scored documents of SciFact's queries,
-  0.535 -> 0.437 ns an entry).
+  0.535 -> 0.437 ns an entry). On Zen 4 (family 25 model 17, ``znver4``) the gather took
+  1.14-1.27x the inserts' time over the documents SciFact's, Vaswani's and Cranfield's queries
+  score (one process, alternating rounds: ``reports/index-zen4-where-s10.md``).
 - ``gather``: the eight ids as one vector load, widened to 32 bits, and one AVX2 gather
   (``vgatherdps``). Intel cores have one port for the inserts' shuffles and fast gathers: on
   the Xeon of session 8 (family 6 model 167, LLVM ``rocketlake``) 0.311 against 0.359 ns an
@@ -63,7 +65,8 @@ def _target_cpu() -> tuple[str, str]:
 @cache
 def lane_loads() -> str:
     """``insert`` or ``gather``: :data:`LANE_LOADS_ENV` if set, else ``gather`` where the target
-    has AVX2 and is not an AMD Zen (whose fast inserts were measured the better there)."""
+    has AVX2 and is not an AMD Zen (whose fast inserts were measured the better there: Zen 4
+    and Zen 5)."""
     forced = os.environ.get(LANE_LOADS_ENV, "auto")
     name, features = _target_cpu()
     avx2 = "+avx2" in features.split(",")
