@@ -67,7 +67,8 @@ from benchmarks.index_profile import (
 from lsr.vector_io import read_vectors
 
 
-@njit(nogil=True, cache=True)
+# Compiled in each run, not cached: it inlines index/ code (see benchmarks.index_profile).
+@njit(nogil=True)
 def _documents_ahead(forward, queries, ptr, docs, q_dense, ahead):
     """:func:`_documents_only` prefetching each document ``ahead`` documents before scoring it
     (with search's own row prefetch, :func:`lsr.index.forward.row_prefetch`)."""

@@ -20,6 +20,10 @@ running each alone over the same queries, on one thread, fastest of interleaved 
 The peer's total comes from the same queries (its ``search`` per query, its ``batch_search``);
 the documents it scores are not exposed, so only our phases are split.
 
+Its kernels inline the index's (``search_one``, ``row_dot``, ``score_summaries``) and are compiled
+in each run, not cached: Numba keys a cached kernel on its own file only, so after an edit of
+``index/`` a cached one here went on timing the old code (``reports/index-zen4-where-s10.md``).
+
 Run: ``python -m benchmarks.index_profile --ours DIR --peer FILE --queries PARQUET
 --query-cut 10 --heap-factor 0.9 --out reports/NAME`` on two indexes built by
 ``benchmarks.index`` (its ``.cache/bench/indexes/<collection>/``).
@@ -47,7 +51,7 @@ from lsr.vector_io import read_vectors
 from lsr.vectors import SparseCollection, VectorMetadata
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def _summaries_only(summaries, list_block_ptr, queries, query_cut, block_scores):
     """The summary scoring of every query (what :func:`search_one` calls), nothing else."""
     q_indptr, q_terms, q_weights = queries
@@ -65,7 +69,7 @@ def _summaries_only(summaries, list_block_ptr, queries, query_cut, block_scores)
     return check
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def _scored_documents(
     forward, blocks, summaries, knn, queries, query_cut, heap_factor, global_order, scratch, alone
 ):  # fmt: skip
@@ -89,7 +93,7 @@ def _scored_documents(
     return ptr, docs
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True)
 def _documents_only(forward, queries, ptr, docs, q_dense):
     """Score each query's scored documents (prefetched eight at a time), nothing else;
     ``forward`` in either layout of :func:`index.forward.row_dot`."""
