@@ -33,7 +33,7 @@ import numpy as np
 from lsr.index.block_order import ordered_blocks, pop_best
 from lsr.index.forward import row_dot, row_prefetch
 from lsr.index.queries import canonical
-from lsr.index.shared_bound import NO_BOUND, no_searchers, publish, refresh
+from lsr.index.shared_bound import NO_BOUND, publish, refresh
 from lsr.index.summary import score_summaries
 from lsr.index.topk import heap_drain, heap_offer, heap_worse
 from numba import njit, prange, types
@@ -249,11 +249,14 @@ def new_searcher(forward, blocks, summaries, knn, vocab_size, scratch):
 
 @njit(nogil=True, cache=True)
 def search_single(
-    searcher, term_ids, weights, k, query_cut, heap_factor, first_sorted, global_order, n_knn
-):
+    searcher, term_ids, weights, k, query_cut, heap_factor, first_sorted, global_order, n_knn,
+    shared, slot,
+):  # fmt: skip
     """One query, canonicalized (:func:`index.queries.canonical`) and searched in one compiled
     call over a :class:`Searcher`: ``(problem, detail, docs, scores)``, the top-k when
-    ``problem`` is 0.
+    ``problem`` is 0. ``shared`` / ``slot``: the query's row of
+    :func:`index.shared_bound.new_shared` and this searcher's place in it, as for
+    :func:`search_one` (alone: :data:`index.shared_bound.NO_SEARCHERS`).
 
     A single query's own work is ~200 us on SciFact, so what Python does around it counts
     several times over: each call out of the kernel costs its dispatch and boxing, and the
@@ -266,7 +269,7 @@ def search_single(
         search_one(
             searcher.forward, searcher.blocks, searcher.summaries, searcher.knn, terms, values,
             k, query_cut, heap_factor, first_sorted, global_order, n_knn, searcher.scratch,
-            out_docs, out_scores, no_searchers(k), 0,
+            out_docs, out_scores, shared, slot,
         )  # fmt: skip
     return problem, detail, out_docs, out_scores
 

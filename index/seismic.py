@@ -36,7 +36,7 @@ from lsr.index.search import Searcher, new_scratch, new_searcher
 from lsr.index.search import search_batch as _search_parallel
 from lsr.index.search import search_serial as _search_serial
 from lsr.index.search import search_single as _search_single
-from lsr.index.shared_bound import check_shared, unshared
+from lsr.index.shared_bound import NO_SEARCHERS, check_shared, unshared
 from lsr.index.summary import MASK_BLOCKS, Summaries, build_summaries
 from tqdm.auto import tqdm
 
@@ -63,11 +63,12 @@ def summary_mask_blocks(manifest: dict[str, Any], source: str) -> int:
     return value
 
 
-def _kernel_params(params: SearchParams) -> tuple:
-    """``params`` in the order and types the single-query kernel takes them."""
+def kernel_params(params: SearchParams, knn: bool = True) -> tuple:
+    """``params`` in the order and types the single-query kernel takes them (``knn`` False:
+    for an index without a kNN graph, which expands nothing)."""
     return (
         params.k, params.query_cut, np.float32(params.heap_factor), params.first_sorted,
-        params.global_order, params.n_knn,
+        params.global_order, params.n_knn if knn else 0,
     )  # fmt: skip
 
 
@@ -313,19 +314,38 @@ class SeismicIndex:
         """Approximate top-k of one query: document ids and float32 scores, best first
         (``exclude`` and ``engine`` as for :meth:`search_batch`)."""
         given = (k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
-        kernel_params = self._single_params(given) if exclude is None else None
-        if kernel_params is None:
+        kernel = self._single_params(given) if exclude is None else None
+        if kernel is None:
             params = self._params(*given)
             if self._engine(params, exclude) == "exact":
                 return self._exact_searcher().search(term_ids, weights, k=params.k)
-            kernel_params = _kernel_params(params)
+            kernel = kernel_params(params)
         terms, values = query_arrays(term_ids, weights)
+        docs, scores = self.search_positions(terms, values, kernel, exclude=exclude)
+        return row_hits(self.doc_ids, docs, scores)
+
+    def search_positions(
+        self,
+        terms: np.ndarray,
+        values: np.ndarray,
+        kernel: tuple,
+        shared: np.ndarray = NO_SEARCHERS,
+        slot: int = 0,
+        exclude: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k positions (``-1`` padding) and scores of one query (:func:`query_arrays`'
+        ``terms`` / ``values``) at ``kernel`` (:func:`kernel_params`), in one compiled call over this
+        thread's :class:`~index.search.Searcher`: the part of :meth:`search` a segmented index
+        calls for each of its segments, as searcher ``slot`` of ``shared`` (one query's row of
+        :func:`~index.shared_bound.new_shared`)."""
         searcher = getattr(self._local, "searcher", None) if exclude is None else None
         if searcher is None:
             searcher = self._searcher(self._excluded(exclude))
-        problem, detail, docs, scores = _search_single(searcher, terms, values, *kernel_params)
+        problem, detail, docs, scores = _search_single(
+            searcher, terms, values, *kernel, shared, slot
+        )
         check_canonical(problem, detail, self.vocab_size)
-        return row_hits(self.doc_ids, docs, scores)
+        return docs, scores
 
     def _single_params(self, given: tuple) -> tuple | None:
         """The parameters of :meth:`search` without exclusions as its kernel takes them, or
@@ -347,8 +367,8 @@ class SeismicIndex:
                 remembered[2].clear()
             params = self._params(*given)
             exact = self._engine(params, None) == "exact"
-            kernel_params = remembered[2][key] = None if exact else _kernel_params(params)
-            return kernel_params
+            kernel = remembered[2][key] = None if exact else kernel_params(params)
+            return kernel
         except TypeError:  # an unhashable value: the full path names the parameter
             return None
 

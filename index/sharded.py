@@ -9,8 +9,8 @@ runs, machines and Python versions (unlike ``hash()``), independent of the file'
 document's shard is known from its id alone. Within a shard documents keep their file order.
 
 Search fans a query out to every shard (:class:`ShardedIndex`, one thread per shard) and keeps the
-k best of the shards' top-k with :func:`index.segmented.merge_top_k`, the merge of a living
-index's segments: the global top-k is a subset of the union of the shards' top-k, so with exact
+k best of the shards' top-k with :func:`index.segmented.merge_top_k` (one query's:
+:func:`~index.segmented.merge_row`), the merge of a living index's segments: the global top-k is a subset of the union of the shards' top-k, so with exact
 settings (no pruning, no block skipping) the sharded index returns exactly the exact top-k. A
 shard is a segment that has no deletions: :class:`ShardedIndex` is a
 :class:`~index.segmented.SegmentedIndex` whose segments are searched concurrently.
@@ -44,7 +44,7 @@ from lsr.index import persist
 from lsr.index.commit import Commit, SegmentEntry
 from lsr.index.config import BuildConfig, SearchDefaults
 from lsr.index.living import segment_config
-from lsr.index.segmented import SegmentedIndex, merge_top_k
+from lsr.index.segmented import SegmentedIndex, T
 
 from lsr.atomic import write_directory_atomic, write_json_atomic
 from lsr.errors import IndexFormatError, InputError
@@ -276,19 +276,13 @@ class ShardedIndex(SegmentedIndex):
     def stats(self) -> dict[str, Any]:
         return {**super().stats, "partition": PARTITION}
 
-    def _run(self, queries, params, filter_, adapt):
-        """The shards searched at once, each skipping against the best k-th score any of them
-        holds so far (:mod:`index.shared_bound`), and their top-k merged. The calling thread
-        searches the first shard while the pool's threads search the others: it would
-        otherwise only wait, and one thread fewer is woken per search."""
-        shared = self._shared(len(queries), params.k)
-
-        def search(slot: int):
-            return self._search_part(slot, queries, params, filter_, adapt, shared)
-
+    def _each_part(self, search: Callable[[int], T]) -> list[T]:
+        """Every shard searched at once, each skipping against the best k-th score any of them
+        holds so far (:mod:`index.shared_bound`). The calling thread searches the first shard
+        while the pool's threads search the others: it would otherwise only wait, and one
+        thread fewer is woken per search."""
         others = [self._pool.submit(search, slot) for slot in range(1, len(self.parts))]
-        found = [search(0), *(other.result() for other in others)] if self.parts else []
-        return merge_top_k(found, len(queries), params.k)
+        return [search(0), *(other.result() for other in others)] if self.parts else []
 
 
 def read_shards(directory: Path) -> dict[str, Any]:

@@ -53,10 +53,9 @@ def unshared(n_queries: int, k: int) -> np.ndarray:
     return np.empty((n_queries, 0, k + 1), np.float32)
 
 
-@njit(nogil=True, cache=True, inline="always")
-def no_searchers(k):
-    """One query's row of :func:`unshared`, made inside a kernel (a single search's)."""
-    return np.empty((0, k + 1), np.float32)
+#: One query's row with no searcher in it, as a single search that shares nothing is given: a
+#: search reads and writes a row only where it has searchers, so this one serves every ``k``.
+NO_SEARCHERS = np.empty((0, 1), np.float32)
 
 
 def check_shared(shared: np.ndarray, slot: int, n_queries: int, k: int) -> np.ndarray:

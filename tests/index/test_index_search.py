@@ -20,7 +20,7 @@ from lsr.index import BuildConfig, SeismicIndex, bitset
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
 from lsr.index.search import new_scratch, new_searcher, search_serial, search_single
-from lsr.index.shared_bound import unshared
+from lsr.index.shared_bound import NO_SEARCHERS, new_shared, unshared
 from lsr.index.summary import MASK_BLOCKS, build_summaries
 
 from lsr.vectors import SparseCollection, VectorMetadata
@@ -303,9 +303,51 @@ def test_a_searcher_gives_what_the_arrays_give(
     searcher = new_searcher(*kernel, index.vocab_size, scratch)
     for q in range(len(queries)):
         terms, weights = queries.row(q)
-        problem, _, found, found_scores = search_single(searcher, terms, weights, 10, *settings)
+        problem, _, found, found_scores = search_single(
+            searcher, terms, weights, 10, *settings, NO_SEARCHERS, 0
+        )
         assert problem == 0
         np.testing.assert_array_equal(found, docs[q])
         np.testing.assert_array_equal(found_scores, scores[q])
     assert not scratch[0].any()
     np.testing.assert_array_equal(scratch[1], excluded)
+
+
+@pytest.mark.parametrize("global_order", [False, True])
+def test_a_searcher_sharing_a_row_gives_what_the_arrays_give(with_knn, global_order):
+    """search_single as searcher 1 of a query's shared row (a segment of a sharded index)
+    skips as search_serial does given the same rows: another searcher's published top-k,
+    here 0.9x the query's own exact scores, lets both skip blocks neither would alone."""
+    index = with_knn
+    queries = random_collection(30, mean_nnz=8, seed=98, prefix="q")
+    arrays = (queries.indptr, queries.indices.astype(np.int32), queries.values.astype(np.float32))
+    settings = (5, np.float32(1.0), False, global_order, 0)
+    kernel = (*index._index_arrays, index.knn)
+    scratch = new_scratch(index.vocab_size, len(index), index._max_blocks, index._nothing_excluded)
+    _, _, scored_alone = search_serial(
+        *kernel, arrays, 10, *settings, scratch, unshared(len(queries), 10), 0
+    )
+    _, exact_scores, _ = search_serial(
+        *kernel, arrays, 10, 500, np.float32(0.0), False, False, 0, scratch,
+        unshared(len(queries), 10), 0,
+    )  # fmt: skip
+
+    def published() -> np.ndarray:
+        rows = new_shared(len(queries), 2, 10)
+        rows[:, 0, :10] = 0.9 * exact_scores[:, ::-1]
+        rows[:, 0, 10] = 1.0
+        return rows
+
+    docs, scores, scored = search_serial(*kernel, arrays, 10, *settings, scratch, published(), 1)
+    assert (scored < scored_alone).any()  # the published scores made it skip
+    rows = published()
+    searcher = new_searcher(*kernel, index.vocab_size, scratch)
+    for q in range(len(queries)):
+        terms, weights = queries.row(q)
+        problem, _, found, found_scores = search_single(
+            searcher, terms, weights, 10, *settings, rows[q], 1
+        )
+        assert problem == 0
+        np.testing.assert_array_equal(found, docs[q])
+        np.testing.assert_array_equal(found_scores, scores[q])
+        assert rows[q, 1, 10] > 0  # it published its own top-k for the others

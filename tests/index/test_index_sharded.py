@@ -8,10 +8,12 @@ import zlib
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from index_data import dense, random_collection
 from lsr.index.config import BuildConfig, SearchDefaults
 from lsr.index.open import open_index
-from lsr.index.segmented import merge_top_k
+from lsr.index.segmented import merge_row, merge_top_k
 from lsr.index.seismic import SeismicIndex
 from lsr.index.sharded import SHARDS_FILE, ShardedIndex, build_sharded, shard_of
 
@@ -101,6 +103,69 @@ def test_the_fan_out_answers_as_each_shard_searched_alone(tmp_path, docs, n_quer
     expected_docs, expected_scores = merge_top_k(alone, n_queries, 7)
     np.testing.assert_array_equal(found.docs, expected_docs)
     np.testing.assert_array_equal(found.scores, expected_scores)
+
+
+@pytest.mark.parametrize("global_order", [False, True])
+def test_one_query_answers_as_each_shard_searched_alone(tmp_path, docs, global_order):
+    """A single query's search (each shard's kernel called directly, the rows merged in one
+    compiled call) against each shard's own batch search merged by ``merge_top_k``: pruned
+    lists, skipped blocks, scores not shared (sharing makes the skipping depend on timing)."""
+    write_vectors(tmp_path / "docs.parquet", docs)
+    build_sharded(tmp_path / "docs.parquet", tmp_path / "idx", 3, BuildConfig(n_postings=40))
+    index = ShardedIndex.load(tmp_path / "idx")
+    index.share_bound = False
+    queries = random_collection(30, vocab_size=VOCAB, seed=12, prefix="q")
+    params = {"k": 7, "query_cut": 4, "heap_factor": 0.8, "engine": "seismic"}
+    params["global_order"] = global_order
+    alone = []
+    for part in index.parts:
+        result = part.segment.seismic.search_batch(queries, **params)
+        alone.append((np.where(result.docs >= 0, result.docs + part.offset, -1), result.scores))
+    expected_docs, expected_scores = merge_top_k(alone, len(queries), 7)
+    for q in range(len(queries)):
+        ids, scores = index.search(*queries.row(q), **params)
+        n = int((expected_docs[q] >= 0).sum())
+        assert ids == index.doc_ids.take(expected_docs[q][:n])
+        np.testing.assert_array_equal(scores, expected_scores[q][:n])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda n_parts: st.tuples(
+            st.lists(st.integers(0, 6), min_size=n_parts, max_size=n_parts),  # documents found
+            st.lists(
+                st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]), min_size=6, max_size=6),
+                min_size=n_parts,
+                max_size=n_parts,
+            ),
+            st.integers(1, 6),
+            st.randoms(use_true_random=False),
+        )
+    )
+)
+def test_merge_row_is_merge_top_k_of_one_query(case):
+    """Ties (scores from four values) broken by lower global position, ``-1`` padding last,
+    rows in any order and of fewer than k documents."""
+    counts, values, k, rng = case
+    docs, scores, offsets, start = [], [], [], 0
+    for found, row_scores in zip(counts, values, strict=True):
+        positions = rng.sample(range(40), min(found, k))
+        row_docs = np.full(k, -1, np.int64)
+        row_docs[: len(positions)] = positions
+        docs.append(row_docs)
+        scores.append(np.where(row_docs >= 0, np.array(row_scores[:k], np.float32), np.float32(0)))
+        offsets.append(start)
+        start += 40
+    offsets = np.array(offsets, np.int64)
+    global_rows = [
+        (np.where(d >= 0, d + o, -1)[None], s[None])
+        for d, s, o in zip(docs, scores, offsets, strict=True)
+    ]
+    expected_docs, expected_scores = merge_top_k(global_rows, 1, k)
+    got_docs, got_scores = merge_row(tuple(docs), tuple(scores), offsets, k)
+    np.testing.assert_array_equal(got_docs, expected_docs[0])
+    np.testing.assert_array_equal(got_scores, expected_scores[0])
 
 
 def test_ids_taken_at_once_are_those_looked_up_one_by_one(sharded):
