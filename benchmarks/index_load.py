@@ -53,14 +53,18 @@ def _offsets(n: int, total: int, rng: np.random.Generator, dtype) -> np.ndarray:
     return np.concatenate([[0], cuts, [total]]).astype(dtype)
 
 
-def _scaled_list_blocks(list_block_ptr: np.ndarray, factor: float) -> np.ndarray:
+def _scaled_list_blocks(list_block_ptr: np.ndarray, factor: float, mask_blocks: int) -> np.ndarray:
     """Offsets of every list's blocks, ``factor`` times as many per list but within the groups
-    of 256 blocks that the kept summaries describe (a list keeps its number of groups: the
-    checks compare the summaries' group offsets with the blocks')."""
+    of 256 blocks that the kept summaries describe: a list keeps its number of groups, and its
+    last group stays masked (at most ``mask_blocks`` blocks, format 5) or not (the checks
+    compare the summaries' group offsets with the blocks')."""
     counts = np.diff(list_block_ptr).astype(np.int64)
     groups = -(-counts // GROUP_BLOCKS)
-    lowest = (groups - 1) * GROUP_BLOCKS + (groups > 0)
-    counts = np.clip(np.rint(counts * factor).astype(np.int64), lowest, groups * GROUP_BLOCKS)
+    full = np.maximum(groups - 1, 0) * GROUP_BLOCKS  # blocks of the groups before the last
+    masked = counts - full <= mask_blocks
+    lowest = np.where(masked, full + 1, full + mask_blocks + 1) * (groups > 0)
+    highest = np.where(masked, full + mask_blocks, groups * GROUP_BLOCKS) * (groups > 0)
+    counts = np.clip(np.rint(counts * factor).astype(np.int64), lowest, highest)
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
 
 
@@ -72,7 +76,9 @@ def scaled(index: SeismicIndex, n_docs: int, seed: int = 0) -> tuple[SeismicInde
     factor = n_docs / len(index)
     nnz = int(index.forward.nnz * factor)
     n_postings = int(len(index.postings.post_docs) * factor)
-    list_block_ptr = _scaled_list_blocks(index.postings.list_block_ptr, factor)
+    list_block_ptr = _scaled_list_blocks(
+        index.postings.list_block_ptr, factor, index.summaries.mask_blocks
+    )
     n_blocks = int(list_block_ptr[-1])
     value_dtype = index.forward.value_dtype
     forward = ForwardIndex(
