@@ -305,7 +305,8 @@ class SegmentedIndex:
         and merges with numpy: on two 10k-document shards its Python alone cost ~190 µs of
         CPU a query against ~7 for the single index (``reports/sharded-single-s10.md``)."""
         terms, values = query_arrays(term_ids, weights)
-        shared = new_shared(1, len(self.parts), params.k)[0] if self.share_bound else NO_SEARCHERS
+        rows = self._shared(1, params.k)
+        shared = NO_SEARCHERS if rows is None else rows[0]
         with_knn, without_knn = kernel_params(params), kernel_params(params, knn=False)
 
         def search(slot: int) -> tuple[np.ndarray, np.ndarray]:

@@ -10,10 +10,11 @@ document's shard is known from its id alone. Within a shard documents keep their
 
 Search fans a query out to every shard (:class:`ShardedIndex`, one thread per shard) and keeps the
 k best of the shards' top-k with :func:`index.segmented.merge_top_k` (one query's:
-:func:`~index.segmented.merge_row`), the merge of a living index's segments: the global top-k is a subset of the union of the shards' top-k, so with exact
-settings (no pruning, no block skipping) the sharded index returns exactly the exact top-k. A
-shard is a segment that has no deletions: :class:`ShardedIndex` is a
-:class:`~index.segmented.SegmentedIndex` whose segments are searched concurrently.
+:func:`~index.segmented.merge_row`), the merge of a living index's segments: the global top-k is
+a subset of the union of the shards' top-k, so with exact settings (no pruning, no block
+skipping) the sharded index returns exactly the exact top-k. A shard is a segment that has no
+deletions: :class:`ShardedIndex` is a :class:`~index.segmented.SegmentedIndex` whose segments
+are searched concurrently.
 
 Directory layout::
 
