@@ -84,13 +84,17 @@ class StringList(Sequence[str]):
         returned lately, not a slot per document: a memory-mapped index of 100M documents
         must not grow by a list of 100M pointers in every serving process, so the cache is
         emptied when it passes :data:`TAKEN_LIMIT` strings. Two threads may decode one string
-        both; either is kept."""
+        both; either is kept. Where all are kept (a warm index) one ``map`` looks them up
+        without a bytecode per id."""
         if isinstance(positions, np.ndarray):
             positions = positions.tolist()
         taken = self._taken
         if len(taken) > TAKEN_LIMIT:
             taken.clear()
-        return [taken.get(p) or self._decode(p) for p in positions]
+        try:
+            return list(map(taken.__getitem__, positions))
+        except KeyError:
+            return [taken.get(p) or self._decode(p) for p in positions]
 
     def _decode(self, p: int) -> str:
         text = self._taken[p] = str(self._bytes[self._bounds[p] : self._bounds[p + 1]], "utf-8")

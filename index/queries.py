@@ -63,7 +63,8 @@ def query_arrays(term_ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray,
     compile to kernels of their own, other integer types are widened to limit their number."""
     terms = np.asarray(term_ids)
     values = np.asarray(weights)
-    if terms.ndim != 1 or values.shape != terms.shape:
+    # ndim and len, not shape: two tuples made and compared per query.
+    if terms.ndim != 1 or values.ndim != 1 or len(values) != len(terms):
         raise InputError(
             f"query: term_ids {terms.shape} and weights {values.shape} must be 1-d and equally long"
         )

@@ -86,7 +86,10 @@ def row_hits(
 ) -> tuple[list[str], np.ndarray]:
     """Ids and scores of one result row (``docs`` / ``scores`` of one query, its ``-1``
     padding a tail): what a single-query search returns. Reading the positions as a list and
-    cutting at the first ``-1`` costs a third of masking both arrays."""
+    cutting at the first ``-1`` costs a third of masking both arrays; a full row (k results,
+    nearly every query) is returned as it is, without the copies of a cut."""
     positions = docs.tolist()
-    n = positions.index(-1) if positions and positions[-1] < 0 else len(positions)
-    return ids_at(doc_ids, positions[:n]), scores[:n]
+    if positions and positions[-1] < 0:
+        n = positions.index(-1)
+        return ids_at(doc_ids, positions[:n]), scores[:n]
+    return ids_at(doc_ids, positions), scores

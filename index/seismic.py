@@ -344,7 +344,8 @@ class SeismicIndex:
         problem, detail, docs, scores = _search_single(
             searcher, terms, values, *kernel, shared, slot
         )
-        check_canonical(problem, detail, self.vocab_size)
+        if problem:
+            check_canonical(problem, detail, self.vocab_size)
         return docs, scores
 
     def _single_params(self, given: tuple) -> tuple | None:

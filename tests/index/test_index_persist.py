@@ -162,6 +162,10 @@ def test_string_list_take_reads_what_indexing_reads(strings, data):
     positions = positions if strings else []
     assert stored.take(positions) == [strings[p] for p in positions]
     assert stored.take(np.array(positions, dtype=np.int64)) == [strings[p] for p in positions]
+    # Some kept, some not: the lookup of kept strings alone must not cut the row short.
+    more = data.draw(st.lists(st.integers(0, max(len(strings) - 1, 0)), max_size=10))
+    more = more if strings else []
+    assert stored.take(more) == [strings[p] for p in more]
     assert list(stored) == strings
 
 
