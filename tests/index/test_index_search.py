@@ -15,11 +15,13 @@ import heapq
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from index_data import random_collection
 from lsr.index import BuildConfig, SeismicIndex, bitset
 from lsr.index.forward import ForwardIndex
 from lsr.index.postings import PostingLists
-from lsr.index.search import new_scratch, new_searcher, search_serial, search_single
+from lsr.index.search import heaviest, new_scratch, new_searcher, search_serial, search_single
 from lsr.index.shared_bound import NO_SEARCHERS, new_shared, unshared
 from lsr.index.summary import MASK_BLOCKS, build_summaries
 
@@ -351,3 +353,15 @@ def test_a_searcher_sharing_a_row_gives_what_the_arrays_give(with_knn, global_or
         np.testing.assert_array_equal(found, docs[q])
         np.testing.assert_array_equal(found_scores, scores[q])
         assert rows[q, 1, 10] > 0  # it published its own top-k for the others
+
+
+@settings(deadline=None)  # the first example compiles the kernel
+@given(
+    st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 3.5]) | st.floats(0, 10, width=32)),
+    st.integers(0, 25),
+)
+def test_heaviest_is_the_stable_sort_prefix(weights, n):
+    # Few distinct values make ties common: the lower position must come first, as in the sort.
+    weights = np.array(weights, dtype=np.float32)
+    expected = np.argsort(-weights, kind="mergesort")[:n]
+    assert heaviest(weights, n).tolist() == expected.tolist()
