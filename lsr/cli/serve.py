@@ -179,6 +179,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        http="lsr.service.http:OneWriteProtocol",  # a response in one write, not two
         access_log=False,  # the app logs one line per request, without query strings
         log_config=log_config(),
     )
