@@ -45,8 +45,10 @@ class _Coalescing:
         self._pending.append(data)
 
     def flush(self) -> None:
-        if self._pending:
-            data, self._pending = b"".join(self._pending), []
+        data, self._pending = b"".join(self._pending), []
+        # A connection closed meanwhile (by the client) takes no more writes: uvicorn checks
+        # the same before each of its own.
+        if data and not self._transport.is_closing():
             self._transport.write(data)
 
     def close(self) -> None:

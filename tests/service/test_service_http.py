@@ -48,15 +48,21 @@ class Transport(asyncio.Transport):
         pass
 
 
+def connect() -> tuple[OneWriteProtocol, Transport]:
+    """A protocol serving ``app`` on a new connection (in a running event loop)."""
+    config = Config(app, log_level="error")
+    config.load()
+    protocol = OneWriteProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = Transport()
+    protocol.connection_made(transport)
+    return protocol, transport
+
+
 def serve(request: bytes) -> Transport:
     """One request through the protocol; the transport it answered on."""
 
     async def main() -> Transport:
-        config = Config(app, log_level="error")
-        config.load()
-        protocol = OneWriteProtocol(config=config, server_state=ServerState(), app_state={})
-        transport = Transport()
-        protocol.connection_made(transport)
+        protocol, transport = connect()
         protocol.data_received(request)
         for _ in range(50):
             await asyncio.sleep(0.01)
@@ -86,3 +92,14 @@ def test_uvicorns_own_error_answer_is_sent_before_it_closes():
     transport = serve(b"NOT HTTP\r\n\r\n")
     assert b"".join(transport.writes).startswith(b"HTTP/1.1 400 Bad Request")
     assert transport.closed
+
+
+def test_what_is_left_for_a_connection_the_client_closed_is_dropped():
+    async def main() -> Transport:
+        protocol, transport = connect()
+        protocol.transport.write(b"a streamed chunk")  # flushed at the end of this step
+        transport.closed = True  # the client went away before that
+        await asyncio.sleep(0.01)
+        return transport
+
+    assert asyncio.run(main()).writes == []
