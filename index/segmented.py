@@ -17,11 +17,12 @@ so the CLI, the evaluation and the service search either through :func:`index.op
 from __future__ import annotations
 
 import os
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from lsr.index import bitset
@@ -42,6 +43,10 @@ from lsr.errors import IndexFormatError
 from lsr.vectors import SparseCollection, VectorMetadata
 
 T = TypeVar("T")
+
+#: Distinct settings of single-query search remembered per index (:meth:`SegmentedIndex.
+#: _seismic_plan`), as :class:`~index.seismic.SeismicIndex` remembers its own.
+REMEMBERED_SETTINGS = 256
 
 #: Attempts at opening the live commit while writers replace it (see :meth:`SegmentedIndex.load`).
 OPEN_ATTEMPTS = 5
@@ -92,6 +97,16 @@ class LiveSegment:
         return found
 
 
+class SeismicPlan(NamedTuple):
+    """A single query's settings as :meth:`SegmentedIndex._search_seismic` passes them on."""
+
+    k: int
+    with_knn: tuple  # kernel_params of a segment with a kNN graph
+    without_knn: tuple  # and of one without
+    #: The shared row of one search before anything is published, copied per search.
+    empty_row: np.ndarray
+
+
 class SegmentIds(Sequence[str]):
     """The ids of all segments' documents (deleted ones included) by global position."""
 
@@ -99,6 +114,7 @@ class SegmentIds(Sequence[str]):
         self._parts = parts
         self._starts = np.array([p.offset for p in parts], dtype=np.int64)
         self._total = sum(len(p.segment) for p in parts)
+        self._offsets = [p.offset for p in parts]  # for bisect, which takes a list at C speed
 
     def __len__(self) -> int:
         return self._total
@@ -114,19 +130,29 @@ class SegmentIds(Sequence[str]):
         part = self._parts[int(np.searchsorted(self._starts, position, side="right")) - 1]
         return part.segment.doc_ids[position - part.offset]
 
-    def take(self, positions: np.ndarray) -> list[str]:
+    def take(self, positions: np.ndarray | Sequence[int]) -> list[str]:
         """The ids at ``positions`` (non-negative), each segment's read in one call
-        (:meth:`Segment.ids_at`): a search's k hits cost a few calls, not k lookups."""
-        positions = np.asarray(positions, dtype=np.int64)
-        if len(positions) and not 0 <= positions.min() <= positions.max() < len(self):
-            raise IndexError(int(positions.max() if positions.min() >= 0 else positions.min()))
-        owners = np.searchsorted(self._starts, positions, side="right") - 1
+        (:meth:`Segment.ids_at`): a search's k hits cost a few calls, not k lookups.
+
+        Plain Python over the positions as a list: grouped with numpy (``searchsorted``,
+        ``unique``, a mask per segment) the ten hits of a query over two 500k shards took
+        ~26 µs warm and 100-200 µs right after the shards' kernels (cold caches; 1M synthetic,
+        Zen 4), of a ~2 ms query; the single index's :class:`~index.persist.StringList` takes
+        ~2."""
+        if isinstance(positions, np.ndarray):
+            positions = positions.tolist()
+        if positions and not 0 <= min(positions) <= max(positions) < self._total:
+            raise IndexError(max(positions) if min(positions) >= 0 else min(positions))
+        if not self._parts:
+            return []
+        groups: dict[int, list[int]] = {}  # owner -> the rows it answers
+        for row, position in enumerate(positions):
+            groups.setdefault(bisect_right(self._offsets, position) - 1, []).append(row)
         ids: list[str] = [""] * len(positions)
-        for owner in np.unique(owners).tolist():
-            part, rows = self._parts[owner], np.flatnonzero(owners == owner)
-            for row, doc_id in zip(
-                rows.tolist(), part.segment.ids_at(positions[rows] - part.offset)
-            ):
+        for owner, rows in groups.items():
+            part = self._parts[owner]
+            local = [positions[row] - part.offset for row in rows]
+            for row, doc_id in zip(rows, part.segment.ids_at(local)):
                 ids[row] = doc_id
         return ids
 
@@ -149,6 +175,7 @@ class SegmentedIndex:
         self.config = BuildConfig.from_json(commit.config)
         self.search_defaults = SearchDefaults.from_json(commit.search_defaults)
         self.doc_ids = SegmentIds(parts)
+        self._remembered: tuple[Any, dict[tuple, SeismicPlan | None]] = (None, {})
 
     @classmethod
     def load(
@@ -278,9 +305,12 @@ class SegmentedIndex:
         global_order: bool | None = None,
     ) -> tuple[list[str], np.ndarray]:
         """Top-k of one query: document ids and float32 scores, best first."""
-        params = self._params(k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
-        if filter is None and params.engine != "exact" and self._seismic_only:
-            return self._search_seismic(term_ids, weights, params)
+        given = (k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order)
+        if filter is None and self._seismic_only:
+            plan = self._seismic_plan(given)
+            if plan is not None:
+                return self._search_seismic(term_ids, weights, plan)
+        params = self._params(*given)
         indptr, terms, values = single_query(term_ids, weights, self.vocab_size)
         query = SparseCollection(["q"], indptr, terms, values, self.metadata)
         filter_ = parse(filter) if filter is not None else None
@@ -295,8 +325,35 @@ class SegmentedIndex:
             part.segment.seismic is not None and part.entry.n_deleted == 0 for part in self.parts
         )
 
+    def _seismic_plan(self, given: tuple) -> SeismicPlan | None:
+        """What :meth:`_search_seismic` needs of the settings ``given`` (``search``'s, in its
+        order), or ``None`` where they ask for exact search; remembered per distinct ``given``
+        (told apart by type too, as :meth:`SeismicIndex._single_params
+        <index.seismic.SeismicIndex._single_params>` does) until :attr:`search_defaults` is
+        replaced: validating them costs ~3.5 µs warm, 15-30 µs between two searches of two
+        shards (cold caches; 1M synthetic, Zen 4)."""
+        remembered = self._remembered
+        if remembered[0] is not self.search_defaults:
+            remembered = self._remembered = (self.search_defaults, {})
+        key = (*given, *map(type, given))
+        try:
+            return remembered[1][key]
+        except KeyError:
+            if len(remembered[1]) >= REMEMBERED_SETTINGS:
+                remembered[1].clear()
+            params = self._params(*given)
+            plan = remembered[1][key] = (
+                None if params.engine == "exact" else SeismicPlan(
+                    params.k, kernel_params(params), kernel_params(params, knn=False),
+                    new_shared(1, len(self.parts), params.k)[0],
+                )
+            )  # fmt: skip
+            return plan
+        except TypeError:  # an unhashable value: the full path names the parameter
+            return None
+
     def _search_seismic(
-        self, term_ids: np.ndarray, weights: np.ndarray, params: SearchParams
+        self, term_ids: np.ndarray, weights: np.ndarray, plan: SeismicPlan
     ) -> tuple[list[str], np.ndarray]:
         """One query over Seismic segments without deletions, without a filter: each segment
         searched by :meth:`SeismicIndex.search_positions <index.seismic.SeismicIndex.
@@ -305,18 +362,16 @@ class SegmentedIndex:
         and merges with numpy: on two 10k-document shards its Python alone cost ~190 µs of
         CPU a query against ~7 for the single index (``reports/sharded-single-s10.md``)."""
         terms, values = query_arrays(term_ids, weights)
-        rows = self._shared(1, params.k)
-        shared = NO_SEARCHERS if rows is None else rows[0]
-        with_knn, without_knn = kernel_params(params), kernel_params(params, knn=False)
+        shared = plan.empty_row.copy() if self.share_bound else NO_SEARCHERS
 
         def search(slot: int) -> tuple[np.ndarray, np.ndarray]:
             seismic = self.parts[slot].segment.seismic
-            kernel = with_knn if seismic.knn.shape[1] else without_knn
+            kernel = plan.with_knn if seismic.knn.shape[1] else plan.without_knn
             return seismic.search_positions(terms, values, kernel, shared, slot)
 
         found = self._each_part(search)
         docs, scores = merge_row(
-            tuple(d for d, _ in found), tuple(s for _, s in found), self._offsets, params.k
+            tuple(d for d, _ in found), tuple(s for _, s in found), self._offsets, plan.k
         )
         return row_hits(self.doc_ids, docs, scores)
 
