@@ -177,6 +177,20 @@ def test_ids_taken_at_once_are_those_looked_up_one_by_one(sharded):
         ids.take(np.array([3, N_DOCS]))
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.integers(-2, N_DOCS + 1), max_size=12), min_size=1, max_size=6))
+def test_ids_taken_again_are_those_looked_up_one_by_one(sharded, takes):
+    """Takes in turn, kept ids found again among new ones; an invalid position is refused
+    whatever was kept before."""
+    ids = open_index(sharded / "idx").doc_ids
+    for positions in takes:
+        if all(0 <= p < N_DOCS for p in positions):
+            assert ids.take(positions) == [ids[p] for p in positions]
+        else:
+            with pytest.raises(IndexError):
+                ids.take(positions)
+
+
 def test_a_damaged_shard_is_named(sharded, tmp_path):
     import shutil
 
