@@ -113,7 +113,6 @@ class SegmentIds(Sequence[str]):
 
     def __init__(self, parts: Sequence[LiveSegment]) -> None:
         self._parts = parts
-        self._starts = np.array([p.offset for p in parts], dtype=np.int64)
         self._total = sum(len(p.segment) for p in parts)
         self._offsets = [p.offset for p in parts]  # for bisect, which takes a list at C speed
         self._taken: dict[int, str] = {}  # see take
@@ -129,7 +128,7 @@ class SegmentIds(Sequence[str]):
             position += len(self)
         if not 0 <= position < len(self):
             raise IndexError(position)
-        part = self._parts[int(np.searchsorted(self._starts, position, side="right")) - 1]
+        part = self._parts[bisect_right(self._offsets, position) - 1]
         return part.segment.doc_ids[position - part.offset]
 
     def take(self, positions: np.ndarray | Sequence[int]) -> list[str]:
