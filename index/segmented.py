@@ -32,6 +32,7 @@ from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.filters import Filter, parse
 from lsr.index.persist import TAKEN_LIMIT
 from lsr.index.queries import check_batch, query_arrays, single_query
+from lsr.index.remembered import Remembered
 from lsr.index.results import SearchResults, row_hits
 from lsr.index.scan import scan
 from lsr.index.segments import Segment, load_segment
@@ -44,10 +45,6 @@ from lsr.errors import IndexFormatError
 from lsr.vectors import SparseCollection, VectorMetadata
 
 T = TypeVar("T")
-
-#: Distinct settings of single-query search remembered per index (:meth:`SegmentedIndex.
-#: _seismic_plan`), as :class:`~index.seismic.SeismicIndex` remembers its own.
-REMEMBERED_SETTINGS = 256
 
 #: Attempts at opening the live commit while writers replace it (see :meth:`SegmentedIndex.load`).
 OPEN_ATTEMPTS = 5
@@ -183,7 +180,7 @@ class SegmentedIndex:
         self.config = BuildConfig.from_json(commit.config)
         self.search_defaults = SearchDefaults.from_json(commit.search_defaults)
         self.doc_ids = SegmentIds(parts)
-        self._remembered: tuple[Any, dict[tuple, SeismicPlan | None]] = (None, {})
+        self._plans: Remembered[SeismicPlan | None] = Remembered()
 
     @classmethod
     def load(
@@ -335,30 +332,19 @@ class SegmentedIndex:
 
     def _seismic_plan(self, given: tuple) -> SeismicPlan | None:
         """What :meth:`_search_seismic` needs of the settings ``given`` (``search``'s, in its
-        order), or ``None`` where they ask for exact search; remembered per distinct ``given``
-        (told apart by type too, as :meth:`SeismicIndex._single_params
-        <index.seismic.SeismicIndex._single_params>` does) until :attr:`search_defaults` is
-        replaced: validating them costs ~3.5 µs warm, 15-30 µs between two searches of two
-        shards (cold caches; 1M synthetic, Zen 4)."""
-        remembered = self._remembered
-        if remembered[0] is not self.search_defaults:
-            remembered = self._remembered = (self.search_defaults, {})
-        key = (*given, *map(type, given))
-        try:
-            return remembered[1][key]
-        except KeyError:
-            if len(remembered[1]) >= REMEMBERED_SETTINGS:
-                remembered[1].clear()
-            params = self._params(*given)
-            plan = remembered[1][key] = (
-                None if params.engine == "exact" else SeismicPlan(
-                    params.k, kernel_params(params), kernel_params(params, knn=False),
-                    new_shared(1, len(self.parts), params.k)[0],
-                )
-            )  # fmt: skip
-            return plan
-        except TypeError:  # an unhashable value: the full path names the parameter
+        order), or ``None`` where they ask for exact search (or a value cannot be hashed),
+        remembered per distinct ``given`` until :attr:`search_defaults` is replaced
+        (:mod:`index.remembered`: validating cost 15-30 µs between two searches of two shards)."""
+        return self._plans.get((self.search_defaults,), given, self._new_plan)
+
+    def _new_plan(self, given: tuple) -> SeismicPlan | None:
+        params = self._params(*given)
+        if params.engine == "exact":
             return None
+        return SeismicPlan(
+            params.k, kernel_params(params), kernel_params(params, knn=False),
+            new_shared(1, len(self.parts), params.k)[0],
+        )  # fmt: skip
 
     def _search_seismic(
         self, term_ids: np.ndarray, weights: np.ndarray, plan: SeismicPlan

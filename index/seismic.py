@@ -31,6 +31,7 @@ from lsr.index.parallel import launch_guard
 from lsr.index.postings import PostingLists, cluster
 from lsr.index.pruning import prune
 from lsr.index.queries import check_batch, check_canonical, query_arrays
+from lsr.index.remembered import Remembered
 from lsr.index.results import SearchResults, row_hits
 from lsr.index.search import Searcher, new_scratch, new_searcher
 from lsr.index.search import search_batch as _search_parallel
@@ -44,10 +45,6 @@ from lsr.errors import IndexFormatError, InputError
 from lsr.vectors import SparseCollection, VectorMetadata
 
 PHASES = ("forward index", "pruning", "clustering", "summaries", "knn graph", "engine timing")
-
-
-#: Distinct settings :meth:`SeismicIndex.search` remembers (a sweep over many forgets them all).
-_REMEMBERED_SETTINGS = 256
 
 
 def summary_mask_blocks(manifest: dict[str, Any], source: str) -> int:
@@ -110,9 +107,7 @@ class SeismicIndex:
         self._max_blocks = int(np.diff(postings.list_block_ptr).max(initial=0))
         self._nothing_excluded = bitset.empty(len(doc_ids))
         self._local = threading.local()
-        # What :meth:`_single_params` remembers: the defaults and timing it was made under, and
-        # the kernel parameters by the arguments given.
-        self._remembered: tuple[Any, Any, dict] = (None, None, {})
+        self._single_kernels: Remembered[tuple | None] = Remembered()
 
     @functools.cached_property
     def _index_arrays(self) -> tuple:
@@ -350,28 +345,16 @@ class SeismicIndex:
 
     def _single_params(self, given: tuple) -> tuple | None:
         """The parameters of :meth:`search` without exclusions as its kernel takes them, or
-        ``None`` where it answers with exact search, remembered per distinct ``given`` (told
-        apart by type too, as :meth:`SearchDefaults.params` does) until :attr:`search_defaults`
-        or :attr:`timing` is replaced.
+        ``None`` where it answers with exact search (or a value given cannot be hashed),
+        remembered per distinct ``given`` until :attr:`search_defaults` or :attr:`timing` is
+        replaced (:mod:`index.remembered`)."""
+        return self._single_kernels.get(
+            (self.search_defaults, self.timing), given, self._single_kernel
+        )
 
-        Validating and choosing the engine cost ~3.5 µs alone but ~8 µs between two searches
-        of ~200 µs (the interpreter's work evicts what the kernel keeps in the caches;
-        ``reports/index-intel-where-s8.md``); a dictionary look-up is most of what is left."""
-        remembered = self._remembered
-        if remembered[0] is not self.search_defaults or remembered[1] is not self.timing:
-            remembered = self._remembered = (self.search_defaults, self.timing, {})
-        key = (*given, *map(type, given))
-        try:
-            return remembered[2][key]
-        except KeyError:
-            if len(remembered[2]) >= _REMEMBERED_SETTINGS:
-                remembered[2].clear()
-            params = self._params(*given)
-            exact = self._engine(params, None) == "exact"
-            kernel = remembered[2][key] = None if exact else kernel_params(params)
-            return kernel
-        except TypeError:  # an unhashable value: the full path names the parameter
-            return None
+    def _single_kernel(self, given: tuple) -> tuple | None:
+        params = self._params(*given)
+        return None if self._engine(params, None) == "exact" else kernel_params(params)
 
     def _params(
         self, k, query_cut, heap_factor, first_sorted, n_knn, engine, global_order=None
