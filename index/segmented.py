@@ -30,7 +30,7 @@ from lsr.index.attributes import Attributes
 from lsr.index.commit import Commit, SegmentEntry, read_current, read_deletes
 from lsr.index.config import BuildConfig, SearchDefaults, SearchParams
 from lsr.index.filters import Filter, parse
-from lsr.index.persist import TAKEN_LIMIT
+from lsr.index.persist import Taken
 from lsr.index.queries import check_batch, query_arrays, single_query
 from lsr.index.remembered import Remembered
 from lsr.index.results import SearchResults, row_hits
@@ -112,7 +112,7 @@ class SegmentIds(Sequence[str]):
         self._parts = parts
         self._total = sum(len(p.segment) for p in parts)
         self._offsets = [p.offset for p in parts]  # for bisect, which takes a list at C speed
-        self._taken: dict[int, str] = {}  # see take
+        self._taken = Taken()
 
     def __len__(self) -> int:
         return self._total
@@ -130,21 +130,15 @@ class SegmentIds(Sequence[str]):
 
     def take(self, positions: np.ndarray | Sequence[int]) -> list[str]:
         """The ids at ``positions`` (non-negative), each segment's read in one call
-        (:meth:`Segment.ids_at`): a search's k hits cost a few calls, not k lookups.
+        (:meth:`Segment.ids_at`): a search's k hits cost a few calls, not k lookups; those
+        returned lately are kept (:class:`~index.persist.Taken`)."""
+        return self._taken.take(positions, self._read)
 
-        The ids returned lately are kept by global position, as :meth:`StringList.take
-        <index.persist.StringList.take>` keeps its own (and as many): where all are kept one
-        ``map`` looks them up. Otherwise plain Python over the positions as a list: grouped with
-        numpy (``searchsorted``, ``unique``, a mask per segment) the ten hits of a query over
-        two 500k shards took ~26 µs warm and 100-200 µs right after the shards' kernels (cold
-        caches; 1M synthetic, Zen 4), of a ~2 ms query; grouped this way ~9 warm, kept ~0.6."""
-        if isinstance(positions, np.ndarray):
-            positions = positions.tolist()
-        taken = self._taken
-        try:
-            return list(map(taken.__getitem__, positions))
-        except KeyError:
-            pass
+    def _read(self, positions: list[int]) -> list[str]:
+        """The ids at ``positions`` grouped by segment in plain Python: grouped with numpy
+        (``searchsorted``, ``unique``, a mask per segment) the ten hits of a query over two 500k
+        shards took ~26 µs warm and 100-200 µs right after the shards' kernels (cold caches;
+        1M synthetic, Zen 4), of a ~2 ms query; this way ~9 warm."""
         if positions and not 0 <= min(positions) <= max(positions) < self._total:
             raise IndexError(max(positions) if min(positions) >= 0 else min(positions))
         groups: dict[int, list[int]] = {}  # owner -> the rows it answers
@@ -156,9 +150,6 @@ class SegmentIds(Sequence[str]):
             local = [positions[row] - part.offset for row in rows]
             for row, doc_id in zip(rows, part.segment.ids_at(local)):
                 ids[row] = doc_id
-        if len(taken) > TAKEN_LIMIT:
-            taken.clear()
-        taken.update(zip(positions, ids))
         return ids
 
 
