@@ -1,4 +1,4 @@
-# One-command install, tests, demo and benchmarks. `make test` is what CI runs.
+# One-command install, tests, demo and benchmarks. CI (.ci/run) runs `make test`, then `make test-slow`.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-browser test lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-ray-encode bench-ray-serve bench-build-memory clean
+.PHONY: install install-browser test test-slow lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-ray-encode bench-ray-serve bench-build-memory clean
 
 install: $(STAMP)
 
@@ -31,8 +31,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python scripts/lint_imports.py
 
+# The suite but for tests marked slow (each tens of seconds: whole training, encoding or crash
+# runs through the CLI); test-slow runs those, and CI runs both.
 test: install lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow" --durations=10
+
+test-slow: install
+	$(BIN)/pytest -q -m slow --durations=10
 
 demo: install
 	bash scripts/demo.sh

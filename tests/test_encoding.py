@@ -165,6 +165,7 @@ def _kill_after_two_chunks(command, parts):
     process.wait(timeout=30)
 
 
+@pytest.mark.slow
 @requires_shared
 def test_killed_encode_rerun_with_another_top_k_gives_only_new_vectors(tmp_path):
     """A real run of `lsr encode` (splade-tiny) is killed after two chunks; the rerun with

@@ -8,6 +8,7 @@ import pytest
 from benchmarks.sharded import _settings, best_at_target, markdown, measure
 
 
+@pytest.mark.slow
 def test_a_small_run_measures_the_single_and_the_sharded_indexes(tmp_path):
     options = {"n_docs": 1000, "n_queries": 20, "shards": (2, 3), "rounds": 1, "seed": 0,
                "settings": ((10, 0.8, False), (3, 1.0, True)), "target": 0.5, "cache": str(tmp_path)}  # fmt: skip

@@ -100,6 +100,7 @@ def _how(returncode: int, stderr: str) -> str:
     return f"exit status {returncode}: {stderr[-2000:]}" if returncode else "ok"
 
 
+@pytest.mark.slow
 def test_damaged_index_loads_and_searches_or_fails_naming_the_file(pristine, tmp_path):
     cases = make_cases(pristine)
     assert len({case["file"] for case in cases}) == len(list(pristine.glob("*.npy")))

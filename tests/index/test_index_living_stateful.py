@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -78,3 +79,4 @@ LivingIndexMachine.TestCase.settings = settings(
     max_examples=25, stateful_step_count=15, deadline=None
 )
 TestLivingIndex = LivingIndexMachine.TestCase
+TestLivingIndex.pytestmark = [pytest.mark.slow]

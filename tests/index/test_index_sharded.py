@@ -219,6 +219,7 @@ def test_more_shards_than_documents_is_refused_naming_the_option(tmp_path):
     assert not (tmp_path / "idx").exists()
 
 
+@pytest.mark.slow
 def test_cli_builds_searches_and_describes_a_sharded_index(sharded, tmp_path):
     runner = CliRunner()
     args = ["index", "build", str(sharded / "docs.parquet"), str(tmp_path / "idx")]

@@ -102,6 +102,7 @@ def test_given_negatives_stay_first_and_are_not_drawn_again(sample, miner):
     assert len(set(mined.negatives)) == 4
 
 
+@pytest.mark.slow
 @requires_shared
 def test_refresher_mines_with_the_current_splade_model(sample):
     corpus, examples = sample

@@ -117,6 +117,7 @@ def test_pseudo_queries_need_labelled_pairs_with_bm25_negatives(keys):
         TrainConfig(model="m", dataset="d", pseudo_queries=10, **keys).validate()
 
 
+@pytest.mark.slow
 @requires_shared
 def test_lsr_train_self_supervised_from_flags(scifact_slice, tmp_path):
     model = tiny_config(tmp_path).model

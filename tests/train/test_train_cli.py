@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, SHARED_DATA, SPLADE_TINY, requires_shared
 
 from lsr.vector_io import read_vectors
@@ -17,6 +18,7 @@ def lsr(*args):
     return subprocess.run([*LSR, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 @requires_shared
 def test_a_20_step_run_from_flags_writes_a_folder_lsr_encode_takes(tmp_path):
     config = tmp_path / "run.yaml"

@@ -36,6 +36,7 @@ def llama_dir(tmp_path_factory):
     return build_tiny_decoder(tmp_path_factory.mktemp("llama"))
 
 
+@pytest.mark.slow
 def test_lsr_train_on_a_causal_lm_writes_a_folder_lsr_encode_takes(llama_dir, tmp_path):
     out = tmp_path / "run"
     done = lsr(

@@ -9,6 +9,7 @@ import sys
 
 import httpx
 import numpy as np
+import pytest
 from conftest import ROOT
 from lsr.index import SeismicIndex
 from lsr.service.process import ServiceProcess
@@ -25,6 +26,7 @@ def lsr(*args):
     return subprocess.run([*LSR, *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_a_per_side_folder_encodes_evaluates_and_serves(tmp_path):
     config = tiny_config(tmp_path, query_encoder="mlp", doc_encoder="mlm", max_steps=2)
     folder = train(config, progress=False)
