@@ -127,19 +127,23 @@ def dev_query_ids(data_dir: str) -> list[str]:
     return held_out(list(train), HELD_OUT, HELD_OUT_SEED)
 
 
-def write_split(folder: Path, data_dir: str, dev: Sequence[str]) -> Path:
+def write_split(folder: Path, data_dir: str, dev: Sequence[str], with_dev: bool = False) -> Path:
     """A BEIR folder of SciFact whose train qrels leave the ``dev`` queries out (corpus and
-    queries linked, not copied)."""
+    queries linked, not copied); ``with_dev`` also writes their lines as ``qrels/dev.tsv``, the
+    split ``lsr train --eval-dataset FOLDER/dev`` reads."""
     source = Path(data_dir, "scifact").resolve()
     held = set(dev)
     lines = (source / "qrels" / "train.tsv").read_text(encoding="utf-8").splitlines()
     kept = [lines[0], *(line for line in lines[1:] if line.split("\t")[0] not in held)]
+    dev_lines = [lines[0], *(line for line in lines[1:] if line.split("\t")[0] in held)]
 
     def fill(tmp: Path) -> None:
         for name in ("corpus.jsonl.gz", "queries.jsonl.gz"):
             (tmp / name).symlink_to(source / name)
         (tmp / "qrels").mkdir()
         (tmp / "qrels" / "train.tsv").write_text("\n".join(kept) + "\n", encoding="utf-8")
+        if with_dev:
+            (tmp / "qrels" / "dev.tsv").write_text("\n".join(dev_lines) + "\n", encoding="utf-8")
 
     write_directory_atomic(folder, fill)
     return folder
