@@ -20,6 +20,7 @@ Ray (``pip install lsr[ray]``) is imported inside the functions only.
 
 from __future__ import annotations
 
+import os
 import signal
 from functools import partial
 from pathlib import Path
@@ -37,6 +38,13 @@ APP = "lsr"
 #: CPUs a replica asks Ray for: a share, so that the ingress and a shard's replicas fit on a
 #: 2-core machine's local runtime; Ray schedules by these, the kernels take what is free.
 CPUS = 0.5
+#: Seconds Ray Serve's controller gives its HTTP proxy to answer the first readiness check
+#: (Ray's default: 5). On a busy machine a proxy can take longer to start; the controller then
+#: kills it and ``serve.start`` fails with ``ActorDiedError`` (seen on 2 cores at load 5, where
+#: everything else started). A local runtime inherits this process's environment, so the
+#: setting reaches the controller; a value the user set is kept.
+PROXY_READY_ENVIRONMENT = "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"
+PROXY_READY_SECONDS = "60"
 
 
 class ShardReplica:
@@ -148,6 +156,7 @@ def run(
     from ray import serve
 
     app = application(settings, replicas, cpus)
+    os.environ.setdefault(PROXY_READY_ENVIRONMENT, PROXY_READY_SECONDS)
     ray.init(address=address or None, include_dashboard=False, log_to_driver=False)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
