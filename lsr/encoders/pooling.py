@@ -45,7 +45,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from torch.nn import functional
 
 # 512 columns: a (tokens x 512) float32 block of a 32 x 256 batch is 16 MB, and profiling
 # splade-tiny on SciFact gave the best throughput from 256 to 512 (CPU time, one thread).
@@ -142,25 +141,38 @@ def _padding_as_duplicates(states: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 
 def _chunked_max(
-    states: torch.Tensor, weight: torch.Tensor, chunk: int, matmul: Callable = functional.linear
+    states: torch.Tensor, weight: torch.Tensor, chunk: int, matmul: Callable = torch.mm
 ) -> torch.Tensor:
-    """``max_i matmul(states_bi, weight[j])`` for every text b and term j, a vocabulary chunk at
-    a time (``matmul(x, w)`` is ``x @ w.T``)."""
+    """``max_i <states_bi, weight_j>`` for every text b and term j, a vocabulary chunk at a time
+    (``matmul(x, w.T, out=block)``; int8 codes are summed in int32).
+
+    Every chunk's product is written into one block allocated once per call. A fresh (tokens x
+    chunk) tensor per chunk (16 MB for 32 documents of 256 tokens) goes back to the operating
+    system when freed and is page-faulted in again by the next chunk: the products ran 1.5x
+    slower that way (splade-tiny over 320 SciFact documents, 9.3-10.0 s against 6.3-6.9 s, AMD
+    EPYC Zen 4). The max over positions runs on the (text, position, term) view, as ``amax``
+    over its middle axis (faster here than a max over the last axis of the transposed product).
+    """
     batch, length, hidden = states.shape
-    flat = states.reshape(batch * length, hidden)
-    blocks = [
-        matmul(flat, weight[start : start + chunk]).view(batch, length, -1).amax(dim=1)
-        for start in range(0, weight.shape[0], chunk)
-    ]
-    # One block (a query's): no copy; several: one copy, as writing them into place would be.
-    return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
+    rows, vocab = batch * length, weight.shape[0]
+    dtype = torch.int32 if states.dtype == torch.int8 else states.dtype
+    flat = states.reshape(rows, hidden)
+    width = min(chunk, vocab)
+    block = torch.empty(rows * width, dtype=dtype, device=states.device)
+    pooled = torch.empty(batch, vocab, dtype=dtype, device=states.device)
+    for start in range(0, vocab, width):
+        terms = weight[start : start + width]
+        product = block[: rows * len(terms)].view(rows, len(terms))
+        matmul(flat, terms.t(), out=product)
+        torch.amax(product.view(batch, length, -1), dim=1, out=pooled[:, start : start + width])
+    return pooled
 
 
-def _int8_matmul(codes: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``codes @ weight.T`` of int8 matrices, summed exactly in int32."""
+def _int8_matmul(codes: torch.Tensor, weight_t: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """``codes @ weight_t`` of int8 matrices, summed exactly in int32 into ``out``."""
     if codes.shape[1] == 1:  # torch 2.13's CPU _int_mm answers zeros for one column (tested)
-        return codes.int() @ weight.int().t()
-    return torch._int_mm(codes, weight.t())
+        return torch.mm(codes.int(), weight_t.int(), out=out)
+    return torch._int_mm(codes, weight_t, out=out)
 
 
 def max_logits(

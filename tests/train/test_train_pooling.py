@@ -9,7 +9,7 @@ from transformers import AutoModelForMaskedLM, AutoTokenizer
 
 from lsr.encoders.pooling import l0_activation, splade_activation
 from lsr.train.models.mlm import MlmEncoder
-from lsr.train.models.pooling import pooled_logits
+from lsr.train.models.pooling import _argmax_positions, pooled_logits
 from tests.encoders.tiny_models import build_tiny_bert
 
 
@@ -85,3 +85,14 @@ def test_tiny_bert_gradients_equal_the_plain_formula(tmp_path):
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         assert torch.allclose(grads[0][name], grads[1][name], atol=1e-9), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), batch=st.integers(1, 4), length=st.integers(1, 7))
+def test_argmax_positions_are_those_of_the_full_logits(seed, batch, length):
+    states, _, weight, _ = random_batch(seed, batch, length, 5, 30)
+    generator = torch.Generator().manual_seed(seed)
+    wanted = torch.rand(batch, 30, generator=generator) < 0.3
+    positions = _argmax_positions(states, weight, wanted)
+    full = (states @ weight.T).argmax(dim=1)  # (batch, vocabulary)
+    assert torch.equal(positions[wanted], full[wanted])
