@@ -88,11 +88,16 @@ def test_tiny_bert_gradients_equal_the_plain_formula(tmp_path):
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), batch=st.integers(1, 4), length=st.integers(1, 7))
-def test_argmax_positions_are_those_of_the_full_logits(seed, batch, length):
+@given(
+    seed=st.integers(0, 10_000),
+    batch=st.integers(1, 4),
+    length=st.integers(1, 7),
+    chunk=st.integers(1, 40),
+)
+def test_argmax_positions_are_those_of_the_full_logits(seed, batch, length, chunk):
     states, _, weight, _ = random_batch(seed, batch, length, 5, 30)
     generator = torch.Generator().manual_seed(seed)
     wanted = torch.rand(batch, 30, generator=generator) < 0.3
-    positions = _argmax_positions(states, weight, wanted)
+    positions = _argmax_positions(states, weight, wanted, chunk)
     full = (states @ weight.T).argmax(dim=1)  # (batch, vocabulary)
     assert torch.equal(positions[wanted], full[wanted])
