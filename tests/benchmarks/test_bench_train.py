@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, SPLADE_TINY, requires_shared
 
-from benchmarks.train import first_batch_losses, peak_rss_mb, rss_mb, summarise
+from benchmarks.provenance import record
+from benchmarks.train import PEER, first_batch_losses, peak_rss_mb, render, rss_mb, summarise
 
 PEAK_OF_A_CHILD = "from benchmarks.train import peak_rss_mb; print(peak_rss_mb())"
 
@@ -45,3 +46,27 @@ def test_a_worker_reports_its_own_peak_not_the_driver_s():
     assert child.returncode == 0, child.stderr
     assert float(child.stdout) < rss_mb() - 300
     assert peak_rss_mb() >= rss_mb() > ballast.nbytes / 2**20
+
+
+def test_a_float32_only_report_compares_like_with_like():
+    stats = {"steps_per_s": 0.5, "rounds_steps_per_s": [0.5], "peak_rss_mb": 900.0}
+    result = {
+        "provenance": record("python -m benchmarks.train --precisions fp32", allow_dirty=True),
+        "settings": {
+            "model": "splade-tiny",
+            "batch_size": 16,
+            "max_length": 256,
+            "steps": 10,
+            "rounds": 1,
+            "precisions": ["fp32"],
+        },
+        "loss_step0": {"lsr": 0.3, "peer": 0.3, "abs_diff": 0.0},
+        "systems": {
+            "lsr (float32)": {**stats, "steps_per_s": 1.5, "training_rss_mb": 100.0},
+            f"{PEER} (float32)": {**stats, "training_rss_mb": 400.0},
+        },
+    }
+    report = render(result)
+    assert "| lsr (float32) | 1.500 | 0.500 | 3.00x |" in report
+    assert "0.25x |" in report and "bf16" not in report
+    assert "Precisions measured: float32." in report
