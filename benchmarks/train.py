@@ -272,7 +272,7 @@ def main() -> None:
 
 def render(result: dict[str, Any]) -> str:
     settings, loss, systems = result["settings"], result["loss_step0"], result["systems"]
-    measured = [p for p in PRECISIONS if p in settings.get("precisions", PRECISIONS)]
+    measured = [p for p in PRECISIONS if p in settings["precisions"]]
     peer = {precision: systems[f"{PEER} ({PRECISIONS[precision]})"] for precision in measured}
     ours = {precision: systems[f"lsr ({PRECISIONS[precision]})"] for precision in measured}
     lines = [
@@ -337,8 +337,7 @@ def parse_args() -> argparse.Namespace:
         "--worker", nargs=2, metavar=("SYSTEM", "PRECISION"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
-    unknown = sorted(set(args.precisions) - set(PRECISIONS))
-    if unknown or not args.precisions:
+    if set(args.precisions) - set(PRECISIONS):
         parser.error(f"--precisions takes fp32 and/or bf16, got {','.join(args.precisions)}")
     return args
 
