@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 # On a CUDA machine: make install TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
+# pytest processes of `make test` (pytest-xdist): the suite is mostly single-threaded Numba
+# compilation and Python, so two processes use both cores of a 2-core machine.
+TEST_WORKERS ?= 2
 
 .PHONY: install install-browser test test-slow lint demo train-demo bench bench-vectors bench-encode bench-index bench-serve bench-train bench-engine bench-living bench-sharded bench-ray-encode bench-ray-serve bench-build-memory clean
 
@@ -34,7 +37,7 @@ lint: install
 # The suite but for tests marked slow (each tens of seconds: whole training, encoding or crash
 # runs through the CLI); test-slow runs those, and CI runs both.
 test: install lint
-	$(BIN)/pytest -q -m "not slow" --durations=10
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup -m "not slow" --durations=10
 
 test-slow: install
 	$(BIN)/pytest -q -m slow --durations=10

@@ -45,6 +45,16 @@ def dense(collection, vocab_size: int) -> np.ndarray:
     return out
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for ``make test``'s processes (pytest-xdist ``--dist loadgroup``): a module's tests
+    run in one process, so its module-scoped fixtures (built indexes, servers) are made once,
+    and every test marked ``ray`` in one process, so one Ray runtime serves them all (two would
+    each claim both CPUs)."""
+    for item in items:
+        group = "ray" if item.get_closest_marker("ray") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(autouse=True)
 def restore_torch_threads():
     """Give torch's thread count back after every test: a command run in process
