@@ -83,18 +83,14 @@ def test_unknown_value_dtype_is_refused():
 
 
 def lane_order_reference(query, terms, weights):
-    """The documented summation order, in plain numpy float32 scalars: eight lanes over whole
-    groups of eight entries, lanes summed pairwise, then the remaining entries in order."""
-    n_full = len(terms) // 8 * 8
+    """The documented summation order, in plain numpy float32 scalars: entry ``p`` added to
+    lane ``p % 8``, the eight lanes summed pairwise."""
     lanes = [np.float32(0.0)] * 8
-    for p in range(n_full):
+    for p in range(len(terms)):
         lanes[p % 8] = np.float32(lanes[p % 8] + np.float32(query[terms[p]] * weights[p]))
     while len(lanes) > 1:
         lanes = [np.float32(lanes[i] + lanes[i + 1]) for i in range(0, len(lanes), 2)]
-    score = lanes[0]
-    for p in range(n_full, len(terms)):
-        score = np.float32(score + np.float32(query[terms[p]] * weights[p]))
-    return score
+    return lanes[0]
 
 
 def random_row(seed, n, term_type, value_dtype):
@@ -155,25 +151,32 @@ LOADS = [
 
 
 @pytest.mark.parametrize("dot", LOADS)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    n_groups=st.integers(0, 6),
+    n_entries=st.integers(0, 50),
     offset=st.integers(0, 9),
+    after=st.integers(0, 9),
     term_type=st.sampled_from([np.uint16, np.int32]),
     value_dtype=st.sampled_from(["float16", "float32"]),
     seed=st.integers(0, 2**16),
 )
 def test_either_lane_load_gives_the_lane_order_bit_for_bit(
-    dot, n_groups, offset, term_type, value_dtype, seed
+    dot, n_entries, offset, after, term_type, value_dtype, seed
 ):
-    """Both ways of loading the query's lanes, whichever the host picks for ``dot_dense``."""
-    n = 8 * n_groups
-    terms, stored, weights, query = random_row(seed, offset + n, term_type, value_dtype)
+    """Both ways of loading the query's lanes, whichever the host picks for ``dot_dense``, the
+    last partial group included: with ``after`` entries beyond the row, of ids outside the
+    query and NaN weights, which the lanes past the row's end must not read into the sum (and
+    with none, where a whole vector would overrun the arrays)."""
+    terms, stored, weights, query = random_row(seed, offset + n_entries, term_type, value_dtype)
     expected = lane_order_reference(query, terms[offset:], weights[offset:])
-    assert dot(terms, stored, offset, offset + n, query, 0) == expected
+    nan = np.array(np.nan, stored.dtype) if value_dtype == "float32" else np.uint16(0x7E00)
+    terms = np.concatenate([terms, np.full(after, np.iinfo(term_type).max, term_type)])
+    stored = np.concatenate([stored, np.full(after, nan, stored.dtype)])
+    end = offset + n_entries
+    assert dot(terms, stored, offset, end, query, 0) == expected
     # The weights 3 entries further on (one array holding ids and weights reads them so).
     shifted = np.concatenate([np.zeros(3, stored.dtype), stored])
-    assert dot(terms, shifted, offset, offset + n, query, 3) == expected
+    assert dot(terms, shifted, offset, end, query, 3) == expected
 
 
 @pytest.mark.parametrize(
