@@ -45,11 +45,14 @@ def dense(collection, vocab_size: int) -> np.ndarray:
     return out
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Groups for ``make test``'s processes (pytest-xdist ``--dist loadgroup``): a module's tests
     run in one process, so its module-scoped fixtures (built indexes, servers) are made once,
     and every test marked ``ray`` in one process, so one Ray runtime serves them all (two would
-    each claim both CPUs)."""
+    each claim both CPUs). First of the hooks: xdist reads the groups in a hook of its own
+    (``WorkerInteractor.pytest_collection_modifyitems``), which pluggy otherwise calls before
+    a conftest's, when no test has a group yet."""
     for item in items:
         group = "ray" if item.get_closest_marker("ray") else item.nodeid.split("::")[0]
         item.add_marker(pytest.mark.xdist_group(group))
