@@ -82,13 +82,21 @@ def lane_loads() -> str:
 
 def _query_by_inserts(builder, term_data, query_data, position, widen):
     """The query's lanes from eight scalar id loads and eight inserts (``insert``)."""
+    int64 = ir.IntType(64)
+    positions = [builder.add(position, int64(lane)) for lane in range(LANES)]
+    return _inserted_query(builder, term_data, query_data, positions, widen)
+
+
+def _inserted_query(builder, term_data, query_data, positions, widen):
+    """The query weights of the terms at ``positions`` (one a lane), each id a scalar load.
+
+    Each term id is its own scalar load, which widens it for free (movzx): loaded as one vector,
+    the ids would each need an extract (a shuffle-port instruction), and with the query's inserts
+    those shuffles bounded the loop (1.22x slower on Zen 5, measured)."""
     int32, int64 = ir.IntType(32), ir.IntType(64)
-    # Each term id is its own scalar load, which widens it for free (movzx): loaded as one
-    # vector, the ids would each need an extract (a shuffle-port instruction), and with the
-    # query's inserts those shuffles bounded the loop (1.22x slower on Zen 5, measured).
     query = ir.Constant(ir.VectorType(ir.FloatType(), LANES), None)
-    for lane in range(LANES):
-        term = builder.load(builder.gep(term_data, [builder.add(position, int64(lane))]))
+    for lane, at in enumerate(positions):
+        term = builder.load(builder.gep(term_data, [at]))
         query = builder.insert_element(
             query, builder.load(builder.gep(query_data, [widen(term, int64)])), int32(lane)
         )
@@ -281,18 +289,15 @@ def _tail(builder, arrays, stop_at, end_at, shift, sums, query_lanes, widen):
 def _clamped_lanes(builder, arrays, stop_at, end_at, shift, widen):
     """Query and weight lanes of entries ``min(stop + i, end - 1)``, each a scalar load."""
     int32, int64 = ir.IntType(32), ir.IntType(64)
-    weight_type = arrays.values.type.pointee
-    query = ir.Constant(ir.VectorType(ir.FloatType(), LANES), None)
-    weights = ir.Constant(ir.VectorType(weight_type, LANES), None)
     last = builder.sub(end_at, int64(1))
+    positions = []
     for lane in range(LANES):
         wanted = builder.add(stop_at, int64(lane))
-        at = builder.select(builder.icmp_signed("<", wanted, last), wanted, last)
-        term = builder.load(builder.gep(arrays.terms, [at]))
+        positions.append(builder.select(builder.icmp_signed("<", wanted, last), wanted, last))
+    query = _inserted_query(builder, arrays.terms, arrays.query, positions, widen)
+    weights = ir.Constant(ir.VectorType(arrays.values.type.pointee, LANES), None)
+    for lane, at in enumerate(positions):
         weight = builder.load(builder.gep(arrays.values, [builder.add(at, shift)]))
-        query = builder.insert_element(
-            query, builder.load(builder.gep(arrays.query, [widen(term, int64)])), int32(lane)
-        )
         weights = builder.insert_element(weights, weight, int32(lane))
     return query, weights
 
