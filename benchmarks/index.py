@@ -9,7 +9,8 @@ measured in the same run, on one thread each (Numba and Rayon both pinned to one
   p99 latency per query over a ``query_cut x heap_factor`` sweep, single-query calls
   (our ``search`` against its ``search``, interleaved query by query so that background load
   hits both alike) and batch calls (our ``search_batch`` against its ``batch_search``);
-- exact search: our ``ExactIndex`` and scipy's CSR product as references.
+- exact search: our ``ExactIndex`` and scipy's CSR product as references, and our exact search
+  again in the sweep, interleaved with the others, as the engine ``auto`` may answer with.
 
 Ratios are ours / peer (below 1: we are faster or smaller). The report starts with the command
 that made it. Data: ``synthetic`` (``benchmarks.synthetic``) or any BEIR folder (``scifact``,
@@ -182,6 +183,30 @@ class Peer:
         return {}
 
 
+class OursExact:
+    """Our exact search over the same documents (:class:`~index.exact.ExactIndex`), which an
+    index set to ``engine="auto"`` answers with where it is timed faster: measured at every
+    sweep point (it takes neither parameter), interleaved query by query with the others."""
+
+    def __init__(self, docs: SparseCollection, queries: SparseCollection) -> None:
+        from lsr.index import ExactIndex
+
+        self.index = ExactIndex(docs)
+        self.queries = queries
+        self.rows = [queries.row(i) for i in range(len(queries))]
+
+    def search(self, i: int, query_cut: int, heap_factor: float) -> list[str]:
+        ids, _ = self.index.search(*self.rows[i], K)
+        return ids
+
+    def batch(self, query_cut: int, heap_factor: float):
+        return self.index.search_batch(self.queries, K)
+
+    def batch_ids(self, results) -> list[list[str]]:
+        doc_ids = self.index.doc_ids
+        return [[doc_ids[d] for d in row if d >= 0] for row in results.docs]
+
+
 SYSTEMS = {"ours": Ours, "peer": Peer}
 
 
@@ -317,6 +342,7 @@ def bench_dataset(data: BenchData, options: dict[str, Any], work: Path) -> dict[
                                         options["first_sorted"]) for s in specs}  # fmt: skip
     for spec in specs:
         spec.build["nbytes"] = systems[spec.label].nbytes()
+    systems[report.EXACT] = OursExact(data.docs, data.queries)
     sweep_point(systems, truth, options["query_cuts"][0], options["heap_factors"][0], 1)  # warm-up
     points = []
     for query_cut in options["query_cuts"]:

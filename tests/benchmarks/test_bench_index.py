@@ -11,6 +11,7 @@ from benchmarks.exact_reference import ground_truth
 from benchmarks.index import (
     BenchData,
     Ours,
+    OursExact,
     Peer,
     SystemSpec,
     collection_result,
@@ -49,6 +50,7 @@ def bench(tmp_path_factory):
     systems = {
         "pyseismic-lsr": Peer(specs[0].build["path"], queries, False),
         "lsr": Ours(specs[1].build["path"], queries, False),
+        report.EXACT: OursExact(docs, queries),
     }
     truth = [{docs.ids[p] for p in row} for row in ground_truth(docs, queries, progress=False)]
     return data, specs, systems, truth
@@ -93,6 +95,7 @@ def test_report_renders_every_system(bench):
     assert text.count("python -m benchmarks.index --quick") == 1
     assert "| pyseismic-lsr |" in text and "| lsr |" in text
     assert "build time x" in text
+    assert "In the sweep, interleaved query by query" in text  # our exact search's figures
 
 
 def test_synthetic_files_take_fewer_queries_from_a_larger_cached_draw(tmp_path):

@@ -46,6 +46,27 @@ def test_summary_divides_ours_by_the_peer():
     assert entry["exact_speedup_at_0.95"] == pytest.approx(5.0)
 
 
+def test_our_faster_engine_is_exact_search_only_where_it_is_faster_and_reaches_the_target():
+    points = [_point(3, (0.96, 50), (0.96, 100)), _point(5, (0.99, 80), (0.99, 120))]
+    for point, (recall, us) in zip(points, [(1.0, 30), (1.0, 40)], strict=True):
+        point[report.EXACT] = {"recall": recall, "mean_us": us, "batch_recall": recall,
+                               "batch_mean_us": us}  # fmt: skip
+    assert report.exact_engine(points)["mean_us"] == 35  # the median, not the luckiest point
+    seismic = fastest_at(points, "lsr", 0.95, "single")
+    peer = fastest_at(points, "peer", 0.95, "single")
+    best = report.best_engine(seismic, report.exact_engine(points), 0.95, "single", peer)
+    assert best["ours"]["engine"] == "exact" and best["latency_ratio"] == pytest.approx(0.35)
+    slower = {**report.exact_engine(points), "mean_us": 60.0}
+    best = report.best_engine(seismic, slower, 0.95, "single", peer)
+    assert best["ours"]["engine"] == "seismic" and best["latency_ratio"] == pytest.approx(0.5)
+    short = {**report.exact_engine(points), "recall": 0.9}
+    assert report.best_engine(seismic, short, 0.95, "single", peer)["ours"]["engine"] == "seismic"
+    assert report.best_engine(None, None, 0.95, "single", peer) == {
+        "ours": None,
+        "latency_ratio": None,
+    }
+
+
 def test_rerender_keeps_measurements_and_rewrites_markdown(tmp_path):
     point = _point(3, (0.96, 10), (0.96, 20))
     point["pyseismic-lsr"] = point.pop("peer")
