@@ -2,7 +2,8 @@
 
 A blocked index pays for its skipping with summary scoring and scattered document reads; on a
 few thousand documents exact term-at-a-time search over every posting (:class:`ExactIndex`) is
-as fast or faster (SciFact, 5k documents: ~230 µs a query either way), and it is exact. So at
+faster, and it is exact (SciFact, 5k documents: 66 µs a query against 251 for Seismic at its
+defaults and ~200 for the reference at accuracy@10 0.95; ``reports/bench-engine-intel-s18.md``). So at
 build time both are timed on a sample of the collection's own documents used as queries (one
 thread, interleaved rounds, :mod:`index.timing`) and the figures are kept in the index's
 ``stats.engines``; ``engine="auto"`` (what ``lsr index build`` stores by default in the index's
