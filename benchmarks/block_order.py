@@ -29,6 +29,7 @@ from lsr.index import SeismicIndex
 from lsr.index.timing import fastest, one_thread
 
 from benchmarks import provenance
+from benchmarks.index import result_ids
 from benchmarks.index_profile import CLOCKS, OURS_OPTION, PEER_OPTION, QUERIES_OPTION
 from benchmarks.peer_seismic import PeerSeismic, prepare_queries
 from lsr.vector_io import read_vectors
@@ -98,7 +99,7 @@ class Systems:
         """Accuracy@10 of the batch results (and, for ours, documents scored per query)."""
         results = self.batch(s)()
         if s.system == "ours":
-            ids = [[self.ours.doc_ids[d] for d in row if d >= 0] for row in results.docs]
+            ids = result_ids(results)
             s.scored = float(results.scored.mean())
         else:
             ids = results

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -39,6 +39,9 @@ from lsr.atomic import write_json_atomic
 from lsr.errors import InputError
 from lsr.vector_io import read_vectors, write_vectors
 from lsr.vectors import SparseCollection
+
+if TYPE_CHECKING:  # the index package (and Numba) load when a benchmark first needs them
+    from lsr.index.results import SearchResults
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "bench"
@@ -128,6 +131,12 @@ def _synthetic(n_docs: int, n_queries: int, seed: int, cache: Path) -> BenchData
     return BenchData(stem, read_vectors(docs_path), read_vectors(queries_path), docs_path)
 
 
+def result_ids(results: SearchResults) -> list[list[str]]:
+    """Each query's document ids of our :class:`~index.results.SearchResults`, padding left out:
+    the layout in which accuracy is measured against the truth and the peer's answers come."""
+    return [[results.doc_ids[d] for d in row if d >= 0] for row in results.docs]
+
+
 # -- the two systems behind one interface ---------------------------------------------------------
 
 
@@ -155,8 +164,7 @@ class Ours:
         )
 
     def batch_ids(self, results) -> list[list[str]]:
-        doc_ids = self.index.doc_ids
-        return [[doc_ids[d] for d in row if d >= 0] for row in results.docs]
+        return result_ids(results)
 
     def nbytes(self) -> dict[str, int]:
         return self.index.nbytes()
@@ -203,8 +211,7 @@ class OursExact:
         return self.index.search_batch(self.queries, K)
 
     def batch_ids(self, results) -> list[list[str]]:
-        doc_ids = self.index.doc_ids
-        return [[doc_ids[d] for d in row if d >= 0] for row in results.docs]
+        return result_ids(results)
 
 
 SYSTEMS = {"ours": Ours, "peer": Peer}
@@ -302,8 +309,7 @@ def exact_agreement(data: BenchData, truth: list[set[str]], n_queries: int) -> f
     from lsr.index import ExactIndex
 
     results = ExactIndex(data.docs).search_batch(data.queries.slice(0, n_queries), k=K)
-    ids = [[data.docs.ids[d] for d in row if d >= 0] for row in results.docs]
-    return recall(ids, truth[:n_queries])
+    return recall(result_ids(results), truth[:n_queries])
 
 
 @contextmanager

@@ -106,6 +106,11 @@ def summary(points, systems, exact, stats) -> dict[str, Any]:
     return out
 
 
+def _mode_keys(mode: str) -> tuple[str, str]:
+    """The latency and recall fields of a sweep entry for ``single`` or ``batch`` calls."""
+    return ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
+
+
 def exact_engine(points: list[dict]) -> dict | None:
     """Our exact search's figures in the sweep, where it runs at every point with the same
     configuration: the median latencies over the points (their fastest would pick the luckiest
@@ -126,9 +131,7 @@ def best_engine(
 ) -> dict[str, Any]:
     """The faster of our two engines reaching ``target`` (what ``engine="auto"`` serves where its
     timing agrees) against the peer's fastest setting reaching it."""
-    key, recall_key = (
-        ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
-    )
+    key, recall_key = _mode_keys(mode)
     best = seismic and {"engine": "seismic", **seismic}
     if exact and exact[recall_key] >= target and (best is None or exact[key] < best["mean_us"]):
         best = {"engine": "exact", "recall": exact[recall_key], "mean_us": exact[key]}
@@ -140,9 +143,7 @@ def best_engine(
 
 def fastest_at(points: list[dict], label: str, target: float, mode: str) -> dict | None:
     """The sweep point with the lowest mean latency whose recall reaches ``target``."""
-    key, recall_key = (
-        ("mean_us", "recall") if mode == "single" else ("batch_mean_us", "batch_recall")
-    )
+    key, recall_key = _mode_keys(mode)
     ok = [p for p in points if p[label][recall_key] >= target]
     if not ok:
         return None

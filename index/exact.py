@@ -64,9 +64,9 @@ def _chunk_end(c, n_docs):
 
 @njit(nogil=True, cache=True)
 def _chunk_maxima(acc, touched, maxima):
-    """The largest score of every touched chunk (untouched: 0), and the k-th largest of those
-    maxima as a lower bound of the k-th best score, via the int32 bits of the scores (all
-    non-negative), whose maximum vectorizes where a float maximum may not."""
+    """The largest score of every touched chunk (untouched: 0), as float32, taken over the int32
+    bits of the scores (all non-negative, so ordered alike), whose maximum vectorizes where a
+    float maximum may not."""
     bits = acc.view(np.int32)
     for c in range(len(touched)):
         top = np.int32(0)
