@@ -69,6 +69,9 @@ class Workload:
     settings: dict[str, Any] | None = None
     #: accuracy@10 of those settings against exact search (:func:`served_accuracy`).
     accuracy: dict[str, Any] | None = None
+    #: The served index's build parameters (:data:`BUILD`), which set its cost at an accuracy
+    #: as much as the search parameters do.
+    build: dict[str, Any] | None = None
 
 
 def synthetic(
@@ -110,11 +113,22 @@ def synthetic(
         lambda i: index.search(*rows[i], k=K, **given),
         settings,
         served_accuracy(index, queries, settings, cache / stem),
+        build_parameters(index),
     )
 
 
 #: The search parameters a report names for the settings served.
 SETTINGS = ("query_cut", "heap_factor", "first_sorted", "global_order")
+
+#: The build parameters a report names for the index served (``lsr index build``'s options).
+BUILD = ("n_postings", "centroid_fraction", "summary_energy")
+
+
+def build_parameters(index) -> dict[str, Any] | None:
+    """:data:`BUILD` of a Seismic index's build config (``None`` for an index without one)."""
+    config = getattr(index, "config", None)
+    return None if config is None else {name: getattr(config, name) for name in BUILD}
+
 
 #: Queries of (a) whose exact top-10 is computed (and cached) to report the served accuracy.
 ACCURACY_QUERIES = 300
@@ -550,14 +564,20 @@ def _settings(result: dict) -> list[str]:
     """The served search parameters and their accuracy@10 (where the workload has them)."""
     if not result.get("settings"):
         return []
-    line = ", ".join(f"{name} {value}" for name, value in result["settings"].items())
+    line = _named(result["settings"])
     accuracy = result.get("accuracy")
     if accuracy:
         line += (
             f": accuracy@10 {accuracy['accuracy_at_10']:.3f} against exact search on the first "
             f"{accuracy['n_queries']} queries"
         )
-    return [f"Served from `{result['index']}` with {line}.", ""]
+    build = result.get("build")
+    built = f" (built with {_named(build)})" if build else ""
+    return [f"Served from `{result['index']}`{built} with {line}.", ""]
+
+
+def _named(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {value}" for name, value in values.items())
 
 
 def _cpu(run: dict) -> str:
@@ -720,7 +740,7 @@ def main(**options: Any) -> None:
         payload["workloads"].append(
             {"name": workload.name, "in_process": in_process, "served": served,
              "index": str(workload.index_dir), "settings": workload.settings,
-             "accuracy": workload.accuracy}
+             "accuracy": workload.accuracy, "build": workload.build}
         )  # fmt: skip
         if name == "synthetic" and options["soak"] > 0:
             payload["soak"] = soak(workload, options["soak"], work)

@@ -13,6 +13,7 @@ from lsr.index import SeismicIndex
 from benchmarks import provenance
 from benchmarks.serve import (
     Workload,
+    build_parameters,
     cached_index,
     in_process_latency,
     markdown,
@@ -89,6 +90,26 @@ def test_measure_runs_wrk_against_a_real_server(tmp_path):
     origin = provenance.record("c", allow_dirty=True)
     report = markdown({"provenance": origin, "workloads": [result]})
     assert "| 1 | 4 |" in report and "HTTP overhead at 1 client, median over 2 rounds" in report
+
+
+def test_the_report_names_the_served_index_build_and_search_parameters():
+    from lsr.index.config import BuildConfig
+
+    index = SeismicIndex.build(tiny_documents(), BuildConfig(centroid_fraction=0.3))
+    build = build_parameters(index)
+    assert build == {"n_postings": 3500, "centroid_fraction": 0.3, "summary_energy": 0.4}
+    result = {
+        "name": "tiny", "index": "/x", "settings": {"query_cut": 7, "heap_factor": 0.9},
+        "accuracy": {"accuracy_at_10": 0.953, "n_queries": 300}, "build": build,
+        "in_process": {"p50_ms": 1.0, "p99_ms": 2.0, "floor_8_clients": {"p50_ms": 4.0, "p99_ms": 5.0}},
+        "served": [],
+    }  # fmt: skip
+    origin = provenance.record("c", allow_dirty=True)
+    report = markdown({"provenance": origin, "workloads": [result]})
+    assert (
+        "Served from `/x` (built with n_postings 3500, centroid_fraction 0.3, summary_energy 0.4)"
+        " with query_cut 7, heap_factor 0.9: accuracy@10 0.953" in report
+    )
 
 
 def test_served_accuracy_is_the_overlap_with_a_dense_exact_top_10(tmp_path):
