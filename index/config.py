@@ -30,7 +30,33 @@ SciFact: ``centroid_fraction 0.02, ...0.05``   3.4x       648         --
 On a few thousand documents exact search (``ExactIndex``, ~230 µs per SciFact query) is as fast
 as any of them: use it there. From ~100k documents on, :data:`COMPACT` (``lsr index build
 --compact``) keeps the index at about 3x the forward index for the same accuracy at ~1.5x the
-latency of the defaults; the defaults stay the reference's, which are the fastest.
+latency of the defaults.
+
+Finer blocks go the other way: a little more index for much less latency on large collections.
+With ``centroid_fraction 0.3`` (blocks of ~3 documents instead of ~10) each summary bounds fewer
+documents, so it bounds them more tightly and fewer documents are scored for the same accuracy;
+once the forward index is far larger than the CPU caches a scored document (a ~1 KB row read at
+random from memory, ~270-370 ns at 1M) costs far more than the summaries of its extra blocks.
+Each row below is ``lsr index tune INDEX QUERIES --target-accuracy T --dry-run`` (accuracy@10 on
+held-out queries, µs per query on one thread; the cheapest setting whose tuning accuracy reaches
+T by a standard error), both builds tuned one after the other on one machine (Intel Xeon, family 6
+model 167, session 19; the synthetic sets of ``benchmarks.index``). The builds took about the
+same time (200k: 96 s against 112 s on two cores):
+
+==========================================  =========  ===============  ===============
+build parameters (others default)           index/fwd  T = 0.95         T = 0.99
+==========================================  =========  ===============  ===============
+SciFact (splade-tiny): defaults             21.4x      138 (0.960)      211 (0.986)
+SciFact: ``centroid_fraction 0.3``          24.9x      121 (0.973)      187 (0.988)
+200k synthetic, ``n_postings 1000``         7.4x       618 (0.960)      1,492 (0.990)
+200k: ``centroid_fraction 0.3``             8.0x       408 (0.955)      805 (0.987)
+1M synthetic, ``n_postings 3500``           5.4x       3,054 (0.967)      not tuned
+1M: ``centroid_fraction 0.3``               6.1x       1,425 (0.952)      not tuned
+==========================================  =========  ===============  ===============
+
+The defaults stay the reference's, so that an index built with them is the one its paper and
+code describe, and comparisons with it (``benchmarks.index``) are like for like; for latency on
+a large collection, build with ``--centroid-fraction 0.3`` and tune it.
 
 Search defaults (``query_cut 10``, ``heap_factor 0.8``; the reference has none) reach accuracy@10
 ~0.995 on SciFact and ~0.9998 on 100k synthetic SPLADE-like documents: lower ``query_cut`` or
