@@ -38,6 +38,7 @@ from typing import Any
 
 import click
 import numpy as np
+from lsr.index.config import BuildConfig
 from lsr.index.open import open_index
 from lsr.service.process import ServiceProcess
 
@@ -82,17 +83,25 @@ def synthetic(
     heap_factor: float | None = None,
     index_dir: Path | None = None,
     in_memory: bool = False,
+    centroid_fraction: float | None = None,
+    tune_accuracy: float | None = None,
 ) -> Workload:
     """Workload (a); its vectors and index are made once and kept under ``cache`` (a 1M build
     takes ~12 GB at its peak: make it once, outside the repository, and reuse it). Requests
     carry ``query_cut`` / ``heap_factor`` where given, else the index's stored defaults serve.
-    ``index_dir``: another index of the same documents, e.g. a copy of the cached one whose
-    manifest ``lsr index tune`` rewrote (the shared cache is never re-tuned in place).
+    ``centroid_fraction`` (default the build's) and ``tune_accuracy`` (``lsr index tune``'s
+    target, on the workload's own queries) make and cache another index (:func:`index_name`).
+    ``index_dir``: another index of the same documents, made by hand (e.g. ``lsr index build``
+    and ``lsr index tune`` with other parameters) and served as it is.
     ``in_memory``: served with ``lsr serve --in-memory`` and searched in process from memory too."""
     stem, docs_path, queries_path = synthetic_files(n_docs, n_queries, seed=0, cache=cache)
     if index_dir is None:
-        index_dir = cache / f"{stem}.index"
-        cached_index(docs_path, index_dir)  # built once, if missing
+        index_dir = cache / index_name(stem, centroid_fraction, tune_accuracy)
+        config = (
+            None if centroid_fraction is None else BuildConfig(centroid_fraction=centroid_fraction)
+        )
+        tuning = None if tune_accuracy is None else (queries_path, tune_accuracy)
+        cached_index(docs_path, index_dir, config, tuning)  # built once, if missing
     index = open_index(index_dir, mmap=not in_memory)
     # Only the queries in memory: the documents are in the index (1M: ~4 GB as vectors).
     queries = read_vectors(queries_path)
@@ -148,10 +157,29 @@ def served_accuracy(index, queries, settings: dict[str, Any], stem: Path) -> dic
     return {"accuracy_at_10": accuracy_at_k(found, truth, K), "n_queries": len(sample)}
 
 
-def cached_index(docs_path: Path, index_dir: Path) -> Any:
-    """The Seismic index saved at ``index_dir``, built from ``docs_path`` when there is none, or
-    rebuilt when the saved one is of a format this lsr no longer reads (a cache kept across
-    format changes would otherwise stop every later run at the server's start)."""
+def index_name(stem: str, centroid_fraction: float | None, tune_accuracy: float | None) -> str:
+    """The cache's folder name of (a)'s index: the build and tuning that made it, where not the
+    defaults (``STEM.index``, ``STEM-cf0.3-tuned0.95.index``)."""
+    parts = [stem]
+    if centroid_fraction is not None:
+        parts.append(f"cf{centroid_fraction:g}")
+    if tune_accuracy is not None:
+        parts.append(f"tuned{tune_accuracy:g}")
+    return "-".join(parts) + ".index"
+
+
+def cached_index(
+    docs_path: Path,
+    index_dir: Path,
+    config: BuildConfig | None = None,
+    tuning: tuple[Path, float] | None = None,
+) -> Any:
+    """The Seismic index saved at ``index_dir``, built from ``docs_path`` (with ``config``) when
+    there is none, or rebuilt when the saved one is of a format this lsr no longer reads (a cache
+    kept across format changes would otherwise stop every later run at the server's start).
+
+    ``tuning``, (queries file, target accuracy): the new index is tuned as ``lsr index tune``
+    does before it takes its place, so a cached index is either tuned or absent."""
     from lsr.index import SeismicIndex
 
     if index_dir.exists():
@@ -159,8 +187,27 @@ def cached_index(docs_path: Path, index_dir: Path) -> Any:
             return SeismicIndex.load(index_dir)
         except IndexFormatError as exc:
             click.echo(f"{exc}: rebuilding {index_dir}", err=True)
-    SeismicIndex.build(read_vectors(docs_path), progress=True).save(index_dir)
+    partial = index_dir.with_name(index_dir.name + ".partial")
+    SeismicIndex.build(read_vectors(docs_path), config, progress=True).save(partial)
+    if tuning is not None:
+        tune_in_place(partial, *tuning)
+    if index_dir.exists():
+        shutil.rmtree(index_dir)
+    partial.rename(index_dir)
     return SeismicIndex.load(index_dir)
+
+
+def tune_in_place(index_dir: Path, queries_path: Path, target: float) -> None:
+    """Store the fastest search parameters reaching ``target`` as ``index_dir``'s defaults
+    (:func:`index.tuning.tune` and :func:`~index.tuning.store`, what ``lsr index tune`` runs)."""
+    from lsr.index import SeismicIndex
+    from lsr.index.tuning import store, tune
+
+    index = SeismicIndex.load(index_dir)
+    result = tune(index, read_vectors(queries_path), target)
+    if result.choice is None:
+        raise click.ClickException(f"{index_dir}: no search setting reaches accuracy {target}")
+    store(index_dir, result, index.search_defaults)
 
 
 def _scifact_text(name: str, index_dir: Path, encoder, options: tuple[str, ...]) -> Workload:
@@ -696,6 +743,18 @@ def _ints(text: str) -> list[int]:
     "e.g. what `lsr index tune --target-accuracy 0.95 --dry-run` chooses.",
 )
 @click.option(
+    "--centroid-fraction",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    help="(a)'s cached index built with this centroid_fraction [default: the build's, the "
+    "reference's 0.1]; e.g. 0.3 for finer blocks (index/config.py).",
+)
+@click.option(
+    "--tune-accuracy",
+    type=click.FloatRange(min=0.0, max=1.0, min_open=True),
+    help="(a)'s cached index tuned on its queries for this accuracy@10 when built (`lsr index "
+    "tune --target-accuracy`), and served with the parameters chosen.",
+)
+@click.option(
     "--in-memory",
     is_flag=True,
     help="(a): `lsr serve --in-memory` (the index read into the worker's memory), and the "
@@ -721,6 +780,8 @@ def main(**options: Any) -> None:
             options["heap_factor"],
             options["index"],
             options["in_memory"],
+            options["centroid_fraction"],
+            options["tune_accuracy"],
         ),
         "bm25": bm25,
         "splade": splade,

@@ -16,6 +16,7 @@ from benchmarks.serve import (
     build_parameters,
     cached_index,
     in_process_latency,
+    index_name,
     markdown,
     measure,
     pss_mib,
@@ -50,6 +51,43 @@ def test_a_cached_index_of_a_format_no_longer_read_is_rebuilt(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="run `make install-browser`")
+def test_a_cached_index_of_finer_blocks_is_tuned_before_it_takes_its_place(tmp_path):
+    from lsr.index.config import BuildConfig
+
+    rng = np.random.default_rng(2)
+    dense = rng.random((400, 60)) * (rng.random((400, 60)) < 0.15)
+    rows = [(np.flatnonzero(d), d[np.flatnonzero(d)].astype(np.float32)) for d in dense]
+    write_vectors(
+        tmp_path / "docs.parquet",
+        SparseCollection.from_rows([f"d{i}" for i in range(400)], rows, VectorMetadata(60)),
+    )
+    query_rows = [
+        (rng.choice(60, 6, replace=False), rng.random(6).astype(np.float32)) for _ in range(40)
+    ]
+    write_vectors(
+        tmp_path / "queries.parquet",
+        SparseCollection.from_rows([f"q{i}" for i in range(40)], query_rows, VectorMetadata(60)),
+    )
+    name = index_name("synthetic-400", 0.3, 0.9)
+    assert name == "synthetic-400-cf0.3-tuned0.9.index"
+    assert index_name("synthetic-400", None, None) == "synthetic-400.index"
+    index_dir = tmp_path / name
+    index = cached_index(
+        tmp_path / "docs.parquet", index_dir, BuildConfig(centroid_fraction=0.3),
+        (tmp_path / "queries.parquet", 0.9),
+    )  # fmt: skip
+    assert index.config.centroid_fraction == 0.3
+    tuning = json.loads((index_dir / "manifest.json").read_text())["stats"]["tuning"]
+    assert tuning["target_accuracy"] == 0.9 and tuning["choice"]["tuning_accuracy"] >= 0.9
+    chosen = {k: tuning["choice"][k] for k in ("query_cut", "heap_factor")}
+    assert {k: getattr(index.search_defaults, k) for k in chosen} == chosen
+    assert not (tmp_path / (name + ".partial")).exists()
+    # Cached: a second call loads it, with no build (its docs gone) and no tuning.
+    (tmp_path / "docs.parquet").unlink()
+    again = cached_index(tmp_path / "docs.parquet", index_dir, BuildConfig(centroid_fraction=0.3))
+    assert again.search_defaults == index.search_defaults
+
+
 def test_measure_runs_wrk_against_a_real_server(tmp_path):
     index = SeismicIndex.build(tiny_documents())
     index.save(tmp_path / "index")
