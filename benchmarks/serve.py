@@ -44,7 +44,7 @@ from lsr.service.process import ServiceProcess
 
 from benchmarks import provenance
 from benchmarks.index import synthetic_files
-from lsr.atomic import write_text_atomic
+from lsr.atomic import write_directory_atomic, write_text_atomic
 from lsr.errors import IndexFormatError
 from lsr.threads import use_torch_threads
 from lsr.vector_io import read_vectors
@@ -179,7 +179,9 @@ def cached_index(
     kept across format changes would otherwise stop every later run at the server's start).
 
     ``tuning``, (queries file, target accuracy): the new index is tuned as ``lsr index tune``
-    does before it takes its place, so a cached index is either tuned or absent."""
+    does before it takes its place. It is built (and tuned) under a temporary name and swapped in
+    whole (:func:`lsr.atomic.write_directory_atomic`), so a cached index is complete, tuned where
+    asked, or absent."""
     from lsr.index import SeismicIndex
 
     if index_dir.exists():
@@ -187,13 +189,13 @@ def cached_index(
             return SeismicIndex.load(index_dir)
         except IndexFormatError as exc:
             click.echo(f"{exc}: rebuilding {index_dir}", err=True)
-    partial = index_dir.with_name(index_dir.name + ".partial")
-    SeismicIndex.build(read_vectors(docs_path), config, progress=True).save(partial)
-    if tuning is not None:
-        tune_in_place(partial, *tuning)
-    if index_dir.exists():
-        shutil.rmtree(index_dir)
-    partial.rename(index_dir)
+
+    def build_and_tune(folder: Path) -> None:
+        SeismicIndex.build(read_vectors(docs_path), config, progress=True).save(folder)
+        if tuning is not None:
+            tune_in_place(folder, *tuning)
+
+    write_directory_atomic(index_dir, build_and_tune)
     return SeismicIndex.load(index_dir)
 
 

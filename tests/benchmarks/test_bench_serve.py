@@ -81,7 +81,8 @@ def test_a_cached_index_of_finer_blocks_is_tuned_before_it_takes_its_place(tmp_p
     assert tuning["target_accuracy"] == 0.9 and tuning["choice"]["tuning_accuracy"] >= 0.9
     chosen = {k: tuning["choice"][k] for k in ("query_cut", "heap_factor")}
     assert {k: getattr(index.search_defaults, k) for k in chosen} == chosen
-    assert not (tmp_path / (name + ".partial")).exists()
+    # Built and tuned under a temporary name, swapped in whole: nothing else is left beside it.
+    assert sorted(os.listdir(tmp_path)) == ["docs.parquet", "queries.parquet", name]
     # Cached: a second call loads it, with no build (its docs gone) and no tuning.
     (tmp_path / "docs.parquet").unlink()
     again = cached_index(tmp_path / "docs.parquet", index_dir, BuildConfig(centroid_fraction=0.3))
